@@ -1,0 +1,103 @@
+"""The one factory: builds storage, core, outbox, timer and faces from settings and wires them.
+
+Nothing here is global: tests build as many apps as they like, each with its own database,
+clock and fake platform URLs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import TextIO
+
+from aiohttp import web
+
+from bot.settings import Settings
+from handlers.context import CoreConfig
+from handlers.core import Core, utc_now
+from handlers.registry import Registry
+from schedules.outbox import Delivery, OutboxSender
+from schedules.timer import Timer
+from storage import migrate
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+OUTBOX_SWEEP_SECONDS = 5
+
+
+class Alignbot:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        console_out: TextIO | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = Database(settings.database_url)
+        self.registry = Registry.discover()
+        self.timer = Timer()
+        self.deliveries: dict[str, Delivery] = {}
+        self.outbox = OutboxSender(self.db, self.deliveries, instance=settings.instance, clock=clock)
+        self.core = Core(
+            self.db,
+            self.registry,
+            CoreConfig(timezone=settings.timezone, ballot_secret=settings.secret),
+            clock=clock,
+            on_queued=self.outbox.wake,
+        )
+        self.slack = None
+        self.teams = None
+        if settings.slack_enabled:
+            from bot.faces.slack.face import SlackFace
+
+            self.slack = SlackFace(
+                self.core,
+                token=settings.slack_bot_token,
+                signing_secret=settings.slack_signing_secret,
+                api_url=settings.slack_api_url,
+            )
+            self.deliveries["slack"] = self.slack
+        if settings.teams_enabled:
+            from bot.faces.teams.face import TeamsFace
+
+            self.teams = TeamsFace(
+                self.core,
+                self.db,
+                app_id=settings.teams_app_id,
+                app_password=settings.teams_app_password,
+                tenant_id=settings.teams_app_tenant_id,
+            )
+            self.deliveries["teams"] = self.teams
+        from bot.faces.console.face import ConsoleDelivery
+
+        self.deliveries["console"] = ConsoleDelivery(console_out or sys.stdout)
+
+    async def start(self, *, migrate_db: bool = True) -> None:
+        if migrate_db:
+            await migrate.upgrade(self.settings.database_url)
+        self.timer.start()
+        self.timer.every("outbox-sweep", OUTBOX_SWEEP_SECONDS, self._sweep)
+        self.outbox.start()
+        self.outbox.wake()
+
+    async def _sweep(self) -> None:
+        self.outbox.wake()
+
+    async def stop(self) -> None:
+        self.timer.shutdown()
+        await self.outbox.stop()
+        await self.db.dispose()
+
+    def web_app(self) -> web.Application:
+        from bot.server import build_web_app
+
+        return build_web_app(self)
+
+
+def create_app(settings: Settings, **kwargs) -> Alignbot:
+    return Alignbot(settings, **kwargs)

@@ -1,0 +1,131 @@
+"""`alignbot`: console, serve, db upgrade, manifest."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bot.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="alignbot", description="Stakeholder alignment for a data-platform assessment."
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    c = sub.add_parser("console", help="chat with the bot in this terminal (or through a pipe)")
+    c.add_argument("--db", help="database URL (default: sqlite:///alignbot.db)")
+    c.add_argument("--as", dest="user", default=os.environ.get("USER") or "you", help="who you are")
+    c.add_argument("--channel", default="general", help="the conversation (one initiative per conversation)")
+
+    s = sub.add_parser("serve", help="run the HTTP server for Slack and Teams")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=3000)
+    s.add_argument("--db", help="database URL")
+    s.add_argument("--dev", action="store_true", help="allow Teams without an app id (never in production)")
+    s.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode (SLACK_APP_TOKEN)")
+
+    d = sub.add_parser("db", help="database maintenance")
+    d.add_argument("action", choices=["upgrade"])
+    d.add_argument("--db", help="database URL")
+
+    m = sub.add_parser("manifest", help="print or write the app manifest for Slack or Teams")
+    m.add_argument("platform", choices=["slack", "teams"])
+    m.add_argument("--url", default="https://example.com", help="public base URL of `alignbot serve`")
+    m.add_argument("--app-id", help="Teams: the bot's Microsoft app id")
+    m.add_argument("--out", help="Teams: where to write the app package (.zip)")
+
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if getattr(args, "db", None):
+        settings = settings.with_(database_url=args.db)
+    logging.basicConfig(
+        level=os.environ.get("ALIGNBOT_LOG_LEVEL", "WARNING"),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    if args.cmd == "console":
+        return asyncio.run(_console(settings, args.user, args.channel))
+    if args.cmd == "serve":
+        return _serve(settings.with_(dev=args.dev), args.host, args.port, args.socket_mode)
+    if args.cmd == "db":
+        from storage.migrate import upgrade_sync
+
+        upgrade_sync(settings.database_url)
+        print("database is at the latest schema")
+        return 0
+    if args.cmd == "manifest":
+        from bot import manifest
+
+        if args.platform == "slack":
+            print(manifest.slack_manifest(args.url))
+            return 0
+        if not args.app_id or not args.out:
+            parser.error("manifest teams needs --app-id and --out")
+        manifest.write_teams_package(Path(args.out), app_id=args.app_id, url=args.url)
+        print(f"wrote {args.out}")
+        return 0
+    return 2
+
+
+async def _console(settings: Settings, user: str, channel: str) -> int:
+    from bot.app import create_app
+    from bot.faces.console.face import ConsoleFace
+
+    # The console face prints what it receives; Slack and Teams stay off even if configured.
+    app = create_app(settings.with_(slack_bot_token="", teams_app_id="", dev=False))
+    await app.start()
+    try:
+        await ConsoleFace(app, user=user, channel=channel).run()
+    finally:
+        await app.stop()
+    return 0
+
+
+def _serve(settings: Settings, host: str, port: int, socket_mode: bool) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    problems = settings.unsafe_reasons()
+    if problems:
+        for p in problems:
+            print(f"alignbot: {p}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    on = [name for name, face in (("slack", app.slack), ("teams", app.teams)) if face is not None]
+    print(f"alignbot serving on http://{host}:{port} — platforms on: {', '.join(on) or 'none'}", file=sys.stderr)
+    if socket_mode:
+        return asyncio.run(_socket_mode(app, settings, host, port))
+    web.run_app(app.web_app(), host=host, port=port, print=None)
+    return 0
+
+
+async def _socket_mode(app, settings: Settings, host: str, port: int) -> int:
+    from aiohttp import web
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    if app.slack is None or not settings.slack_app_token:
+        print(
+            "alignbot: --socket-mode needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_APP_TOKEN", file=sys.stderr
+        )
+        return 2
+    runner = web.AppRunner(app.web_app())
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    handler = AsyncSocketModeHandler(app.slack.app, settings.slack_app_token)
+    try:
+        await handler.start_async()
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

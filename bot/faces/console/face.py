@@ -1,0 +1,114 @@
+"""The console face: a chat in the terminal, and through a pipe the scenario-test driver.
+
+Lines are commands; `:as NAME`, `:channel NAME` and `:quit` are meta-commands. What the bot
+sends on its own (notifications, reminders) is printed as it leaves the outbox, marked with
+where it went, so a piped session shows everything a person would have seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.render.text import render
+from handlers.messages import Actor, Incoming, elements_from_json
+from schedules.outbox import Envelope
+
+WORKSPACE = "console"
+_AT = re.compile(r"(?<![\w<@])@([\w][\w.\-]*)")
+
+
+def console_text(line: str) -> str:
+    """`@name` -> `<@name|name>`, the neutral mention form."""
+    return _AT.sub(lambda m: f"<@{m.group(1)}|{m.group(1)}>", line)
+
+
+class ConsoleDelivery:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    async def deliver(self, envelope: Envelope) -> dict[str, Any]:
+        where = f"@{envelope.target_id} (private)" if envelope.target_kind == "user" else f"#{envelope.target_id}"
+        body = render(elements_from_json(envelope.payload["elements"]))
+        self.out.write(f"→ {where}: {body}\n")
+        self.out.flush()
+        return {"printed": True}
+
+
+class ConsoleFace:
+    def __init__(self, app: Any, *, user: str, channel: str, out: TextIO | None = None) -> None:
+        self.app = app
+        self.user = user
+        self.channel = channel
+        self.out = out or sys.stdout
+
+    def incoming(self, line: str) -> Incoming:
+        return Incoming(
+            actor=Actor("console", WORKSPACE, self.user, self.user),
+            conversation_id=self.channel,
+            conversation_name=self.channel,
+            text=console_text(line),
+        )
+
+    async def run(self, stdin: TextIO | None = None) -> None:
+        stdin = stdin or sys.stdin
+        if stdin.isatty():
+            await self._interactive()
+            return
+        while True:
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                break
+            if not await self.handle_line(line.rstrip("\n")):
+                break
+
+    async def handle_line(self, line: str) -> bool:
+        """Run one line; False when the console should end."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        if line.startswith(":"):
+            return self._meta(line)
+        reply = await self.app.core.handle(self.incoming(line))
+        if reply is not None:
+            self.out.write(render(reply.elements) + "\n")
+        await self.app.outbox.drain()
+        self.out.flush()
+        return True
+
+    def _meta(self, line: str) -> bool:
+        name, _, arg = line[1:].partition(" ")
+        arg = arg.strip().lstrip("@#")
+        if name in ("quit", "q", "exit"):
+            return False
+        if name == "as" and arg:
+            self.user = arg
+            self.out.write(f"(you are now @{arg})\n")
+        elif name == "channel" and arg:
+            self.channel = arg
+            self.out.write(f"(you are now in #{arg})\n")
+        else:
+            self.out.write("Meta-commands: :as NAME, :channel NAME, :quit\n")
+        return True
+
+    async def _interactive(self) -> None:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.completion import WordCompleter
+        from prompt_toolkit.history import FileHistory
+
+        words = sorted({w for name in self.app.registry.commands for w in name.split()} | {":as", ":channel", ":quit"})
+        session: PromptSession = PromptSession(
+            history=FileHistory(str(Path.home() / ".alignbot_history")),
+            completer=WordCompleter(words, sentence=True),
+        )
+        self.out.write("Alignbot console. Type `help`, or :quit to leave.\n")
+        while True:
+            try:
+                line = await session.prompt_async(f"{self.user}@#{self.channel}> ")
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not await self.handle_line(line):
+                break

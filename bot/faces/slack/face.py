@@ -1,0 +1,263 @@
+"""The Slack face: a slack_bolt AsyncApp that turns deliveries into neutral messages and back.
+
+Bolt verifies every request's signature and timestamp before any listener runs. Listeners only
+translate: the core decides. Replies that must reach Slack within its 3-second window are acked
+with the answer when the core is fast enough, otherwise acked at once and answered later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.render import slack as blocks
+from handlers.core import Core
+from handlers.messages import Action, Actor, FormSubmission, Incoming, Reply, elements_from_json
+from schedules.outbox import Envelope, SendError
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/align"
+ACK_BUDGET = 2.0  # seconds of Slack's 3 we may spend before acking
+
+
+def web_client(token: str, base_url: str) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def encode_value(conversation_id: str, value: str) -> str:
+    """Button values carry the initiative's conversation so a click in a DM finds its scope."""
+    return json.dumps({"c": conversation_id, "v": value}, separators=(",", ":"))
+
+
+def decode_value(raw: str) -> tuple[str | None, str]:
+    try:
+        data = json.loads(raw)
+        if isinstance(data, dict) and isinstance(data.get("v"), str):
+            c = data.get("c")
+            return (c if isinstance(c, str) else None), data["v"]
+    except (ValueError, TypeError):
+        pass
+    return None, raw or ""
+
+
+def encode_buttons(messages: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]:
+    for msg in messages:
+        for block in msg["blocks"]:
+            for el in block.get("elements", []) if block.get("type") == "actions" else []:
+                el["value"] = encode_value(conversation_id, el.get("value", ""))
+    return messages
+
+
+class SlackFace:
+    def __init__(self, core: Core, *, token: str, signing_secret: str, api_url: str) -> None:
+        self.core = core
+        self.client = web_client(token, api_url)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret,
+            process_before_response=False,
+            ignoring_self_events_enabled=True,
+        )
+        self.app.command(COMMAND)(self._on_command)
+        self.app.view(blocks.FORM_CALLBACK)(self._on_form)
+        self.app.action({"type": "block_actions"})(self._on_action)
+        self._tasks: set[asyncio.Task] = set()
+
+    # ---- incoming ----
+
+    @staticmethod
+    def _actor(body: dict[str, Any]) -> Actor:
+        if "user_id" in body:  # slash commands are flat
+            return Actor("slack", body.get("team_id", ""), body["user_id"], body.get("user_name", ""))
+        user = body.get("user") or {}
+        team = body.get("team") or {}
+        return Actor(
+            "slack",
+            team.get("id") or user.get("team_id", ""),
+            user.get("id", ""),
+            user.get("name") or user.get("username", ""),
+        )
+
+    async def _on_command(self, ack, body: dict[str, Any], respond) -> None:
+        actor = self._actor(body)
+        channel = body.get("channel_id", "")
+        incoming = Incoming(
+            actor=actor,
+            conversation_id=channel,
+            conversation_name=body.get("channel_name", ""),
+            text=body.get("text", ""),
+            delivery_key=f"slack:cmd:{actor.workspace_id}:{actor.user_id}:{body.get('trigger_id', '')}",
+            is_private_conversation=body.get("channel_name") == "privategroup",
+        )
+        task = asyncio.ensure_future(self.core.handle(incoming))
+        done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
+        if not done:
+            await ack(response_type="ephemeral", text="Working on it…")
+            reply = await task
+            if reply is not None:
+                await self._respond_later(reply, channel, actor, respond)
+            return
+        reply = task.result()
+        if reply is None:
+            await ack()
+            return
+        form = reply.form
+        if form is not None:
+            await ack()
+            await self.client.views_open(trigger_id=body["trigger_id"], view=blocks.modal(form, channel_id=channel))
+            return
+        msgs = encode_buttons(blocks.messages(reply.elements), channel)
+        if reply.visibility == "channel":
+            await ack()
+            await self._post_reply(reply, channel, actor, respond)
+            return
+        await ack(response_type="ephemeral", text=msgs[0]["text"], blocks=msgs[0]["blocks"])
+        for extra in msgs[1:]:
+            await respond(response_type="ephemeral", text=extra["text"], blocks=extra["blocks"])
+
+    async def _respond_later(self, reply: Reply, channel: str, actor: Actor, respond) -> None:
+        if reply.visibility == "channel":
+            await self._post_reply(reply, channel, actor, respond)
+            return
+        for msg in encode_buttons(blocks.messages(reply.elements), channel):
+            await respond(response_type="ephemeral", text=msg["text"], blocks=msg["blocks"])
+
+    async def _post_reply(self, reply: Reply, channel: str, actor: Actor, respond=None) -> None:
+        """A visible reply is the bot's own message in the channel (long ones continue in a thread)."""
+        msgs = encode_buttons(blocks.messages(reply.elements), channel)
+        try:
+            await self._post_thread(channel, msgs)
+        except SlackApiError as e:
+            log.warning("chat.postMessage to %s failed: %s", channel, e.response.get("error"))
+            if respond is not None:  # e.g. the bot is not in the channel: the person still gets the answer
+                for msg in msgs:
+                    await respond(response_type="in_channel", text=msg["text"], blocks=msg["blocks"])
+            else:
+                await self._ephemeral(channel, actor.user_id, msgs)
+
+    async def _post_thread(self, channel: str, msgs: list[dict[str, Any]]) -> dict[str, Any]:
+        first = await self.client.chat_postMessage(channel=channel, text=msgs[0]["text"], blocks=msgs[0]["blocks"])
+        for msg in msgs[1:]:
+            await self.client.chat_postMessage(
+                channel=channel, thread_ts=first["ts"], text=msg["text"], blocks=msg["blocks"]
+            )
+        return {"channel": first.get("channel", channel), "ts": first.get("ts")}
+
+    async def _ephemeral(self, channel: str, user: str, msgs: list[dict[str, Any]]) -> None:
+        for msg in msgs:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=msg["text"], blocks=msg["blocks"])
+
+    async def _on_form(self, ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        actor = self._actor(body)
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            command, channel = str(meta["command"]), str(meta["channel"])
+            hints = {str(k): str(v) for k, v in (meta.get("hints") or {}).items()}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            await ack(
+                response_action="errors",
+                errors=self._errors_on_first(view, "This form is out of date; close it and run the command again."),
+            )
+            return
+        incoming = Incoming(
+            actor=actor,
+            conversation_id=channel,
+            form=FormSubmission(command, blocks.submitted_values(view.get("state") or {}), hints),
+            delivery_key=f"slack:view:{actor.workspace_id}:{actor.user_id}:{view.get('id')}:{view.get('hash')}",
+            conversation_is_hint=True,
+        )
+        reply = await self.core.handle(incoming)
+        if reply is None:
+            await ack()
+            return
+        if not reply.ok:
+            block_ids = {b.get("block_id") for b in view.get("blocks", [])}
+            errors = {k: v[:150] for k, v in reply.field_errors.items() if k in block_ids}
+            if not errors:
+                errors = self._errors_on_first(view, reply.plain_text())
+            await ack(response_action="errors", errors=errors)
+            return
+        if reply.form is not None:
+            await ack(response_action="update", view=blocks.modal(reply.form, channel_id=channel))
+            return
+        await ack()
+        if reply.visibility == "channel":
+            await self._post_reply(reply, channel, actor)
+        else:
+            await self._ephemeral(channel, actor.user_id, encode_buttons(blocks.messages(reply.elements), channel))
+
+    @staticmethod
+    def _errors_on_first(view: dict[str, Any], message: str) -> dict[str, str]:
+        first = next((b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"), "value")
+        return {first: message[:150]}
+
+    async def _on_action(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        actor = self._actor(body)
+        here = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+        hinted, value = decode_value(action.get("value") or (action.get("selected_option") or {}).get("value", ""))
+        conversation = hinted or here
+        click = action.get("action_ts") or body.get("trigger_id", "")
+        incoming = Incoming(
+            actor=actor,
+            conversation_id=conversation,
+            action=Action(action.get("action_id", ""), value),
+            delivery_key=f"slack:act:{actor.workspace_id}:{actor.user_id}:{click}",
+            conversation_is_hint=conversation != here or not here,
+        )
+        reply = await self.core.handle(incoming)
+        if reply is None:
+            return
+        if reply.form is not None and body.get("trigger_id"):
+            await self.client.views_open(
+                trigger_id=body["trigger_id"], view=blocks.modal(reply.form, channel_id=conversation)
+            )
+            return
+        msgs = encode_buttons(blocks.messages(reply.elements), conversation)
+        if reply.visibility == "channel" and here:
+            await self._post_thread(here, msgs)
+        elif here:
+            try:
+                await self._ephemeral(here, actor.user_id, msgs)
+            except SlackApiError:  # in the app's DM there is no ephemeral: answer in the DM
+                await self._post_thread(actor.user_id, msgs)
+        else:
+            await self._post_thread(actor.user_id, msgs)
+
+    # ---- outgoing (outbox) ----
+
+    async def deliver(self, envelope: Envelope) -> dict[str, Any]:
+        msgs = encode_buttons(
+            blocks.messages(elements_from_json(envelope.payload["elements"])), envelope.conversation_id
+        )
+        try:
+            return await self._post_thread(envelope.target_id, msgs)
+        except SlackApiError as e:
+            status = e.response.status_code
+            error = e.response.get("error", "")
+            if status == 429:
+                raise SendError("rate limited", retry_after=float(e.response.headers.get("Retry-After", 1))) from e
+            permanent = status < 500 and error not in ("ratelimited", "service_unavailable", "request_timeout")
+            raise SendError(f"slack {error or status}", permanent=permanent) from e
+        except (TimeoutError, OSError) as e:
+            raise SendError(f"connection: {e}") from e

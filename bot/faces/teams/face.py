@@ -1,0 +1,187 @@
+"""The Teams face: botbuilder-core's ActivityHandler behind the CloudAdapter.
+
+Every botbuilder import of the project lives in this folder, so moving to the Microsoft 365
+Agents SDK (botbuilder's successor) is a one-folder job. The handler only translates activities
+to neutral messages and replies to Adaptive Cards, and stores each conversation's reference for
+proactive messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from aiohttp import web
+from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, ConversationReference
+
+from bot.render import teams as cards
+from handlers.core import Core
+from handlers.messages import Action, Actor, FormSubmission, Incoming, Reply, elements_from_json
+from schedules.outbox import Envelope, SendError
+from storage.db import Database
+from storage.repos import record, scope
+
+log = logging.getLogger(__name__)
+
+_AT_TAG = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class TeamsAuthConfig:
+    """The attribute names ConfigurationBotFrameworkAuthentication looks for."""
+
+    APP_ID: str
+    APP_PASSWORD: str
+    APP_TENANTID: str
+    APP_TYPE: str
+
+
+def neutral_text(activity: Activity) -> str:
+    """The message text with the bot's @mention removed and people's mentions as `<@id|name>`."""
+    text = activity.text or ""
+    bot_id = activity.recipient.id if activity.recipient else None
+    for entity in activity.entities or []:
+        if getattr(entity, "type", None) != "mention":
+            continue
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned") or {}
+        tag = props.get("text") or ""
+        if not tag:
+            continue
+        if mentioned.get("id") == bot_id:
+            text = text.replace(tag, " ")
+        else:
+            name = _AT_TAG.sub(r"\1", tag).strip().replace("|", " ").replace(">", " ")
+            text = text.replace(tag, f"<@{mentioned.get('id', '')}|{name}>")
+    return _AT_TAG.sub(r"\1", text).strip()
+
+
+class AlignbotTeamsBot(ActivityHandler):
+    def __init__(self, core: Core, db: Database) -> None:
+        self.core = core
+        self.db = db
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        await self._remember(activity)
+        incoming = self._incoming(activity)
+        if incoming is None:
+            return
+        reply = await self.core.handle(incoming)
+        if reply is not None:
+            await self._send(turn_context, reply)
+
+    def _incoming(self, activity: Activity) -> Incoming | None:
+        conversation = activity.conversation
+        actor = Actor(
+            "teams",
+            (conversation.tenant_id if conversation else None) or _tenant(activity) or "teams",
+            (activity.from_property.aad_object_id or activity.from_property.id) if activity.from_property else "",
+            activity.from_property.name if activity.from_property else "",
+        )
+        base = dict(
+            actor=actor,
+            conversation_id=conversation.id if conversation else "",
+            conversation_name=(conversation.name if conversation else "") or "",
+            delivery_key=f"teams:{conversation.id if conversation else ''}:{activity.id}" if activity.id else None,
+        )
+        value = activity.value if isinstance(activity.value, dict) else None
+        if value and "alignbot_form" in value:
+            hints = value.get("alignbot_hints") or {}
+            values = {k: v for k, v in value.items() if not k.startswith("alignbot_")}
+            return Incoming(
+                **base,
+                form=FormSubmission(str(value["alignbot_form"]), values, {str(k): str(v) for k, v in hints.items()}),
+            )
+        if value and "alignbot_action" in value:
+            return Incoming(**base, action=Action(str(value["alignbot_action"]), str(value.get("value", ""))))
+        text = neutral_text(activity)
+        return Incoming(**base, text=text)
+
+    async def _remember(self, activity: Activity) -> None:
+        """Keep the reference of every conversation (and each person's 1:1) for proactive sends."""
+        ref = TurnContext.get_conversation_reference(activity)
+        data = ref.serialize()
+        tenant = (activity.conversation.tenant_id if activity.conversation else None) or _tenant(activity) or "teams"
+        async with self.db.transaction() as s:
+            now = self.core.clock()
+            ws = await scope.workspace(s, "teams", tenant, now)
+            await record.save_conversation_reference(s, ws.id, f"conv:{ref.conversation.id}", data, now)
+            if (
+                activity.conversation
+                and activity.conversation.conversation_type == "personal"
+                and activity.from_property
+            ):
+                user = activity.from_property.aad_object_id or activity.from_property.id
+                await record.save_conversation_reference(s, ws.id, f"user:{user}", data, now)
+
+    async def _send(self, turn_context: TurnContext, reply: Reply) -> None:
+        for c in cards.cards(reply.elements):
+            await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(c)))
+
+
+def _tenant(activity: Activity) -> str | None:
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    return (data.get("tenant") or {}).get("id")
+
+
+class TeamsFace:
+    def __init__(self, core: Core, db: Database, *, app_id: str, app_password: str, tenant_id: str) -> None:
+        self.core = core
+        self.db = db
+        self.app_id = app_id
+        config = TeamsAuthConfig(app_id, app_password, tenant_id, "SingleTenant" if tenant_id else "MultiTenant")
+        self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+        self.adapter.on_turn_error = self._on_error
+        self.bot = AlignbotTeamsBot(core, db)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """POST /api/messages. Bad bodies get 400 here; the adapter checks the token (401)."""
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return web.json_response({"error": "expected application/json"}, status=415)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "body is not JSON"}, status=400)
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            return web.json_response({"error": "body is not a Bot Framework activity"}, status=400)
+        try:
+            response = await self.adapter.process(request, self.bot)
+        except jwt.PyJWTError:  # a token that is not even a JWT: botbuilder lets it escape
+            raise web.HTTPUnauthorized() from None
+        return response or web.Response(status=201)
+
+    async def _on_error(self, turn_context: TurnContext, error: Exception) -> None:
+        log.error("teams turn failed: %s", error, exc_info=error)
+        await turn_context.send_activity("Sorry, something went wrong on our side and nothing was saved.")
+
+    async def deliver(self, envelope: Envelope) -> dict[str, Any]:
+        key = f"user:{envelope.target_id}" if envelope.target_kind == "user" else f"conv:{envelope.target_id}"
+        async with self.db.reading() as s:
+            ws = await scope.workspace_if_exists(s, "teams", envelope.workspace_external_id)
+            data = await record.conversation_reference(s, ws.id, key) if ws else None
+        if data is None:
+            raise SendError(
+                f"no stored Teams conversation for {key}; the person must message the bot first", permanent=True
+            )
+        reference = ConversationReference().deserialize(data)
+        elements = elements_from_json(envelope.payload["elements"])
+        sent: list[str] = []
+
+        async def send(turn_context: TurnContext) -> None:
+            for c in cards.cards(elements):
+                resp = await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(c)))
+                if resp and resp.id:
+                    sent.append(resp.id)
+
+        try:
+            await self.adapter.continue_conversation(reference, send, self.app_id)
+        except Exception as e:
+            status = getattr(getattr(e, "response", None), "status_code", None)
+            raise SendError(f"teams send failed: {e}", permanent=status in (400, 403, 404)) from e
+        return {"activity_ids": sent}

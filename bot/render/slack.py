@@ -1,0 +1,209 @@
+"""Neutral elements -> Block Kit messages and modals, within Slack's limits.
+
+User text goes into plain_text objects wherever Slack allows them (nothing in them is a mention,
+a link or formatting) and through `slack_mrkdwn` or `slack_code` where only mrkdwn is allowed.
+A reply too big for one message becomes several messages; nothing is cut silently.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.render.escape import slack_code, slack_mrkdwn
+from bot.render.text import table as text_table
+from handlers.messages import (
+    Buttons,
+    Element,
+    Fields,
+    Form,
+    FormField,
+    Heading,
+    Image,
+    ListItems,
+    Table,
+    Text,
+)
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_HEADER = 150
+MAX_MODAL_TITLE = 24
+MAX_OPTIONS = 100
+MAX_BUTTON_TEXT = 75
+FORM_CALLBACK = "alignbot.form"
+
+
+def _plain(text: str, limit: int = MAX_SECTION) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:limit] or " ", "emoji": True}
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """Split on line ends where possible so a long text spans several blocks, whole."""
+    out: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        out.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    if text or not out:
+        out.append(text)
+    return out
+
+
+def blocks_for(element: Element) -> list[dict[str, Any]]:
+    if isinstance(element, Heading):
+        if len(element.text) <= MAX_HEADER:
+            return [{"type": "header", "text": _plain(element.text, MAX_HEADER)}]
+        return [{"type": "section", "text": _plain(c)} for c in _chunks(element.text, MAX_SECTION)]
+    if isinstance(element, Text):
+        return [{"type": "section", "text": _plain(c)} for c in _chunks(element.text, MAX_SECTION)]
+    if isinstance(element, Fields):
+        blocks = []
+        items = [f"{k}: {v}" for k, v in element.items]
+        for i in range(0, len(items), MAX_FIELDS):
+            group = items[i : i + MAX_FIELDS]
+            if all(len(t) <= MAX_FIELD_TEXT for t in group):
+                blocks.append({"type": "section", "fields": [_plain(t, MAX_FIELD_TEXT) for t in group]})
+            else:
+                blocks += [{"type": "section", "text": _plain(c)} for t in group for c in _chunks(t, MAX_SECTION)]
+        return blocks
+    if isinstance(element, ListItems):
+        text = "\n".join(f"• {i}" for i in element.items)
+        return [{"type": "section", "text": _plain(c)} for c in _chunks(text, MAX_SECTION)]
+    if isinstance(element, Table):
+        lines = text_table(element.headers, element.rows)
+        blocks = []
+        budget = MAX_SECTION - 8
+        for chunk in _chunks("\n".join(slack_code(line) for line in lines), budget):
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{chunk}```"}})
+        return blocks
+    if isinstance(element, Buttons):
+        blocks = []
+        for i in range(0, len(element.buttons), 25):
+            elems = []
+            for b in element.buttons[i : i + 25]:
+                btn: dict[str, Any] = {
+                    "type": "button",
+                    "text": _plain(b.label, MAX_BUTTON_TEXT),
+                    "action_id": b.action_id[:255],
+                    "value": b.value[:2000],
+                }
+                if b.style:
+                    btn["style"] = b.style
+                elems.append(btn)
+            blocks.append({"type": "actions", "elements": elems})
+        return blocks
+    if isinstance(element, Image):
+        # Images are uploaded as files by the face; the message names them.
+        return [{"type": "context", "elements": [_plain(element.title or element.alt, 2000)]}]
+    return []
+
+
+def messages(elements: list[Element]) -> list[dict[str, Any]]:
+    """Each dict is one chat.postMessage body (blocks + fallback text); the rest go in a thread."""
+    blocks: list[dict[str, Any]] = []
+    for e in elements:
+        blocks += blocks_for(e)
+    if not blocks:
+        blocks = [{"type": "section", "text": _plain(" ")}]
+    out = []
+    for i in range(0, len(blocks), MAX_BLOCKS):
+        part = blocks[i : i + MAX_BLOCKS]
+        out.append({"blocks": part, "text": fallback_text(part)})
+    return out
+
+
+def fallback_text(blocks: list[dict[str, Any]]) -> str:
+    """The notification text: escaped, since Slack parses it as mrkdwn."""
+    for b in blocks:
+        t = b.get("text")
+        if isinstance(t, dict) and t.get("type") == "plain_text":
+            return slack_mrkdwn(t["text"])[:300]
+    return "Alignbot"
+
+
+def modal(form: Form, *, channel_id: str) -> dict[str, Any]:
+    meta = json.dumps({"command": form.command, "hints": form.hints, "channel": channel_id})
+    if len(meta) > 3000:
+        raise ValueError("private_metadata over Slack's 3000 characters")
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK,
+        "title": _plain(form.title, MAX_MODAL_TITLE),
+        "submit": _plain(form.submit_label, 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": meta,
+        "blocks": [_input_block(f) for f in form.fields][:100],
+    }
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": _plain(label, 75), "value": value[:150]}
+
+
+def _input_block(f: FormField) -> dict[str, Any]:
+    element: dict[str, Any]
+    if f.kind in ("text", "textarea"):
+        element = {"type": "plain_text_input", "multiline": f.kind == "textarea"}
+        if f.max_length:
+            element["max_length"] = f.max_length
+        if f.initial:
+            element["initial_value"] = f.initial
+    elif f.kind == "number":
+        element = {"type": "number_input", "is_decimal_allowed": True}
+        if f.initial:
+            element["initial_value"] = f.initial
+    elif f.kind in ("select", "multiselect"):
+        options = [_option(v, label) for v, label in f.options[:MAX_OPTIONS]]
+        element = {"type": "static_select" if f.kind == "select" else "multi_static_select", "options": options}
+        initial = [o for o in options if o["value"] in f.initial.split(",")] if f.initial else []
+        if initial and f.kind == "select":
+            element["initial_option"] = initial[0]
+        elif initial:
+            element["initial_options"] = initial
+    elif f.kind == "user":
+        element = {"type": "users_select"}
+        if f.initial:
+            element["initial_user"] = f.initial
+    elif f.kind == "date":
+        element = {"type": "datepicker"}
+        if f.initial:
+            element["initial_date"] = f.initial
+    else:
+        raise ValueError(f"unknown form field kind {f.kind}")
+    element["action_id"] = "value"
+    if f.placeholder and f.kind not in ("date",):
+        element["placeholder"] = _plain(f.placeholder, 150)
+    return {
+        "type": "input",
+        "block_id": f.name,
+        "label": _plain(f.label, 2000),
+        "optional": not f.required,
+        "element": element,
+    }
+
+
+def submitted_values(state: dict[str, Any]) -> dict[str, Any]:
+    """view.state.values -> field name -> text (a list for multi-selects, `<@U>` for a user)."""
+    out: dict[str, Any] = {}
+    for block_id, actions in (state or {}).get("values", {}).items():
+        if not isinstance(actions, dict):
+            continue
+        v = actions.get("value")
+        if not isinstance(v, dict):
+            continue
+        kind = v.get("type")
+        if kind == "static_select":
+            out[block_id] = (v.get("selected_option") or {}).get("value")
+        elif kind == "multi_static_select":
+            out[block_id] = [o.get("value") for o in v.get("selected_options") or []]
+        elif kind == "users_select":
+            out[block_id] = f"<@{v['selected_user']}>" if v.get("selected_user") else None
+        elif kind == "datepicker":
+            out[block_id] = v.get("selected_date")
+        else:
+            out[block_id] = v.get("value")
+    return out

@@ -1,0 +1,47 @@
+"""Plain text for the console: aligned tables, no markup, terminal-safe."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from bot.render.escape import terminal
+from handlers.messages import Buttons, Element, Fields, Form, Heading, Image, ListItems, Table, Text
+
+
+def width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1 for c in s)
+
+
+def pad(s: str, n: int) -> str:
+    return s + " " * max(0, n - width(s))
+
+
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    cells = [[terminal(str(c)).replace("\n", " ") for c in r] for r in [headers, *rows]]
+    widths = [max(width(r[i]) for r in cells if i < len(r)) for i in range(len(headers))]
+    lines = ["  ".join(pad(c, widths[i]) for i, c in enumerate(r)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def render(elements: list[Element]) -> str:
+    out: list[str] = []
+    for e in elements:
+        if isinstance(e, Heading):
+            out += [terminal(e.text), "=" * min(60, width(e.text))]
+        elif isinstance(e, Text):
+            out.append(terminal(e.text))
+        elif isinstance(e, Fields):
+            n = max((width(k) for k, _ in e.items), default=0)
+            out += [f"{pad(terminal(k) + ':', n + 1)} {terminal(v)}" for k, v in e.items]
+        elif isinstance(e, ListItems):
+            out += [f"  • {terminal(i)}" for i in e.items]
+        elif isinstance(e, Table):
+            out += table(e.headers, e.rows)
+        elif isinstance(e, Buttons):
+            out.append("  ".join(f"[{terminal(b.label)}]" for b in e.buttons))
+        elif isinstance(e, Image):
+            out.append(f"{terminal(e.title or e.alt)}: {e.path}")
+        elif isinstance(e, Form):
+            out.append(f"{e.title}: the console has no forms; type the command with its arguments instead.")
+    return "\n".join(out)

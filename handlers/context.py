@@ -1,0 +1,83 @@
+"""What a handler gets: the transaction, the resolved scope, the clock, and ways to record effects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.grammar import Mention
+from handlers.messages import Element, Incoming, elements_to_json
+from storage.models import Initiative, Member, Workspace
+from storage.repos import record, scope
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    timezone: str = "UTC"
+    ballot_secret: str = "dev-only-secret"
+    max_items_per_kind: int = 5000
+
+
+@dataclass
+class Context:
+    session: AsyncSession
+    incoming: Incoming
+    workspace: Workspace
+    initiative: Initiative
+    member: Member
+    now: datetime
+    config: CoreConfig
+    registry: Any = None
+    initiative_created: bool = False
+    queued: int = field(default=0)
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.member.role == "facilitator"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.initiative.timezone or self.config.timezone)
+
+    async def next_number(self, kind: str) -> int:
+        return await scope.next_number(self.session, self.initiative.id, kind)
+
+    async def person(self, mention: Mention) -> Member:
+        """The member a mention names, made on first mention so roles can be given to newcomers."""
+        return await scope.member(self.session, self.initiative, mention.user_id, mention.name, self.now)
+
+    def audit(self, action: str, entity: str = "", **detail: Any) -> None:
+        record.audit(
+            self.session,
+            workspace_id=self.workspace.id,
+            initiative_id=self.initiative.id,
+            actor_user_id=self.member.user_id,
+            actor_name=self.member.display_name,
+            action=action,
+            entity=entity,
+            detail=detail,
+            at=self.now,
+        )
+
+    async def notify_user(self, user_id: str, elements: list[Element], dedupe_key: str | None = None) -> None:
+        await self._enqueue("user", user_id, elements, dedupe_key)
+
+    async def post_to_channel(self, elements: list[Element], dedupe_key: str | None = None) -> None:
+        await self._enqueue("channel", self.initiative.conversation_id, elements, dedupe_key)
+
+    async def _enqueue(self, kind: str, target: str, elements: list[Element], dedupe_key: str | None) -> None:
+        if await record.enqueue(
+            self.session,
+            workspace_id=self.workspace.id,
+            initiative_id=self.initiative.id,
+            target_kind=kind,
+            target_id=target,
+            payload={"elements": elements_to_json(elements)},
+            now=self.now,
+            dedupe_key=dedupe_key,
+        ):
+            self.queued += 1

@@ -1,0 +1,131 @@
+"""Field checks shared by commands and forms, so both give the same message for the same mistake.
+
+A `Check` collects every problem of one input (a form shows them all next to their fields) and
+`done()` raises `InvalidInput` if there were any; nothing is stored in that case.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date, datetime
+
+from handlers.grammar import Mention, Token
+
+
+class InvalidInput(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+class Check:
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def text(self, name: str, value: str | None, *, max_len: int, required: bool = False, min_len: int = 1) -> str:
+        value = (value or "").strip()
+        if not value:
+            if required:
+                self.fail(name, f"{_label(name)} is required.")
+            return ""
+        if len(value) < min_len:
+            self.fail(name, f"{_label(name)} must be at least {min_len} characters.")
+        if len(value) > max_len:
+            self.fail(name, f"{_label(name)} must be at most {max_len} characters, got {len(value)}.")
+        if any(ord(c) < 32 and c not in "\n\t" for c in value):
+            self.fail(name, f"{_label(name)} contains control characters; remove them.")
+        return value
+
+    def whole(self, name: str, value: str | None, lo: int, hi: int, *, required: bool = False) -> int | None:
+        if value is None or str(value).strip() == "":
+            if required:
+                self.fail(name, f"{_label(name)} is required: a whole number from {lo} to {hi}.")
+            return None
+        raw = str(value).strip()
+        if not re.fullmatch(r"[+-]?\d{1,9}", raw) or not lo <= int(raw) <= hi:
+            self.fail(name, f'{_label(name)} must be a whole number from {lo} to {hi}, got "{_clip(raw)}".')
+            return None
+        return int(raw)
+
+    def number(self, name: str, value: str | None, *, required: bool = False) -> float | None:
+        if value is None or str(value).strip() == "":
+            if required:
+                self.fail(name, f"{_label(name)} is required: a number such as 12 or 3.5.")
+            return None
+        raw = str(value).strip().replace(",", "")
+        try:
+            number = float(raw.rstrip("%"))
+        except ValueError:
+            self.fail(name, f'{_label(name)} must be a number such as 12 or 3.5, got "{_clip(str(value))}".')
+            return None
+        if number != number or number in (float("inf"), float("-inf")) or abs(number) > 1e15:
+            self.fail(name, f"{_label(name)} must be a finite number below 10^15.")
+            return None
+        return number
+
+    def choice(self, name: str, value: str | None, allowed: dict[str, str], *, required: bool = False) -> str | None:
+        """`allowed` maps every accepted spelling (lower case) to the stored value."""
+        if value is None or str(value).strip() == "":
+            if required:
+                self.fail(name, f"{_label(name)} is required: one of {_names(allowed)}.")
+            return None
+        key = str(value).strip().lower()
+        if key in allowed:
+            return allowed[key]
+        close = difflib.get_close_matches(key, list(allowed), n=1)
+        hint = f' Did you mean "{allowed[close[0]]}"?' if close else ""
+        self.fail(name, f'{_label(name)} must be one of {_names(allowed)}, got "{_clip(str(value))}".{hint}')
+        return None
+
+    def day(self, name: str, value: str | None, *, required: bool = False) -> date | None:
+        if value is None or str(value).strip() == "":
+            if required:
+                self.fail(name, f"{_label(name)} is required: a date as YYYY-MM-DD.")
+            return None
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(name, f'{_label(name)} must be a date as YYYY-MM-DD, got "{_clip(str(value))}".')
+            return None
+
+    def person(self, name: str, value: Token | None, *, required: bool = False) -> Mention | None:
+        if value is None or value == "":
+            if required:
+                self.fail(name, f"{_label(name)} is required: mention a person, like @name.")
+            return None
+        if isinstance(value, Mention):
+            return value
+        self.fail(name, f'{_label(name)} must be a person mentioned with @, got "{_clip(str(value))}".')
+        return None
+
+    def done(self) -> None:
+        if self.errors:
+            raise InvalidInput(dict(self.errors))
+
+
+def _names(allowed: dict[str, str]) -> str:
+    return ", ".join(dict.fromkeys(allowed.values()))
+
+
+def _clip(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def parse_human_id(value: str | None, prefix: str) -> int | None:
+    """`UC-3`, `uc-3` or `3` -> 3; anything else None."""
+    if value is None:
+        return None
+    m = re.fullmatch(rf"(?:{prefix}-)?(\d{{1,9}})", str(value).strip(), flags=re.IGNORECASE)
+    return int(m.group(1)) if m else None
+
+
+def fmt_dt(value: datetime | None, tz) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""

@@ -1,0 +1,183 @@
+"""The one command grammar: words, "quoted strings", --options and people.
+
+Faces hand us text in which people are already written as `<@ID>` or `<@ID|name>` (Slack's own
+form; the Teams and console faces rewrite their mentions to it), so nothing here knows platforms.
+Every refusal is a `UsageError` whose message is written for the person who typed the line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+MAX_COMMAND_LENGTH = 8000
+
+_QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u201d": "\u201d", "\u2018": "\u2019", "\u2019": "\u2019"}
+_MENTION = re.compile(r"<@([A-Za-z0-9._:\-]+)(?:\|([^>]*))?>")
+
+
+class UsageError(Exception):
+    """A line we cannot accept; the message says what was wrong and what is allowed."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Mention:
+    user_id: str
+    name: str = ""
+
+    def __str__(self) -> str:
+        return f"@{self.name or self.user_id}"
+
+
+Token = str | Mention
+
+
+@dataclass(frozen=True)
+class Word:
+    """A token plus whether it was quoted: a quoted "--x" is text, not an option."""
+
+    value: Token
+    quoted: bool = False
+
+
+def tokenize(text: str) -> list[Word]:
+    if len(text) > MAX_COMMAND_LENGTH:
+        raise UsageError(f"That command is too long ({len(text)} characters; at most {MAX_COMMAND_LENGTH}).")
+    words: list[Word] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch in _QUOTES:
+            close = _QUOTES[ch]
+            j = i + 1
+            buf: list[str] = []
+            while j < n and text[j] != close and not (close == '"' and text[j] == "\u201d"):
+                if text[j] == "\\" and j + 1 < n and text[j + 1] in (close, "\\"):
+                    j += 1
+                buf.append(text[j])
+                j += 1
+            if j >= n:
+                raise UsageError("A quote is not closed: put a matching quote after the text it starts.")
+            words.append(Word("".join(buf), quoted=True))
+            i = j + 1
+            continue
+        m = _MENTION.match(text, i)
+        if m:
+            words.append(Word(Mention(m.group(1), (m.group(2) or "").strip())))
+            i = m.end()
+            continue
+        j = i
+        while j < n and not text[j].isspace() and text[j] not in _QUOTES:
+            if text[j] == "<" and _MENTION.match(text, j):
+                break
+            j += 1
+        words.append(Word(text[i:j]))
+        i = j
+    return words
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    required: bool = False
+    rest: bool = False  # takes every remaining positional token
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Opt:
+    name: str
+    flag: bool = False
+    many: bool = False  # takes tokens up to the next --option
+    help: str = ""
+
+
+@dataclass
+class Parsed:
+    args: dict[str, Token | list[Token] | None] = field(default_factory=dict)
+    opts: dict[str, Token | list[Token] | bool] = field(default_factory=dict)
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        v = self.args.get(name, self.opts.get(name))
+        if v is None or isinstance(v, bool):
+            return default
+        if isinstance(v, list):
+            return " ".join(str(x) for x in v)
+        return str(v) if isinstance(v, Mention) else v
+
+    def flag(self, name: str) -> bool:
+        return bool(self.opts.get(name, False))
+
+    def has(self, name: str) -> bool:
+        return name in self.opts or self.args.get(name) is not None
+
+
+def parse_args(words: list[Word], args: tuple[Arg, ...], opts: tuple[Opt, ...], usage: str) -> Parsed:
+    known = {o.name: o for o in opts}
+    out = Parsed()
+    positionals: list[Token] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if not w.quoted and isinstance(w.value, str) and w.value.startswith("--") and len(w.value) > 2:
+            name, _, inline = w.value[2:].partition("=")
+            opt = known.get(name)
+            if opt is None:
+                raise UsageError(_unknown_option(name, known, usage))
+            if name in out.opts:
+                raise UsageError(f"--{name} is given twice; give it once.")
+            if opt.flag:
+                if inline:
+                    raise UsageError(f"--{name} is a switch and takes no value.")
+                out.opts[name] = True
+                i += 1
+                continue
+            if inline:
+                out.opts[name] = [inline] if opt.many else inline
+                i += 1
+                continue
+            values: list[Token] = []
+            j = i + 1
+            while j < len(words) and not _is_option(words[j]) and (opt.many or not values):
+                values.append(words[j].value)
+                j += 1
+            if not values:
+                raise UsageError(f"--{name} needs a value. Usage: {usage}")
+            out.opts[name] = values if opt.many else values[0]
+            i = j
+            continue
+        positionals.append(w.value)
+        i += 1
+    for a in args:
+        if a.rest:
+            out.args[a.name] = positionals
+            positionals = []
+        elif positionals:
+            out.args[a.name] = positionals.pop(0)
+        elif a.required:
+            raise UsageError(f"{a.name.upper()} is missing. Usage: {usage}", field=a.name)
+        else:
+            out.args[a.name] = None
+    if positionals:
+        extra = " ".join(f'"{p}"' if isinstance(p, str) else str(p) for p in positionals)
+        raise UsageError(f"I did not expect {extra} there (put text with spaces in quotes). Usage: {usage}")
+    return out
+
+
+def _is_option(w: Word) -> bool:
+    return not w.quoted and isinstance(w.value, str) and w.value.startswith("--") and len(w.value) > 2
+
+
+def _unknown_option(name: str, known: dict[str, Opt], usage: str) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f" Did you mean --{close[0]}?" if close else ""
+    return f"--{name} is not an option of this command.{hint} Usage: {usage}"

@@ -1,0 +1,208 @@
+"""The neutral message model: what every face turns a delivery into, and what the core answers.
+
+Faces translate both ways and never decide; handlers see only these types. Every string in an
+element is plain text: renderers escape all of it for their format, so user text can never turn
+into markup, a mention or a link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Visibility = Literal["ephemeral", "channel"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    platform: str  # "slack" | "teams" | "console"
+    workspace_id: str  # Slack team id, Teams tenant id, "console"
+    user_id: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button press or card action: ids from the payload are hints to be re-checked."""
+
+    action_id: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class FormSubmission:
+    """A submitted modal or card: `command` names the handler, `values` are field name -> text."""
+
+    command: str
+    values: dict[str, Any]
+    hints: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    actor: Actor
+    conversation_id: str
+    conversation_name: str = ""
+    text: str | None = None
+    action: Action | None = None
+    form: FormSubmission | None = None
+    delivery_key: str | None = None  # de-duplication key of the delivery, when the platform has one
+    is_private_conversation: bool = False
+    # True when conversation_id came from a payload (a button in a DM, a modal's metadata) rather
+    # than from where the delivery happened: then it must name an initiative the actor belongs to.
+    conversation_is_hint: bool = False
+
+
+# ---- reply elements -------------------------------------------------------------------------
+
+
+@dataclass
+class Heading:
+    text: str
+    type: str = "heading"
+
+
+@dataclass
+class Text:
+    text: str
+    type: str = "text"
+
+
+@dataclass
+class Fields:
+    items: list[tuple[str, str]]
+    type: str = "fields"
+
+
+@dataclass
+class ListItems:
+    items: list[str]
+    type: str = "list"
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+    type: str = "table"
+
+
+@dataclass
+class Button:
+    label: str
+    action_id: str
+    value: str = ""
+    style: str = ""  # "", "primary", "danger"
+
+
+@dataclass
+class Buttons:
+    buttons: list[Button]
+    type: str = "buttons"
+
+
+@dataclass
+class FormField:
+    name: str
+    label: str
+    kind: str = "text"  # text | textarea | number | select | multiselect | user | date
+    required: bool = False
+    options: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
+    initial: str = ""
+    max_length: int | None = None
+    placeholder: str = ""
+
+
+@dataclass
+class Form:
+    """A form the face shows (Slack modal, Teams card); submitting it comes back as FormSubmission."""
+
+    command: str
+    title: str
+    fields: list[FormField]
+    submit_label: str = "Submit"
+    hints: dict[str, str] = field(default_factory=dict)
+    type: str = "form"
+
+
+@dataclass
+class Image:
+    path: str
+    alt: str
+    title: str = ""
+    type: str = "image"
+
+
+Element = Heading | Text | Fields | ListItems | Table | Buttons | Form | Image
+
+_ELEMENT_TYPES: dict[str, type] = {
+    "heading": Heading,
+    "text": Text,
+    "fields": Fields,
+    "list": ListItems,
+    "table": Table,
+    "buttons": Buttons,
+    "form": Form,
+    "image": Image,
+}
+
+
+@dataclass
+class Reply:
+    elements: list[Element] = field(default_factory=list)
+    visibility: Visibility = "ephemeral"
+    field_errors: dict[str, str] = field(default_factory=dict)  # form field name -> message
+    ok: bool = True
+
+    @property
+    def form(self) -> Form | None:
+        """A reply that is a form asks the face to open it (modal, card) instead of posting text."""
+        return next((e for e in self.elements if isinstance(e, Form)), None)
+
+    def plain_text(self) -> str:
+        """A one-line-per-element fallback (notifications' preview text, logs)."""
+        parts: list[str] = []
+        for e in self.elements:
+            if isinstance(e, Heading | Text):
+                parts.append(e.text)
+            elif isinstance(e, Fields):
+                parts.extend(f"{k}: {v}" for k, v in e.items)
+            elif isinstance(e, ListItems):
+                parts.extend(e.items)
+        return "\n".join(parts)
+
+
+def error_reply(message: str, field_errors: dict[str, str] | None = None) -> Reply:
+    return Reply([Text(message)], "ephemeral", field_errors or {}, ok=False)
+
+
+def elements_to_json(elements: list[Element]) -> list[dict[str, Any]]:
+    return [asdict(e) for e in elements]
+
+
+def elements_from_json(data: list[dict[str, Any]]) -> list[Element]:
+    out: list[Element] = []
+    for raw in data:
+        raw = dict(raw)
+        kind = _ELEMENT_TYPES[raw["type"]]
+        if kind is Fields:
+            raw["items"] = [tuple(i) for i in raw["items"]]
+        elif kind is Buttons:
+            raw["buttons"] = [Button(**b) for b in raw["buttons"]]
+        elif kind is Form:
+            raw["fields"] = [FormField(**{**f, "options": [tuple(o) for o in f["options"]]}) for f in raw["fields"]]
+        out.append(kind(**raw))
+    return out
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    return {
+        "elements": elements_to_json(reply.elements),
+        "visibility": reply.visibility,
+        "field_errors": reply.field_errors,
+        "ok": reply.ok,
+    }
+
+
+def reply_from_json(data: dict[str, Any]) -> Reply:
+    return Reply(elements_from_json(data["elements"]), data["visibility"], data["field_errors"], data["ok"])

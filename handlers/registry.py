@@ -1,0 +1,138 @@
+"""Commands, actions and forms: metadata attached at import, collected at start-up.
+
+The decorators only record what a function is (slack-machine's way); `Registry.discover` reads
+the records from every module of the `handlers` package, so adding a feature is adding a module,
+and `help`, permission checks and the Slack manifest all come from the same records.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from handlers.grammar import Arg, Opt, UsageError, Word
+
+ANYONE = frozenset({"facilitator", "stakeholder"})
+FACILITATOR = frozenset({"facilitator"})
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    summary: str
+    usage: str
+    args: tuple[Arg, ...] = ()
+    opts: tuple[Opt, ...] = ()
+    roles: frozenset[str] = ANYONE
+    examples: tuple[str, ...] = ()
+    func: Handler | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """A button or card action; `prefix` matches action ids like "poll.vote:..."."""
+
+    prefix: str
+    func: Handler
+    roles: frozenset[str] = ANYONE
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    command: str
+    func: Handler
+    roles: frozenset[str] = ANYONE
+
+
+def command(
+    name: str,
+    *,
+    summary: str,
+    usage: str = "",
+    args: tuple[Arg, ...] = (),
+    opts: tuple[Opt, ...] = (),
+    roles: frozenset[str] = ANYONE,
+    examples: tuple[str, ...] = (),
+) -> Callable[[Handler], Handler]:
+    def mark(func: Handler) -> Handler:
+        func.__alignbot_command__ = CommandSpec(  # type: ignore[attr-defined]
+            name, summary, usage or name, args, opts, roles, examples, func
+        )
+        return func
+
+    return mark
+
+
+def action(prefix: str, *, roles: frozenset[str] = ANYONE) -> Callable[[Handler], Handler]:
+    def mark(func: Handler) -> Handler:
+        func.__alignbot_action__ = ActionSpec(prefix, func, roles)  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def form(command_name: str, *, roles: frozenset[str] = ANYONE) -> Callable[[Handler], Handler]:
+    def mark(func: Handler) -> Handler:
+        func.__alignbot_form__ = FormSpec(command_name, func, roles)  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.commands: dict[str, CommandSpec] = {}
+        self.actions: dict[str, ActionSpec] = {}
+        self.forms: dict[str, FormSpec] = {}
+
+    @classmethod
+    def discover(cls, package: ModuleType | None = None) -> Registry:
+        import handlers
+
+        package = package or handlers
+        reg = cls()
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+            reg.add_module(importlib.import_module(f"{package.__name__}.{info.name}"))
+        return reg
+
+    def add_module(self, module: ModuleType) -> None:
+        for obj in vars(module).values():
+            if spec := getattr(obj, "__alignbot_command__", None):
+                if spec.name in self.commands and self.commands[spec.name].func is not obj:
+                    raise RuntimeError(f"command {spec.name!r} is registered twice")
+                self.commands[spec.name] = spec
+            if spec := getattr(obj, "__alignbot_action__", None):
+                self.actions[spec.prefix] = spec
+            if spec := getattr(obj, "__alignbot_form__", None):
+                self.forms[spec.command] = spec
+
+    def match(self, words: list[Word]) -> tuple[CommandSpec, list[Word]]:
+        """The longest registered command name that starts the line, and the words after it."""
+        plain = [w.value.lower() if isinstance(w.value, str) and not w.quoted else None for w in words]
+        for size in (3, 2, 1):
+            if len(plain) >= size and all(plain[:size]):
+                name = " ".join(plain[:size])  # type: ignore[arg-type]
+                if name in self.commands:
+                    return self.commands[name], words[size:]
+        raise UsageError(self.unknown_message(" ".join(p or "" for p in plain[:2]).strip()))
+
+    def unknown_message(self, typed: str) -> str:
+        if not typed:
+            return "Type a command, or `help` to see them all."
+        groups = sorted({n.split()[0] for n in self.commands} | set(self.commands))
+        close = difflib.get_close_matches(typed, groups, n=1, cutoff=0.5)
+        if not close:
+            close = difflib.get_close_matches(typed.split()[0], groups, n=1, cutoff=0.5)
+        hint = f" The closest is `{close[0]}`." if close else ""
+        return f"I don't know the command `{typed}`.{hint} Type `help` to see all commands."
+
+    def find_action(self, action_id: str) -> ActionSpec | None:
+        prefix = action_id.split(":", 1)[0]
+        return self.actions.get(prefix)

@@ -1,0 +1,182 @@
+"""Drains the outbox: claim a due row, send it through its platform, record what happened.
+
+Claiming is a conditional update (`state='pending'` -> `'sending'`), so two processes never send
+the same row; a row left in `sending` by a crashed process is handed back after a lease.
+A failure is retried with back-off (Retry-After when the platform gave one) and, after the last
+attempt, stays visible as `failed` with its error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+
+from storage.db import Database
+from storage.models import Initiative, Outbox, Workspace
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+
+
+class SendError(Exception):
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What a face needs to send one outbox row."""
+
+    workspace_external_id: str
+    conversation_id: str  # the initiative's conversation, for buttons' scope hints
+    target_kind: str  # user | channel
+    target_id: str
+    payload: dict[str, Any]
+
+
+class Delivery(Protocol):
+    async def deliver(self, envelope: Envelope) -> dict[str, Any]: ...
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        db: Database,
+        deliveries: dict[str, Delivery],
+        *,
+        instance: str,
+        clock: Callable[[], datetime],
+        max_attempts: int = 5,
+        concurrency: int = 16,
+    ) -> None:
+        self.db = db
+        self.deliveries = deliveries
+        self.instance = instance
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self._sem = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._drain_lock = asyncio.Lock()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="outbox")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                while await self.drain():
+                    pass
+            except Exception:
+                log.exception("outbox drain failed; will retry on the next wake")
+
+    async def drain(self, limit: int = 200) -> int:
+        """Send what is due now; returns how many rows this call claimed."""
+        async with self._drain_lock:
+            claimed = await self._claim(limit)
+            if not claimed:
+                return 0
+            groups: dict[tuple, list] = defaultdict(list)
+            for row in claimed:
+                groups[(row[1].workspace_external_id, row[1].target_id)].append(row)
+            await asyncio.gather(*(self._send_group(g) for g in groups.values()))
+            return len(claimed)
+
+    async def _claim(self, limit: int) -> list[tuple[int, Envelope, str, int]]:
+        now = self.clock()
+        async with self.db.transaction() as s:
+            await s.execute(
+                update(Outbox)
+                .where(Outbox.state == "sending", Outbox.next_attempt_at < now - LEASE)
+                .values(state="pending")
+            )
+            rows = (
+                await s.execute(
+                    select(Outbox, Workspace.platform, Workspace.external_id, Initiative.conversation_id)
+                    .join(Workspace, Workspace.id == Outbox.workspace_id)
+                    .outerjoin(Initiative, Initiative.id == Outbox.initiative_id)
+                    .where(Outbox.state == "pending", Outbox.next_attempt_at <= now)
+                    .order_by(Outbox.id)
+                    .limit(limit)
+                )
+            ).all()
+            won = []
+            for ob, platform, external_id, conversation in rows:
+                res = await s.execute(
+                    update(Outbox)
+                    .where(Outbox.id == ob.id, Outbox.state == "pending")
+                    .values(state="sending", claimed_by=self.instance, next_attempt_at=now)
+                )
+                if res.rowcount == 1:
+                    env = Envelope(external_id, conversation or "", ob.target_kind, ob.target_id, ob.payload)
+                    won.append((ob.id, env, platform, ob.attempts))
+            return won
+
+    async def _send_group(self, rows: list[tuple[int, Envelope, str, int]]) -> None:
+        async with self._sem:
+            for row_id, env, platform, attempts in rows:  # in order, one target at a time
+                await self._send_one(row_id, env, platform, attempts)
+
+    async def _send_one(self, row_id: int, env: Envelope, platform: str, attempts: int) -> None:
+        delivery = self.deliveries.get(platform)
+        try:
+            if delivery is None:
+                raise SendError(f"{platform} is not configured on this server", permanent=True)
+            result = await delivery.deliver(env)
+        except Exception as e:  # every failure is recorded, none is lost
+            retry_after = e.retry_after if isinstance(e, SendError) else None
+            permanent = isinstance(e, SendError) and e.permanent
+            await self._record_failure(row_id, attempts + 1, f"{type(e).__name__}: {e}", retry_after, permanent)
+            return
+        async with self.db.transaction() as s:
+            await s.execute(
+                update(Outbox)
+                .where(Outbox.id == row_id)
+                .values(state="sent", attempts=attempts + 1, sent_at=self.clock(), result=result or {}, last_error="")
+            )
+
+    async def _record_failure(
+        self, row_id: int, attempts: int, error: str, retry_after: float | None, permanent: bool
+    ) -> None:
+        failed = permanent or attempts >= self.max_attempts
+        delay = retry_after if retry_after is not None else min(300.0, 2.0**attempts) * random.uniform(0.5, 1.0)
+        log.warning("outbox row %s attempt %s failed: %s", row_id, attempts, error)
+        async with self.db.transaction() as s:
+            await s.execute(
+                update(Outbox)
+                .where(Outbox.id == row_id)
+                .values(
+                    state="failed" if failed else "pending",
+                    attempts=attempts,
+                    last_error=error[:2000],
+                    next_attempt_at=self.clock() + timedelta(seconds=delay),
+                )
+            )
+        if not failed:
+            asyncio.get_running_loop().call_later(delay, self.wake)

@@ -1,0 +1,52 @@
+"""APScheduler 3.11 as the process's alarm clock, and nothing more.
+
+Jobs hold no state worth keeping: each one wakes a loop that asks the database what is due and
+claims it. So a restart loses nothing, and a job that fires on two replicas sends once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+JOB_DEFAULTS = {
+    # A timer that was late (busy loop, suspended laptop) fires once, not once per missed period;
+    # the database sweep catches up on whatever the missed runs would have found.
+    "coalesce": True,
+    "max_instances": 1,
+    "misfire_grace_time": 60,
+}
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
+
+    def start(self) -> None:
+        if not self.scheduler.running:
+            self.scheduler.start()
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def every(self, job_id: str, seconds: float, func: Callable[[], Awaitable[None]]) -> None:
+        self.scheduler.add_job(func, "interval", seconds=seconds, id=job_id, replace_existing=True)
+
+    def at(self, job_id: str, when: datetime, func: Callable[[], Awaitable[None]]) -> None:
+        """Fire once at `when` (aware); an earlier wake for the same id is replaced."""
+        self.scheduler.add_job(func, "date", run_date=when.astimezone(UTC), id=job_id, replace_existing=True)
+
+    def cancel(self, job_id: str) -> None:
+        if self.scheduler.get_job(job_id):
+            self.scheduler.remove_job(job_id)
+
+    @property
+    def running(self) -> bool:
+        return self.scheduler.running
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

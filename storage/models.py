@@ -1,0 +1,482 @@
+"""The whole domain as SQLAlchemy 2 declarative models.
+
+Scope runs workspace -> initiative -> everything else; every table below initiative carries
+`initiative_id` so that every query can be filtered by the scope resolved from the delivery.
+Human numbers (UC-n, KPI-n, ...) are `number` columns, unique per initiative, drawn from `Counter`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _fk(target: str, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    return mapped_column(ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True)
+
+
+# ---- scope ----------------------------------------------------------------------------------
+
+
+class Workspace(Base):
+    __tablename__ = "workspace"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+
+class Initiative(Base):
+    """One per conversation; whoever first talks to the bot there becomes its first facilitator."""
+
+    __tablename__ = "initiative"
+    __table_args__ = (UniqueConstraint("workspace_id", "conversation_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _fk("workspace.id")
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    is_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    workdays: Mapped[str] = mapped_column(String(32), default="mon,tue,wed,thu,fri")
+    digest_schedule: Mapped[str | None] = mapped_column(String(32))  # e.g. "mon 09:00"
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class Member(Base):
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("initiative_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    user_id: Mapped[str] = mapped_column(String(128))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default="stakeholder")  # facilitator | stakeholder
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    joined_at: Mapped[datetime]
+
+
+class Counter(Base):
+    """Next human number per initiative and kind; bumped inside the creating transaction."""
+
+    __tablename__ = "counter"
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ---- intake ---------------------------------------------------------------------------------
+
+
+class UseCase(Base):
+    __tablename__ = "use_case"
+    __table_args__ = (UniqueConstraint("initiative_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(150))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str | None] = mapped_column(String(40))
+    impact: Mapped[int | None]
+    feasibility: Mapped[int | None]
+    sponsor_member_id: Mapped[int | None] = _fk("member.id", nullable=True, ondelete="SET NULL")
+    department: Mapped[str] = mapped_column(String(200), default="")
+    data_sources: Mapped[str] = mapped_column(Text, default="")
+    expected_benefit: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    priority_rank: Mapped[int | None]
+    priority_poll_id: Mapped[int | None] = _fk("poll.id", nullable=True, ondelete="SET NULL")
+    source_link: Mapped[str] = mapped_column(Text, default="")
+    proposer_member_id: Mapped[int] = _fk("member.id")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Requirement(Base):
+    __tablename__ = "requirement"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    use_case_id: Mapped[int] = _fk("use_case.id")
+    text: Mapped[str] = mapped_column(String(300))
+    created_by_member_id: Mapped[int] = _fk("member.id")
+    created_at: Mapped[datetime]
+
+
+class Kpi(Base):
+    __tablename__ = "kpi"
+    __table_args__ = (UniqueConstraint("initiative_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    number: Mapped[int]
+    use_case_id: Mapped[int | None] = _fk("use_case.id", nullable=True)
+    objective: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str] = mapped_column(String(150))
+    baseline: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    direction: Mapped[str] = mapped_column(String(16), default="increase")
+    method: Mapped[str] = mapped_column(Text, default="")
+    target_date: Mapped[date | None] = mapped_column(Date)
+    owner_member_id: Mapped[int | None] = _fk("member.id", nullable=True, ondelete="SET NULL")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_by_member_id: Mapped[int] = _fk("member.id")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Risk(Base):
+    __tablename__ = "risk"
+    __table_args__ = (UniqueConstraint("initiative_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(150))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(40))
+    likelihood: Mapped[int]
+    impact: Mapped[int]
+    mitigation: Mapped[str] = mapped_column(Text, default="")
+    owner_member_id: Mapped[int | None] = _fk("member.id", nullable=True, ondelete="SET NULL")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    review_date: Mapped[date | None] = mapped_column(Date)
+    created_by_member_id: Mapped[int] = _fk("member.id")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RiskUseCase(Base):
+    __tablename__ = "risk_use_case"
+    risk_id: Mapped[int] = mapped_column(ForeignKey("risk.id", ondelete="CASCADE"), primary_key=True)
+    use_case_id: Mapped[int] = mapped_column(ForeignKey("use_case.id", ondelete="CASCADE"), primary_key=True)
+
+
+class RiskScoreChange(Base):
+    """Every re-score, kept forever: the register shows its history."""
+
+    __tablename__ = "risk_score_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    risk_id: Mapped[int] = _fk("risk.id")
+    member_id: Mapped[int] = _fk("member.id")
+    old_likelihood: Mapped[int]
+    old_impact: Mapped[int]
+    new_likelihood: Mapped[int]
+    new_impact: Mapped[int]
+    at: Mapped[datetime]
+
+
+class DataSource(Base):
+    __tablename__ = "data_source"
+    __table_args__ = (UniqueConstraint("initiative_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    number: Mapped[int]
+    name: Mapped[str] = mapped_column(String(150))
+    type: Mapped[str] = mapped_column(String(40))
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    owner_member_id: Mapped[int | None] = _fk("member.id", nullable=True, ondelete="SET NULL")
+    size: Mapped[str] = mapped_column(String(100), default="")
+    refresh: Mapped[str] = mapped_column(String(100), default="")
+    quality: Mapped[int | None]
+    accessibility: Mapped[int | None]
+    security: Mapped[int | None]
+    issues: Mapped[str] = mapped_column(Text, default="")
+    created_by_member_id: Mapped[int] = _fk("member.id")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+# ---- polls ----------------------------------------------------------------------------------
+
+
+class Poll(Base):
+    __tablename__ = "poll"
+    __table_args__ = (UniqueConstraint("initiative_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    number: Mapped[int]
+    question: Mapped[str] = mapped_column(String(300))
+    method: Mapped[str] = mapped_column(String(16))
+    count_method: Mapped[str] = mapped_column(String(16), default="")
+    dots: Mapped[int] = mapped_column(Integer, default=10)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    hide_results: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    closes_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    salt: Mapped[str] = mapped_column(String(64))
+    created_by_member_id: Mapped[int] = _fk("member.id")
+    message_channel: Mapped[str] = mapped_column(String(200), default="")
+    message_ts: Mapped[str] = mapped_column(String(64), default="")
+    tally_version: Mapped[int] = mapped_column(Integer, default=0)
+    rendered_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class PollOption(Base):
+    __tablename__ = "poll_option"
+    __table_args__ = (UniqueConstraint("poll_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = _fk("poll.id")
+    position: Mapped[int]
+    label: Mapped[str] = mapped_column(String(200))
+    use_case_id: Mapped[int | None] = _fk("use_case.id", nullable=True, ondelete="SET NULL")
+
+
+class Participation(Base):
+    """Who took part, and nothing about how: kept apart from the choices for anonymous polls."""
+
+    __tablename__ = "participation"
+    __table_args__ = (UniqueConstraint("poll_id", "member_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = _fk("poll.id")
+    member_id: Mapped[int] = _fk("member.id")
+    voted_at: Mapped[datetime]
+
+
+class Ballot(Base):
+    """The choices, keyed by an HMAC of the voter (server secret + poll salt), never the voter id."""
+
+    __tablename__ = "ballot"
+    __table_args__ = (UniqueConstraint("poll_id", "voter_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = _fk("poll.id")
+    voter_key: Mapped[str] = mapped_column(String(128))
+    choices: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+# ---- RACI and sign-off ----------------------------------------------------------------------
+
+
+class RaciActivity(Base):
+    __tablename__ = "raci_activity"
+    __table_args__ = (UniqueConstraint("initiative_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    number: Mapped[int]
+    name: Mapped[str] = mapped_column(String(150))
+    description: Mapped[str] = mapped_column(Text, default="")
+    deliverable: Mapped[str | None] = mapped_column(String(32))  # summary key of a Phase 1 deliverable
+    use_case_id: Mapped[int | None] = _fk("use_case.id", nullable=True)
+    milestone_id: Mapped[int | None] = _fk("milestone.id", nullable=True)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class RaciAssignment(Base):
+    __tablename__ = "raci_assignment"
+    __table_args__ = (UniqueConstraint("activity_id", "member_id", "role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = _fk("raci_activity.id")
+    member_id: Mapped[int] = _fk("member.id")
+    role: Mapped[str] = mapped_column(String(1))  # R | A | C | I
+    assigned_by_member_id: Mapped[int] = _fk("member.id")
+    created_at: Mapped[datetime]
+
+
+class ProjectRole(Base):
+    __tablename__ = "project_role"
+    __table_args__ = (UniqueConstraint("initiative_id", "member_id", "role", "scope"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    member_id: Mapped[int] = _fk("member.id")
+    role: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+
+class SignOff(Base):
+    """A request pinned to one version of the deliverable (hash + stored copy)."""
+
+    __tablename__ = "sign_off"
+    __table_args__ = (UniqueConstraint("initiative_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    number: Mapped[int]
+    activity_id: Mapped[int] = _fk("raci_activity.id")
+    requested_by_member_id: Mapped[int] = _fk("member.id")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    snapshot: Mapped[str] = mapped_column(Text)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+
+class SignOffResponse(Base):
+    """One approver's decision; never edited, a new request supersedes it."""
+
+    __tablename__ = "sign_off_response"
+    __table_args__ = (UniqueConstraint("sign_off_id", "member_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sign_off_id: Mapped[int] = _fk("sign_off.id")
+    member_id: Mapped[int] = _fk("member.id")
+    decision: Mapped[str] = mapped_column(String(16), default="pending")  # pending|approved|rejected
+    comment: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime | None]
+
+
+# ---- plan and reminders ---------------------------------------------------------------------
+
+
+class Milestone(Base):
+    __tablename__ = "milestone"
+    __table_args__ = (UniqueConstraint("initiative_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    number: Mapped[int]
+    name: Mapped[str] = mapped_column(String(150))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    after_milestone_id: Mapped[int | None] = _fk("milestone.id", nullable=True, ondelete="SET NULL")
+    phase_step: Mapped[int | None]
+    remind_offsets: Mapped[str] = mapped_column(String(64), default="3,1,0")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done | removed
+    done_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class MilestoneOwner(Base):
+    __tablename__ = "milestone_owner"
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestone.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Holiday(Base):
+    __tablename__ = "holiday"
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class Resource(Base):
+    __tablename__ = "resource"
+    __table_args__ = (UniqueConstraint("initiative_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    number: Mapped[int]
+    name: Mapped[str] = mapped_column(String(150))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    milestone_id: Mapped[int | None] = _fk("milestone.id", nullable=True, ondelete="SET NULL")
+    owner_member_id: Mapped[int | None] = _fk("member.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime]
+
+
+class Reminder(Base):
+    """A reminder is a row with a due time; the scheduler only wakes us, claiming decides who sends.
+
+    `key` makes creating the same reminder twice impossible (milestone + offset, poll + kind...).
+    """
+
+    __tablename__ = "reminder"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    milestone_id: Mapped[int | None] = _fk("milestone.id", nullable=True)
+    poll_id: Mapped[int | None] = _fk("poll.id", nullable=True)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class JobClaim(Base):
+    """One row per (job, period): whoever inserts it runs the job, so a digest goes out once."""
+
+    __tablename__ = "job_claim"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(100))
+    claimed_at: Mapped[datetime]
+
+
+# ---- delivery and record --------------------------------------------------------------------
+
+
+class Outbox(Base):
+    """Everything the bot sends on its own: written in the transaction that caused it."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _fk("workspace.id")
+    initiative_id: Mapped[int | None] = _fk("initiative.id", nullable=True)
+    target_kind: Mapped[str] = mapped_column(String(16))  # user | channel
+    target_id: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]]
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _fk("workspace.id")
+    initiative_id: Mapped[int | None] = _fk("initiative.id", nullable=True)
+    actor_user_id: Mapped[str] = mapped_column(String(128))
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ProcessedEvent(Base):
+    """A delivery already handled, with the reply it got, so a redelivery answers the same."""
+
+    __tablename__ = "processed_event"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    reply: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ConversationReference(Base):
+    """Teams needs the stored reference of a conversation to message it proactively."""
+
+    __tablename__ = "conversation_reference"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _fk("workspace.id")
+    key: Mapped[str] = mapped_column(String(300))  # "conv:<id>" or "user:<aad or user id>"
+    reference: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]

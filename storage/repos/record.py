@@ -1,0 +1,133 @@
+"""The audit trail, the de-duplication ledger, the outbox and Teams conversation references."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEvent, ConversationReference, Outbox, ProcessedEvent
+from storage.repos.upsert import insert_ignore
+
+
+async def claim_delivery(session: AsyncSession, key: str, now: datetime) -> bool:
+    """True if this delivery is new. The row commits or rolls back with the effect it guards."""
+    return await insert_ignore(session, ProcessedEvent, key=key, reply=None, created_at=now)
+
+
+async def delivery_reply(session: AsyncSession, key: str) -> dict[str, Any] | None:
+    row = await session.get(ProcessedEvent, key)
+    return row.reply if row else None
+
+
+async def remember_reply(session: AsyncSession, key: str, reply: dict[str, Any]) -> None:
+    row = await session.get(ProcessedEvent, key)
+    if row is not None:
+        row.reply = reply
+
+
+async def forget_deliveries_before(session: AsyncSession, cutoff: datetime) -> int:
+    result = await session.execute(delete(ProcessedEvent).where(ProcessedEvent.created_at < cutoff))
+    return result.rowcount or 0
+
+
+def audit(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    initiative_id: int | None,
+    actor_user_id: str,
+    actor_name: str,
+    action: str,
+    entity: str = "",
+    detail: dict[str, Any] | None = None,
+    at: datetime,
+) -> None:
+    session.add(
+        AuditEvent(
+            workspace_id=workspace_id,
+            initiative_id=initiative_id,
+            actor_user_id=actor_user_id,
+            actor_name=actor_name,
+            action=action,
+            entity=entity,
+            detail=detail or {},
+            at=at,
+        )
+    )
+
+
+async def audit_for(session: AsyncSession, initiative_id: int, entity: str) -> list[AuditEvent]:
+    rows = await session.execute(
+        select(AuditEvent)
+        .where(AuditEvent.initiative_id == initiative_id, AuditEvent.entity == entity)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    return list(rows.scalars())
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    initiative_id: int | None,
+    target_kind: str,
+    target_id: str,
+    payload: dict[str, Any],
+    now: datetime,
+    dedupe_key: str | None = None,
+) -> bool:
+    """Queue a message the bot sends on its own; False when `dedupe_key` was queued before."""
+    values = dict(
+        workspace_id=workspace_id,
+        initiative_id=initiative_id,
+        target_kind=target_kind,
+        target_id=target_id,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        last_error="",
+        created_at=now,
+    )
+    if dedupe_key is None:
+        session.add(Outbox(**values))
+        return True
+    return await insert_ignore(session, Outbox, **values)
+
+
+async def save_conversation_reference(
+    session: AsyncSession, workspace_id: int, key: str, reference: dict[str, Any], now: datetime
+) -> None:
+    if not await insert_ignore(
+        session, ConversationReference, workspace_id=workspace_id, key=key, reference=reference, updated_at=now
+    ):
+        row = (
+            await session.execute(
+                select(ConversationReference).where(
+                    ConversationReference.workspace_id == workspace_id, ConversationReference.key == key
+                )
+            )
+        ).scalar_one()
+        if row.reference != reference:
+            row.reference = reference
+            row.updated_at = now
+
+
+async def conversation_reference(session: AsyncSession, workspace_id: int, key: str) -> dict[str, Any] | None:
+    row = (
+        await session.execute(
+            select(ConversationReference).where(
+                ConversationReference.workspace_id == workspace_id, ConversationReference.key == key
+            )
+        )
+    ).scalar_one_or_none()
+    return row.reference if row else None
+
+
+def retention_cutoff(now: datetime) -> datetime:
+    """Deliveries are remembered for a day: Slack retries for minutes, Teams after 15 s."""
+    return now - timedelta(days=1)

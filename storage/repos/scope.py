@@ -1,0 +1,114 @@
+"""Workspace -> initiative -> member, resolved from the delivery itself, never from payload ids."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Counter, Initiative, Member, Workspace
+from storage.repos.upsert import insert_ignore
+
+
+async def workspace(session: AsyncSession, platform: str, external_id: str, now: datetime) -> Workspace:
+    await insert_ignore(session, Workspace, platform=platform, external_id=external_id, name="", created_at=now)
+    found = await workspace_if_exists(session, platform, external_id)
+    assert found is not None
+    return found
+
+
+async def workspace_if_exists(session: AsyncSession, platform: str, external_id: str) -> Workspace | None:
+    return (
+        await session.execute(
+            select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def find_initiative(session: AsyncSession, workspace_id: int, conversation_id: str) -> Initiative | None:
+    return (
+        await session.execute(
+            select(Initiative).where(
+                Initiative.workspace_id == workspace_id, Initiative.conversation_id == conversation_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def initiative(
+    session: AsyncSession,
+    ws: Workspace,
+    conversation_id: str,
+    *,
+    name: str,
+    creator: str,
+    is_private: bool,
+    now: datetime,
+) -> tuple[Initiative, bool]:
+    """The conversation's initiative, made on first contact; True when this call made it."""
+    created = await insert_ignore(
+        session,
+        Initiative,
+        workspace_id=ws.id,
+        conversation_id=conversation_id,
+        name=name or conversation_id,
+        is_private=is_private,
+        created_by=creator,
+        created_at=now,
+        workdays="mon,tue,wed,thu,fri",
+    )
+    found = await find_initiative(session, ws.id, conversation_id)
+    assert found is not None
+    return found, created
+
+
+async def member(
+    session: AsyncSession,
+    initiative: Initiative,
+    user_id: str,
+    display_name: str,
+    now: datetime,
+    role: str = "stakeholder",
+) -> Member:
+    await insert_ignore(
+        session,
+        Member,
+        initiative_id=initiative.id,
+        user_id=user_id,
+        display_name=display_name or user_id,
+        role=role,
+        active=True,
+        joined_at=now,
+    )
+    m = await find_member(session, initiative.id, user_id)
+    assert m is not None
+    if display_name and m.display_name != display_name and display_name != user_id:
+        m.display_name = display_name
+    return m
+
+
+async def find_member(session: AsyncSession, initiative_id: int, user_id: str) -> Member | None:
+    return (
+        await session.execute(select(Member).where(Member.initiative_id == initiative_id, Member.user_id == user_id))
+    ).scalar_one_or_none()
+
+
+async def members(session: AsyncSession, initiative_id: int) -> list[Member]:
+    return list(
+        (await session.execute(select(Member).where(Member.initiative_id == initiative_id).order_by(Member.id)))
+        .scalars()
+        .all()
+    )
+
+
+async def next_number(session: AsyncSession, initiative_id: int, kind: str) -> int:
+    """Draw UC-n, KPI-n, ...: the row lock taken by UPDATE serialises concurrent creators."""
+    await insert_ignore(session, Counter, initiative_id=initiative_id, kind=kind, value=0)
+    result = await session.execute(
+        update(Counter)
+        .where(Counter.initiative_id == initiative_id, Counter.kind == kind)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    return int(result.scalar_one())

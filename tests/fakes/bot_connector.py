@@ -1,0 +1,73 @@
+"""A fake Bot Framework Connector on 127.0.0.1 (port 0): activities sent to it are recorded.
+
+Activities given to the bot carry `serviceUrl` = this server's URL, so every reply and every
+proactive message of the Teams face lands here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from aiohttp import web
+
+
+class FakeBotConnector:
+    def __init__(self) -> None:
+        self.activities: list[dict[str, Any]] = []  # each with "_conversation_id" and "_path"
+        self._changed = asyncio.Condition()
+        self._ids = itertools.count(1)
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+        self._failures: list[tuple[int, dict[str, str]]] = []
+
+    async def start(self) -> FakeBotConnector:
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{conversation_id}/activities", self._post)
+        app.router.add_post("/v3/conversations/{conversation_id}/activities/{reply_to}", self._post)
+        app.router.add_put("/v3/conversations/{conversation_id}/activities/{activity_id}", self._post)
+        app.router.add_post("/v3/conversations", self._create_conversation)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/"
+        return self
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+
+    def fail_next(self, status: int = 429, headers: dict[str, str] | None = None, times: int = 1) -> None:
+        self._failures += [(status, headers or {})] * times
+
+    async def _post(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        body["_conversation_id"] = request.match_info["conversation_id"]
+        body["_path"] = request.path
+        body["_method"] = request.method
+        if self._failures:
+            status, headers = self._failures.pop(0)
+            return web.json_response({"error": {"code": "Throttled"}}, status=status, headers=headers)
+        async with self._changed:
+            self.activities.append(body)
+            self._changed.notify_all()
+        return web.json_response({"id": f"act-{next(self._ids)}"})
+
+    async def _create_conversation(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        member = (body.get("members") or [{}])[0].get("id", "user")
+        return web.json_response({"id": f"personal-{member}", "activityId": f"act-{next(self._ids)}"})
+
+    async def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.activities) >= count)
+
+        try:
+            await asyncio.wait_for(enough(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"expected {count} activities, got {len(self.activities)}") from None
+        return self.activities

@@ -1,0 +1,164 @@
+"""A recording fake of the Slack Web API on 127.0.0.1 (port 0).
+
+Tests point SLACK_API_URL at it and assert on what the bot asked for; `wait_for` awaits a call
+instead of sleeping. `fail_next` scripts an error (a 429 with Retry-After, a 500, ok=false).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeSlackApi:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._changed = asyncio.Condition()
+        self._ts = itertools.count(1)
+        self._failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self.members: dict[str, list[str]] = {}  # channel -> user ids for conversations.members
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> FakeSlackApi:
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_route("*", "/upload/{file_id}", self._upload)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/api/"
+        return self
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        body = body or {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
+        for _ in range(times):
+            self._failures.setdefault(method, []).append((status, body, headers or {}))
+
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.of(method)) >= count)
+
+        try:
+            await asyncio.wait_for(enough(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"expected {count} {method} call(s), got {len(self.of(method))}: {[c.method for c in self.calls]}"
+            ) from None
+        return self.of(method)
+
+    async def _record(self, call: Call) -> None:
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            ctype = request.headers.get("Content-Type", "")
+            if "json" in ctype:
+                params.update(await request.json())
+            else:
+                post = await request.post()
+                for k, v in post.items():
+                    params[k] = v if isinstance(v, str) else getattr(v, "filename", "")
+        for key in ("blocks", "view", "attachments", "files"):
+            if isinstance(params.get(key), str):
+                try:
+                    params[key] = json.loads(params[key])
+                except ValueError:
+                    pass
+        params["_auth"] = request.headers.get("Authorization", "")
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        await self._record(Call(method, params))
+        if self._failures.get(method):
+            status, body, headers = self._failures[method].pop(0)
+            return web.json_response(body, status=status, headers=headers)
+        return web.json_response(self._answer(method, params, request))
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        data = await request.read()
+        await self._record(Call("upload", {"file_id": request.match_info["file_id"], "size": len(data)}))
+        return web.Response(text="OK")
+
+    def _answer(self, method: str, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        ts = f"{1700000000 + next(self._ts)}.000100"
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+                "team_id": "T1",
+                "team": "Test",
+                "url": "https://test.slack.com/",
+            }
+        if method in ("chat.postMessage", "chat.update"):
+            channel = params.get("channel", "")
+            if method == "chat.postMessage" and channel.startswith("U"):
+                channel = "D" + channel[1:]
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": params.get("ts") or ts,
+                "message": {"text": params.get("text", "")},
+            }
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        if method in ("views.open", "views.update", "views.push", "views.publish"):
+            return {"ok": True, "view": {"id": f"V{next(self._ts)}", **(params.get("view") or {})}}
+        if method == "conversations.members":
+            return {
+                "ok": True,
+                "members": self.members.get(params.get("channel", ""), []),
+                "response_metadata": {"next_cursor": ""},
+            }
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(params.get("users", "U"))[1:]}}
+        if method == "users.info":
+            user = params.get("user", "")
+            return {
+                "ok": True,
+                "user": {"id": user, "name": user.lower(), "real_name": user, "deleted": False, "is_admin": False},
+            }
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts)}"
+            base = str(request.url.with_path(f"/upload/{file_id}").with_query(None))
+            return {"ok": True, "upload_url": base, "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = params.get("files") or []
+            return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title", "")} for f in files]}
+        return {"ok": True}

@@ -1,0 +1,235 @@
+"""Test helpers: signed Slack requests, Bot Framework activities, a running `alignbot serve`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import Alignbot, create_app
+from bot.settings import Settings
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+_trigger = itertools.count(1)
+
+
+def slack_signature(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    body: str,
+    *,
+    timestamp: int | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+    secret: str = SIGNING_SECRET,
+) -> dict[str, str]:
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": slack_signature(body, ts, secret),
+    }
+
+
+def slash_body(
+    text: str,
+    *,
+    user: str = "U1",
+    team: str = "T1",
+    channel: str = "C1",
+    channel_name: str = "assessment",
+    user_name: str | None = None,
+    trigger_id: str | None = None,
+) -> str:
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": team,
+            "team_domain": "test",
+            "channel_id": channel,
+            "channel_name": channel_name,
+            "user_id": user,
+            "user_name": user_name or user.lower(),
+            "command": "/align",
+            "text": text,
+            "response_url": "",
+            "trigger_id": trigger_id or f"trig.{next(_trigger)}.{uuid.uuid4().hex[:6]}",
+            "api_app_id": "A1",
+        }
+    )
+
+
+def interaction_body(payload: dict[str, Any]) -> str:
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission(
+    view: dict[str, Any], values: dict[str, Any], *, user: str = "U1", team: str = "T1"
+) -> dict[str, Any]:
+    """A view_submission payload for a modal the bot opened, with `values` as Slack would send them."""
+    state: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        kind = element["type"]
+        raw = values.get(block["block_id"])
+        if kind == "plain_text_input" or kind == "number_input":
+            v = {"type": kind, "value": raw}
+        elif kind == "static_select":
+            v = {
+                "type": kind,
+                "selected_option": {"value": raw, "text": {"type": "plain_text", "text": str(raw)}} if raw else None,
+            }
+        elif kind == "multi_static_select":
+            v = {"type": kind, "selected_options": [{"value": x} for x in (raw or [])]}
+        elif kind == "users_select":
+            v = {"type": kind, "selected_user": raw}
+        elif kind == "datepicker":
+            v = {"type": kind, "selected_date": raw}
+        else:
+            v = {"type": kind, "value": raw}
+        state[block["block_id"]] = {"value": v}
+    return {
+        "type": "view_submission",
+        "team": {"id": team, "domain": "test"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+        "api_app_id": "A1",
+        "trigger_id": f"trig.{next(_trigger)}",
+        "view": {
+            **view,
+            "id": view.get("id") or f"V{uuid.uuid4().hex[:8]}",
+            "hash": uuid.uuid4().hex[:10],
+            "state": {"values": state},
+        },
+    }
+
+
+def block_action(
+    action_id: str,
+    value: str,
+    *,
+    user: str = "U1",
+    team: str = "T1",
+    channel: str = "C1",
+    message_ts: str = "1700000000.000100",
+) -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "team": {"id": team, "domain": "test"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+        "api_app_id": "A1",
+        "trigger_id": f"trig.{next(_trigger)}",
+        "channel": {"id": channel, "name": "assessment"},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "message": {"ts": message_ts, "blocks": []},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b1",
+                "value": value,
+                "action_ts": f"{time.time():.6f}.{uuid.uuid4().hex[:6]}",
+            }
+        ],
+    }
+
+
+def message_activity(
+    text: str,
+    *,
+    service_url: str,
+    user: str = "aad-1",
+    name: str = "Alice",
+    conversation: str = "conv-1",
+    tenant: str = "tenant-1",
+    value: dict | None = None,
+    conversation_type: str = "channel",
+    activity_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": activity_id or uuid.uuid4().hex,
+        "timestamp": "2026-11-26T10:00:00.000Z",
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": {"id": f"29:{user}", "name": name, "aadObjectId": user},
+        "conversation": {"id": conversation, "tenantId": tenant, "conversationType": conversation_type},
+        "recipient": {"id": "28:bot", "name": "Alignbot"},
+        "text": text,
+        "textFormat": "plain",
+        "channelData": {"tenant": {"id": tenant}},
+        **({"value": value} if value is not None else {}),
+    }
+
+
+@dataclass
+class Running:
+    """`alignbot serve`'s web app on 127.0.0.1 with an OS-chosen port."""
+
+    bot: Alignbot
+    runner: web.AppRunner
+    url: str
+    http: aiohttp.ClientSession
+
+    async def slack(self, body: str, headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+        resp = await self.http.post(
+            self.url + "/slack/events", data=body.encode(), headers=headers or signed_headers(body)
+        )
+        await resp.read()
+        return resp
+
+    async def slash(self, text: str, **kw: Any) -> aiohttp.ClientResponse:
+        return await self.slack(slash_body(text, **kw))
+
+    async def interact(self, payload: dict[str, Any]) -> aiohttp.ClientResponse:
+        return await self.slack(interaction_body(payload))
+
+    async def teams(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+        resp = await self.http.post(self.url + "/api/messages", json=activity, headers=headers or {})
+        await resp.read()
+        return resp
+
+    async def stop(self) -> None:
+        await self.http.close()
+        await self.runner.cleanup()
+
+
+async def serve(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Running:
+    bot = create_app(settings, **({"clock": clock} if clock else {}))
+    runner = web.AppRunner(bot.web_app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return Running(bot, runner, f"http://127.0.0.1:{port}", aiohttp.ClientSession())
+
+
+def make_settings(
+    db_url: str, *, slack_api_url: str = "", teams: bool = False, teams_app_id: str = "", **extra: Any
+) -> Settings:
+    return Settings(
+        database_url=db_url,
+        slack_bot_token=BOT_TOKEN if slack_api_url else "",
+        slack_signing_secret=SIGNING_SECRET if slack_api_url else "",
+        slack_api_url=slack_api_url or "https://slack.invalid/api/",
+        teams_app_id=teams_app_id,
+        dev=teams,
+        secret="test-secret",
+        instance=f"test-{uuid.uuid4().hex[:6]}",
+        **extra,
+    )
