@@ -127,9 +127,19 @@ class Form:
 
 @dataclass
 class Image:
-    path: str
+    """A picture: a file at `path`, or a chart the face draws from `chart` + `data` when it sends.
+
+    Charts travel as data, not pixels, so an outbox row stays small and any replica can send it.
+    Chart kinds (drawn by bot/render/charts.py): "bar" {labels, values, title, xlabel},
+    "matrix" {points: [{label, x, y}], xlabel, ylabel, title}, "heatmap" {counts: 5x5, title},
+    "gantt" {rows: [{label, start, end, status}], title}.
+    """
+
     alt: str
     title: str = ""
+    path: str = ""
+    chart: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
     type: str = "image"
 
 
