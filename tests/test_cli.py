@@ -1,0 +1,70 @@
+"""The `alignbot` CLI: settings, db upgrade, manifests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import yaml
+from sqlalchemy import create_engine, inspect
+
+from bot.settings import Settings
+from tests.console import ROOT
+
+
+def alignbot(*args: str, env: dict[str, str] | None = None, cwd=ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=60,
+                          cwd=cwd, env=env)
+
+
+def test_settings_from_environment_and_dotenv(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("SLACK_BOT_TOKEN=xoxb-from-file\nALIGNBOT_TIMEZONE=Europe/Berlin\n")
+    s = Settings.from_env({"ALIGNBOT_TIMEZONE": "America/New_York", "SLACK_SIGNING_SECRET": "sec"}, dotenv)
+    assert s.slack_bot_token == "xoxb-from-file"
+    assert s.timezone == "America/New_York"  # the environment wins over the file
+    assert s.slack_enabled and not s.teams_enabled
+    assert Settings.from_env({}, None).database_url == "sqlite:///alignbot.db"
+    assert Settings.from_env({"SLACK_BOT_TOKEN": "x"}, None).unsafe_reasons()
+
+
+def test_db_upgrade_creates_the_schema(tmp_path):
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    proc = alignbot("db", "upgrade", "--db", url)
+    assert proc.returncode == 0, proc.stderr
+    tables = set(inspect(create_engine(url)).get_table_names())
+    assert {"use_case", "poll", "reminder", "outbox", "processed_event", "alembic_version"} <= tables
+
+
+def test_slack_manifest_points_every_url_at_slack_events():
+    proc = alignbot("manifest", "slack", "--url", "https://bot.example.com/")
+    assert proc.returncode == 0, proc.stderr
+    manifest = yaml.safe_load(proc.stdout)
+    url = "https://bot.example.com/slack/events"
+    assert manifest["features"]["slash_commands"][0]["command"] == "/align"
+    assert manifest["features"]["slash_commands"][0]["url"] == url
+    assert manifest["settings"]["interactivity"]["request_url"] == url
+    assert manifest["settings"]["event_subscriptions"]["request_url"] == url
+    assert "commands" in manifest["oauth_config"]["scopes"]["bot"]
+
+
+def test_teams_package_has_manifest_and_icons(tmp_path):
+    out = tmp_path / "alignbot.zip"
+    proc = alignbot("manifest", "teams", "--app-id", "11111111-2222-3333-4444-555555555555",
+                    "--url", "https://bot.example.com", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(out) as z:
+        assert sorted(z.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        manifest = json.loads(z.read("manifest.json"))
+        assert manifest["bots"][0]["botId"] == "11111111-2222-3333-4444-555555555555"
+        assert manifest["validDomains"] == ["bot.example.com"]
+        assert z.read("color.png")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_serve_refuses_slack_token_without_signing_secret(tmp_path):
+    proc = alignbot("serve", "--port", "0", "--db", f"sqlite:///{tmp_path / 's.db'}",
+                    env={"PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-1", "HOME": str(tmp_path)}, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in proc.stderr
