@@ -126,6 +126,10 @@ class Registry:
     def unknown_message(self, typed: str) -> str:
         if not typed:
             return "Type a command, or `help` to see them all."
+        group = sorted(n.split(" ", 1)[1] for n in self.commands if n.startswith(typed.split()[0] + " "))
+        if group and typed.split()[0] not in self.commands:
+            head = typed.split()[0]
+            return f"`{head}` needs one of: {', '.join(group)}. Type `help {head}` for details."
         groups = sorted({n.split()[0] for n in self.commands} | set(self.commands))
         close = difflib.get_close_matches(typed, groups, n=1, cutoff=0.5)
         if not close:

@@ -96,13 +96,17 @@ class ConsoleFace:
 
     async def _interactive(self) -> None:
         from prompt_toolkit import PromptSession
-        from prompt_toolkit.completion import WordCompleter
+        from prompt_toolkit.completion import NestedCompleter
         from prompt_toolkit.history import FileHistory
 
-        words = sorted({w for name in self.app.registry.commands for w in name.split()} | {":as", ":channel", ":quit"})
+        tree: dict = {":as": None, ":channel": None, ":quit": None}
+        for name in self.app.registry.commands:
+            node = tree
+            for word in name.split():
+                node = node.setdefault(word, {}) if isinstance(node.get(word, {}), dict) else {}
         session: PromptSession = PromptSession(
             history=FileHistory(str(Path.home() / ".alignbot_history")),
-            completer=WordCompleter(words, sentence=True),
+            completer=NestedCompleter.from_nested_dict(tree),
         )
         self.out.write("Alignbot console. Type `help`, or :quit to leave.\n")
         while True:
