@@ -16,11 +16,13 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -295,12 +297,40 @@ class RaciActivity(Base):
 
 class RaciAssignment(Base):
     __tablename__ = "raci_assignment"
-    __table_args__ = (UniqueConstraint("activity_id", "member_id", "role"),)
+    __table_args__ = (
+        UniqueConstraint("activity_id", "member_id", "role"),
+        # Exactly one Accountable per activity: two racing assigns cannot both win.
+        Index(
+            "uq_raci_assignment_one_accountable",
+            "activity_id",
+            unique=True,
+            sqlite_where=text("role = 'A'"),
+            postgresql_where=text("role = 'A'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int] = _fk("raci_activity.id")
     member_id: Mapped[int] = _fk("member.id")
     role: Mapped[str] = mapped_column(String(1))  # R | A | C | I
     assigned_by_member_id: Mapped[int] = _fk("member.id")
+    created_at: Mapped[datetime]
+
+
+class RaciProposal(Base):
+    """A stakeholder's suggested assignment, waiting for a facilitator to accept or decline."""
+
+    __tablename__ = "raci_proposal"
+    __table_args__ = (UniqueConstraint("initiative_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = _fk("initiative.id")
+    number: Mapped[int]
+    activity_id: Mapped[int] = _fk("raci_activity.id")
+    assignments: Mapped[list[Any]]  # [[role, member_id], ...]
+    replace: Mapped[bool] = mapped_column(Boolean, default=False)
+    proposed_by_member_id: Mapped[int] = _fk("member.id")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | accepted | declined
+    decided_by_member_id: Mapped[int | None] = _fk("member.id", nullable=True, ondelete="SET NULL")
+    decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
