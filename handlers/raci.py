@@ -2,19 +2,438 @@
 
 The routing function `recipients` is what the reminder, escalation, sign-off and digest features
 call to know whom to tell; everything else here is the facilitators' and stakeholders' commands.
+The rules themselves live in `handlers.raci_rules`; this module loads, asks them, stores, tells.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.raci_rules import role_for_purpose
-from storage.models import Member
+from handlers import raci_rules as rules
+from handlers.context import Context
+from handlers.fields import Check, parse_human_id
+from handlers.grammar import Arg, Mention, Opt, Parsed, Token, UsageError
+from handlers.messages import Element, ListItems, Reply, Table, Text
+from handlers.registry import FACILITATOR, command
+from storage.models import Member, RaciActivity
 from storage.repos import raci as repo
+from storage.repos import scope
+from storage.repos import usecases as usecase_repo
+
+NAME_MAX = 150
+DESCRIPTION_MAX = 3000
+# The six Phase 1 deliverables, keyed as the summaries feature keys them.
+DELIVERABLES = (
+    ("usecases", "Prioritized use-case list", "The use cases, scored and ranked by priority."),
+    ("infrastructure", "Gap analysis", "Current data sources and infrastructure, and the gaps to close."),
+    ("kpis", "KPI document", "The KPIs with baselines, targets and how they are measured."),
+    ("raci", "RACI matrix", "Who is Responsible, Accountable, Consulted and Informed for each activity."),
+    ("risks", "Risk register", "The risks with likelihood, impact, owner and mitigation."),
+    ("plan", "Project plan", "Milestones, dates, owners and resources."),
+)
+TARGETS_USAGE = 'R @a @b A @c C @d I @e (any of the four letters, each followed by people or role:"NAME")'
 
 
 async def recipients(session: AsyncSession, initiative_id: int, activity_id: int, purpose: str) -> list[Member]:
     """Who should be told about an activity for a purpose: "nudge" -> R, "escalation" and
     "signoff" -> A, "input" -> C, "digest" -> I. People who left (inactive) are not included."""
-    role = role_for_purpose(purpose)
+    role = rules.role_for_purpose(purpose)
     return [m for m in await repo.holders(session, initiative_id, activity_id, role) if m.active]
+
+
+def act_id(activity: RaciActivity) -> str:
+    return f"ACT-{activity.number}"
+
+
+def act_label(activity: RaciActivity) -> str:
+    return f"{act_id(activity)} {activity.name}"
+
+
+# ---- finding things ---------------------------------------------------------------------------
+
+
+async def find_activity(ctx: Context, ref: Token | None, *, create: bool = False) -> RaciActivity:
+    """ACT-n, UC-n, MS-n or an activity's exact name. A use case or milestone becomes an activity
+    the first time it is named, when `create` is set."""
+    if ref is None or isinstance(ref, Mention) or not str(ref).strip():
+        raise UsageError("Name the activity: ACT-n, UC-n, MS-n or its exact name in quotes.", field="activity")
+    text = str(ref).strip()
+    upper = text.upper()
+    session, initiative_id = ctx.session, ctx.initiative.id
+    if upper.startswith("ACT-") and (n := parse_human_id(text, "ACT")) is not None:
+        found = await repo.activity_by_number(session, initiative_id, n)
+        if found is None:
+            raise UsageError(f"There is no activity {upper} here. `raci show` lists them.", field="activity")
+        return found
+    if upper.startswith("UC-") and (n := parse_human_id(text, "UC")) is not None:
+        uc = await usecase_repo.by_number(session, initiative_id, n)
+        if uc is None:
+            raise UsageError(f"There is no use case {upper} here. `usecase list` lists them.", field="activity")
+        found = await repo.activity_for(session, initiative_id, use_case_id=uc.id)
+        if found is None and create:
+            found = await _new_activity(ctx, f"{upper}: {uc.title}"[:NAME_MAX], uc.description, use_case_id=uc.id)
+        if found is None:
+            raise UsageError(f"{upper} has no RACI roles yet.", field="activity")
+        return found
+    if upper.startswith("MS-") and (n := parse_human_id(text, "MS")) is not None:
+        ms = await repo.milestone_by_number(session, initiative_id, n)
+        if ms is None:
+            raise UsageError(f"There is no milestone {upper} here.", field="activity")
+        found = await repo.activity_for(session, initiative_id, milestone_id=ms.id)
+        if found is None and create:
+            found = await _new_activity(ctx, f"{upper}: {ms.name}"[:NAME_MAX], "", milestone_id=ms.id)
+        if found is None:
+            raise UsageError(f"{upper} has no RACI roles yet.", field="activity")
+        return found
+    found = await repo.activity_by_name(session, initiative_id, text)
+    if found is None:
+        raise UsageError(
+            f'There is no activity named "{text[:60]}". Use ACT-n, UC-n, MS-n or an exact name '
+            "(`raci show` lists them; `raci activity add` makes one).",
+            field="activity",
+        )
+    return found
+
+
+async def _new_activity(ctx: Context, name: str, description: str, **links) -> RaciActivity:
+    act = RaciActivity(
+        initiative_id=ctx.initiative.id,
+        number=await ctx.next_number("ACT"),
+        name=name,
+        description=description or "",
+        created_at=ctx.now,
+        **links,
+    )
+    ctx.session.add(act)
+    await ctx.session.flush()
+    ctx.audit("raci.activity.add", act_id(act), name=name, **{k: v for k, v in links.items() if v})
+    return act
+
+
+async def parse_targets(ctx: Context, tokens: list[Token]) -> list[tuple[str, Member]]:
+    """`R @a @b A @c C role:"data owner"` -> [(role, member), ...] in the order given."""
+    out: list[tuple[str, Member]] = []
+    role: str | None = None
+    given = False
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        i += 1
+        if isinstance(tok, Mention):
+            if role is None:
+                raise UsageError(f"Put a role letter before {tok}: {TARGETS_USAGE}.")
+            out.append((role, await ctx.person(tok)))
+            given = True
+            continue
+        word = str(tok).strip()
+        if word.lower().startswith("role:"):
+            name = word[5:]
+            if not name and i < len(tokens) and not isinstance(tokens[i], Mention):
+                name = str(tokens[i])
+                i += 1
+            if role is None:
+                raise UsageError(f'Put a role letter before role:"{name}": {TARGETS_USAGE}.')
+            people = await repo.role_holders(ctx.session, ctx.initiative.id, name)
+            if not people:
+                raise UsageError(f'Nobody holds the project role "{name}". `role list` shows who holds what.')
+            out += [(role, m) for m in people]
+            given = True
+            continue
+        if word.upper() in rules.ROLES:
+            if role is not None and not given:
+                raise UsageError(f"{role} needs at least one person after it: {TARGETS_USAGE}.")
+            role, given = word.upper(), False
+            continue
+        raise UsageError(f'I did not expect "{word[:40]}" there. Give {TARGETS_USAGE}.')
+    if role is not None and not given:
+        raise UsageError(f"{role} needs at least one person after it: {TARGETS_USAGE}.")
+    if not out:
+        raise UsageError(f"Say who gets which role: {TARGETS_USAGE}.")
+    return out
+
+
+async def _names(ctx: Context) -> dict[int, str]:
+    return {m.id: m.display_name or m.user_id for m in await scope.members(ctx.session, ctx.initiative.id)}
+
+
+# ---- changing the matrix ----------------------------------------------------------------------
+
+
+async def apply_assignment(
+    ctx: Context, activity: RaciActivity, wanted: list[tuple[str, Member]], *, replace: bool
+) -> list[rules.Change]:
+    """Apply the rules, store the difference, tell everyone whose role changed. Refusals raise."""
+    before = await repo.cells(ctx.session, activity.id)
+    names = await _names(ctx)
+    try:
+        outcome = rules.assign(before, [(r, m.id) for r, m in wanted], replace=replace, names=names)
+    except rules.RaciRefused as e:
+        raise UsageError(str(e)) from None
+    await store_outcome(ctx, activity, before, outcome, names)
+    return outcome.changes
+
+
+async def store_outcome(
+    ctx: Context, activity: RaciActivity, before: rules.Cells, outcome: rules.Outcome, names: dict[int, str]
+) -> None:
+    await repo.store_cells(
+        ctx.session, activity.id, dict(before), outcome.cells, by_member_id=ctx.member.id, now=ctx.now
+    )
+    for change in outcome.changes:
+        ctx.audit(
+            "raci.assign",
+            act_id(activity),
+            member=names.get(change.member_id, ""),
+            before=rules.cell_label(change.before),
+            after=rules.cell_label(change.after),
+        )
+        member = await repo.member_by_id(ctx.session, ctx.initiative.id, change.member_id)
+        if member is not None:
+            await ctx.notify_user(member.user_id, [Text(_change_note(ctx, activity, change))])
+
+
+def _change_note(ctx: Context, activity: RaciActivity, change: rules.Change) -> str:
+    by = ctx.member.display_name
+    where = f"{act_label(activity)} (in {ctx.initiative.name})"
+    if not change.after:
+        return f"{by} removed you from {where}; you were {_role_words(change.before)}."
+    meaning = "; ".join(f"{rules.ROLE_NAMES[r]}: {rules.ROLE_MEANINGS[r]}" for r in "ARCI" if r in change.after)
+    now, was = _role_words(change.after), _role_words(change.before)
+    if not change.before:
+        return f"{by} made you {now} for {where}. {meaning}."
+    return f"{by} changed your role on {where} to {now} (was {was}). {meaning}."
+
+
+def _role_words(roles: frozenset[str]) -> str:
+    return " and ".join(f"{rules.ROLE_NAMES[r]} ({r})" for r in ("A", "R", "C", "I") if r in roles)
+
+
+def _changes_text(changes: list[rules.Change], names: dict[int, str]) -> list[str]:
+    lines = []
+    for c in changes:
+        who = names.get(c.member_id, str(c.member_id))
+        after = rules.cell_label(c.after) or "no role"
+        lines.append(f"{who}: {rules.cell_label(c.before) or '-'} → {after}")
+    return lines
+
+
+async def _gaps(ctx: Context, activity: RaciActivity) -> list[str]:
+    cells = await repo.cells(ctx.session, activity.id)
+    issues = rules.check_matrix({act_id(activity): cells}, {})
+    return [i.message for i in issues if i.kind in ("no_accountable", "no_responsible")]
+
+
+@command(
+    "raci init",
+    summary="Create the six Phase 1 deliverables as RACI activities.",
+    usage="raci init",
+    roles=FACILITATOR,
+)
+async def init(ctx: Context, args: Parsed) -> Reply:
+    have = await repo.deliverable_keys(ctx.session, ctx.initiative.id)
+    made = []
+    for key, name, description in DELIVERABLES:
+        if key in have:
+            continue
+        act = await _new_activity(ctx, name, description)
+        act.deliverable = key
+        made.append(act)
+    await ctx.session.flush()
+    if not made:
+        return Reply([Text("The six Phase 1 deliverables are already activities. `raci show` shows them.")])
+    return Reply(
+        [Text(f"Created {len(made)} activities:"), ListItems([act_label(a) for a in made])], visibility="channel"
+    )
+
+
+@command(
+    "raci activity add",
+    summary="Add an activity to the RACI matrix.",
+    usage='raci activity add "NAME" [--description TEXT]',
+    args=(Arg("name", required=True),),
+    opts=(Opt("description"),),
+    roles=FACILITATOR,
+    examples=('raci activity add "Data governance policy"',),
+)
+async def activity_add(ctx: Context, args: Parsed) -> Reply:
+    check = Check()
+    name = check.text("name", args.text("name"), max_len=NAME_MAX, required=True)
+    description = check.text("description", args.text("description"), max_len=DESCRIPTION_MAX)
+    check.done()
+    await _refuse_taken_name(ctx, name)
+    act = await _new_activity(ctx, name, description)
+    return Reply([Text(f"Added {act_label(act)}. Assign roles with `raci assign {act_id(act)} R @p A @q`.")])
+
+
+async def _refuse_taken_name(ctx: Context, name: str, keep: RaciActivity | None = None) -> None:
+    same = await repo.activity_by_name(ctx.session, ctx.initiative.id, name)
+    if same is not None and same is not keep:
+        raise UsageError(f'{act_id(same)} is already named "{same.name}"; choose another name.', field="name")
+
+
+@command(
+    "raci activity rename",
+    summary="Rename an activity.",
+    usage='raci activity rename ACT-n "NAME"',
+    args=(Arg("activity", required=True), Arg("name", required=True)),
+    roles=FACILITATOR,
+)
+async def activity_rename(ctx: Context, args: Parsed) -> Reply:
+    act = await find_activity(ctx, args.args.get("activity"))
+    check = Check()
+    name = check.text("name", args.text("name"), max_len=NAME_MAX, required=True)
+    check.done()
+    await _refuse_taken_name(ctx, name, keep=act)
+    old, act.name = act.name, name
+    ctx.audit("raci.activity.rename", act_id(act), old=old, new=name)
+    return Reply([Text(f'{act_id(act)} is now "{name}" (was "{old}").')])
+
+
+@command(
+    "raci activity remove",
+    summary="Remove an activity (its history stays in the audit log).",
+    usage="raci activity remove ACT-n",
+    args=(Arg("activity", required=True),),
+    roles=FACILITATOR,
+)
+async def activity_remove(ctx: Context, args: Parsed) -> Reply:
+    act = await find_activity(ctx, args.args.get("activity"))
+    act.removed = True
+    ctx.audit("raci.activity.remove", act_id(act), name=act.name)
+    return Reply([Text(f"Removed {act_label(act)}; its number is not reused.")])
+
+
+_ASSIGN_ARGS = (Arg("activity", required=True), Arg("targets", rest=True))
+
+
+@command(
+    "raci assign",
+    summary="Give people R, A, C or I roles on an activity.",
+    usage='raci assign ACTIVITY R @a A @b C @c I @d [--replace]  (ACTIVITY: ACT-n, UC-n, MS-n or "NAME")',
+    args=_ASSIGN_ARGS,
+    opts=(Opt("replace", flag=True),),
+    roles=FACILITATOR,
+    examples=('raci assign ACT-2 R @ana @raj A @li C role:"data owner" I @sam', "raci assign ACT-2 A @raj --replace"),
+)
+async def assign(ctx: Context, args: Parsed) -> Reply:
+    act = await find_activity(ctx, args.args.get("activity"), create=True)
+    wanted = await parse_targets(ctx, list(args.args.get("targets") or []))
+    changes = await apply_assignment(ctx, act, wanted, replace=args.flag("replace"))
+    names = await _names(ctx)
+    elements: list[Element] = [Text(f"{act_label(act)}: " + ("roles updated." if changes else "nothing changed."))]
+    if changes:
+        elements.append(ListItems(_changes_text(changes, names)))
+    if gaps := await _gaps(ctx, act):
+        elements.append(Text("Still open: " + " ".join(gaps)))
+    return Reply(elements, visibility="channel")
+
+
+@command(
+    "raci unassign",
+    summary="Take people's roles on an activity away.",
+    usage="raci unassign ACTIVITY @p [@q ...]",
+    args=_ASSIGN_ARGS,
+    roles=FACILITATOR,
+)
+async def unassign(ctx: Context, args: Parsed) -> Reply:
+    act = await find_activity(ctx, args.args.get("activity"))
+    people = list(args.args.get("targets") or [])
+    if not people or not all(isinstance(p, Mention) for p in people):
+        raise UsageError("Mention the people to unassign: raci unassign ACTIVITY @p [@q ...]")
+    members = [await ctx.person(p) for p in people]  # type: ignore[arg-type]
+    before = await repo.cells(ctx.session, act.id)
+    outcome = rules.unassign(before, [m.id for m in members])
+    names = await _names(ctx)
+    await store_outcome(ctx, act, before, outcome, names)
+    if not outcome.changes:
+        return Reply([Text(f"None of them had a role on {act_label(act)}.")])
+    elements: list[Element] = [
+        Text(f"{act_label(act)}: roles removed."),
+        ListItems(_changes_text(outcome.changes, names)),
+    ]
+    if gaps := await _gaps(ctx, act):
+        elements.append(Text("Still open: " + " ".join(gaps)))
+    return Reply(elements, visibility="channel")
+
+
+# ---- views ------------------------------------------------------------------------------------
+
+
+async def matrix_table(session: AsyncSession, initiative_id: int) -> Table | None:
+    """Activities as rows, people as columns, R/A/C/I in the cells; people who left are marked."""
+    acts = await repo.activities(session, initiative_id)
+    if not acts:
+        return None
+    cells = await repo.all_cells(session, initiative_id)
+    people = await scope.members(session, initiative_id)
+    involved = {m for a in cells.values() for m in a}
+    cols = [m for m in people if m.id in involved]
+    headers = ["Activity"] + [(m.display_name or m.user_id) + ("" if m.active else " (left)") for m in cols]
+    rows = [[act_label(a)] + [rules.cell_label(cells.get(a.id, {}).get(m.id, ())) for m in cols] for a in acts]
+    return Table(headers, rows)
+
+
+@command(
+    "raci show",
+    summary="Show the RACI matrix, or one person's roles.",
+    usage="raci show [@person]",
+    args=(Arg("person"),),
+)
+async def show(ctx: Context, args: Parsed) -> Reply:
+    who = args.args.get("person")
+    if who is not None:
+        check = Check()
+        mention = check.person("person", who)
+        check.done()
+        assert mention is not None
+        return await _person_roles(ctx, await ctx.person(mention))
+    table = await matrix_table(ctx.session, ctx.initiative.id)
+    if table is None:
+        return Reply([Text("No activities yet. `raci init` creates the six Phase 1 deliverables.")])
+    return Reply([Text("RACI matrix (A/R: Accountable and also Responsible)"), table])
+
+
+@command("raci mine", summary="Your RACI roles.", usage="raci mine")
+async def mine(ctx: Context, args: Parsed) -> Reply:
+    return await _person_roles(ctx, ctx.member)
+
+
+async def _person_roles(ctx: Context, member: Member) -> Reply:
+    acts = await repo.activities(ctx.session, ctx.initiative.id)
+    cells = await repo.all_cells(ctx.session, ctx.initiative.id)
+    name = member.display_name or member.user_id
+    rows = [
+        [act_label(a), rules.cell_label(cells[a.id][member.id]), _role_words(cells[a.id][member.id])]
+        for a in acts
+        if member.id in cells.get(a.id, {})
+    ]
+    if not rows:
+        return Reply([Text(f"{name} has no RACI role yet.")])
+    left = "" if member.active else " (has left: reassign these)"
+    return Reply([Text(f"{name}'s roles{left}"), Table(["Activity", "Role", "Meaning"], rows)])
+
+
+@command(
+    "raci check",
+    summary="List every RACI rule violation and gap.",
+    usage="raci check [--overload N]",
+    opts=(Opt("overload"),),
+)
+async def check_command(ctx: Context, args: Parsed) -> Reply:
+    check = Check()
+    overload = check.whole("overload", args.text("overload"), 1, 1000)
+    check.done()
+    acts = await repo.activities(ctx.session, ctx.initiative.id)
+    cells = await repo.all_cells(ctx.session, ctx.initiative.id)
+    people = await scope.members(ctx.session, ctx.initiative.id)
+    issues = rules.check_matrix(
+        {act_label(a): cells.get(a.id, {}) for a in acts},
+        {m.id: m.display_name or m.user_id for m in people},
+        inactive=[m.id for m in people if not m.active],
+        overload=overload or rules.DEFAULT_OVERLOAD,
+    )
+    if not acts:
+        return Reply([Text("No activities yet. `raci init` creates the six Phase 1 deliverables.")])
+    if not issues:
+        return Reply([Text(f"The RACI matrix is complete: {len(acts)} activities, each with one A and an R.")])
+    return Reply([Text(f"{len(issues)} RACI issue(s):"), ListItems([i.message for i in issues])])

@@ -108,9 +108,10 @@ def assign(
     return Outcome(_tidy(out), _changes(cells, out))
 
 
-def unassign(cells: Cells, member_id: int) -> Outcome:
+def unassign(cells: Cells, member_ids: Iterable[int]) -> Outcome:
     out = dict(cells)
-    out.pop(member_id, None)
+    for m in member_ids:
+        out.pop(m, None)
     return Outcome(_tidy(out), _changes(cells, out))
 
 

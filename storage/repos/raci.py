@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Member,
+    Milestone,
     ProjectRole,
     RaciActivity,
     RaciAssignment,
@@ -268,3 +269,13 @@ async def decide(session: AsyncSession, sign_off_id: int, member_id: int, decisi
         .returning(SignOffResponse.id)
     )
     return result.first() is not None
+
+
+async def milestone_by_number(session: AsyncSession, initiative_id: int, number: int) -> Milestone | None:
+    return (
+        await session.execute(
+            select(Milestone).where(
+                Milestone.initiative_id == initiative_id, Milestone.number == number, Milestone.status != "removed"
+            )
+        )
+    ).scalar_one_or_none()
