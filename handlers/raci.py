@@ -13,9 +13,9 @@ from handlers import raci_rules as rules
 from handlers.context import Context
 from handlers.fields import Check, parse_human_id
 from handlers.grammar import Arg, Mention, Opt, Parsed, Token, UsageError
-from handlers.messages import Element, ListItems, Reply, Table, Text
-from handlers.registry import FACILITATOR, command
-from storage.models import Member, RaciActivity
+from handlers.messages import Action, Button, Buttons, Element, ListItems, Reply, Table, Text
+from handlers.registry import FACILITATOR, action, command
+from storage.models import Member, RaciActivity, RaciProposal
 from storage.repos import raci as repo
 from storage.repos import scope
 from storage.repos import usecases as usecase_repo
@@ -354,6 +354,133 @@ async def unassign(ctx: Context, args: Parsed) -> Reply:
     if gaps := await _gaps(ctx, act):
         elements.append(Text("Still open: " + " ".join(gaps)))
     return Reply(elements, visibility="channel")
+
+
+# ---- proposals --------------------------------------------------------------------------------
+
+
+@command(
+    "raci propose",
+    summary="Suggest RACI roles; a facilitator accepts or declines.",
+    usage="raci propose ACTIVITY R @a A @b C @c I @d [--replace]",
+    args=_ASSIGN_ARGS,
+    opts=(Opt("replace", flag=True),),
+    examples=("raci propose ACT-3 R @me C @li",),
+)
+async def propose(ctx: Context, args: Parsed) -> Reply:
+    act = await find_activity(ctx, args.args.get("activity"), create=True)
+    wanted = await parse_targets(ctx, list(args.args.get("targets") or []))
+    replace = args.flag("replace")
+    try:  # refuse now what could never be accepted
+        rules.assign(
+            await repo.cells(ctx.session, act.id),
+            [(r, m.id) for r, m in wanted],
+            replace=replace,
+            names=await _names(ctx),
+        )
+    except rules.RaciRefused as e:
+        raise UsageError(str(e)) from None
+    prop = RaciProposal(
+        initiative_id=ctx.initiative.id,
+        number=await ctx.next_number("PROP"),
+        activity_id=act.id,
+        assignments=[[r, m.id] for r, m in wanted],
+        replace=replace,
+        proposed_by_member_id=ctx.member.id,
+        status="pending",
+        created_at=ctx.now,
+    )
+    ctx.session.add(prop)
+    await ctx.session.flush()
+    ref = f"PROP-{prop.number}"
+    summary = _proposal_text(act, wanted, replace)
+    ctx.audit("raci.propose", ref, activity=act_id(act), proposal=summary)
+    buttons = Buttons(
+        [
+            Button("Accept", f"raci.accept:{prop.number}", ref, "primary"),
+            Button("Decline", f"raci.decline:{prop.number}", ref, "danger"),
+        ]
+    )
+    note = Text(
+        f"{ctx.member.display_name} proposes ({ref}) {summary}. Or type `raci accept {ref}` or `raci decline {ref}`."
+    )
+    for m in await scope.members(ctx.session, ctx.initiative.id):
+        if m.role == "facilitator" and m.active and m.id != ctx.member.id:
+            await ctx.notify_user(m.user_id, [note, buttons])
+    return Reply([Text(f"Proposed {ref}: {summary}. A facilitator will accept or decline it.")])
+
+
+def _proposal_text(act: RaciActivity, wanted: list[tuple[str, Member]], replace: bool) -> str:
+    parts = [f"{r} {m.display_name or m.user_id}" for r, m in wanted]
+    return f"{act_label(act)}: " + ", ".join(parts) + (" (replacing the current A)" if replace else "")
+
+
+async def _decide_proposal(ctx: Context, ref: str | None, accept: bool) -> Reply:
+    n = parse_human_id(ref, "PROP")
+    prop = await repo.proposal(ctx.session, ctx.initiative.id, n) if n is not None else None
+    if prop is None:
+        raise UsageError(f'There is no proposal "{(ref or "")[:20]}" here; use PROP-n.', field="proposal")
+    label = f"PROP-{prop.number}"
+    if not await repo.decide_proposal(
+        ctx.session, prop.id, "accepted" if accept else "declined", ctx.member.id, ctx.now
+    ):
+        return Reply([Text(f"{label} was already {prop.status}.")])
+    act = await repo.activity(ctx.session, ctx.initiative.id, prop.activity_id)
+    proposer = await repo.member_by_id(ctx.session, ctx.initiative.id, prop.proposed_by_member_id)
+    if act is None or act.removed:
+        raise UsageError(f"The activity of {label} was removed; decline it instead.")
+    if not accept:
+        ctx.audit("raci.proposal.decline", label)
+        if proposer is not None:
+            await ctx.notify_user(
+                proposer.user_id, [Text(f"{ctx.member.display_name} declined {label} ({act_label(act)}).")]
+            )
+        return Reply([Text(f"Declined {label}.")])
+    wanted = []
+    for role, member_id in prop.assignments:
+        m = await repo.member_by_id(ctx.session, ctx.initiative.id, int(member_id))
+        if m is not None:
+            wanted.append((str(role), m))
+    changes = await apply_assignment(ctx, act, wanted, replace=prop.replace)
+    ctx.audit("raci.proposal.accept", label)
+    if proposer is not None:
+        await ctx.notify_user(
+            proposer.user_id, [Text(f"{ctx.member.display_name} accepted {label} ({act_label(act)}).")]
+        )
+    names = await _names(ctx)
+    return Reply([Text(f"Accepted {label}."), ListItems(_changes_text(changes, names))], visibility="channel")
+
+
+@command(
+    "raci accept",
+    summary="Accept a RACI proposal.",
+    usage="raci accept PROP-n",
+    args=(Arg("proposal", required=True),),
+    roles=FACILITATOR,
+)
+async def accept_command(ctx: Context, args: Parsed) -> Reply:
+    return await _decide_proposal(ctx, args.text("proposal"), True)
+
+
+@command(
+    "raci decline",
+    summary="Decline a RACI proposal.",
+    usage="raci decline PROP-n",
+    args=(Arg("proposal", required=True),),
+    roles=FACILITATOR,
+)
+async def decline_command(ctx: Context, args: Parsed) -> Reply:
+    return await _decide_proposal(ctx, args.text("proposal"), False)
+
+
+@action("raci.accept", roles=FACILITATOR)
+async def accept_clicked(ctx: Context, clicked: Action) -> Reply:
+    return await _decide_proposal(ctx, clicked.value, True)
+
+
+@action("raci.decline", roles=FACILITATOR)
+async def decline_clicked(ctx: Context, clicked: Action) -> Reply:
+    return await _decide_proposal(ctx, clicked.value, False)
 
 
 # ---- views ------------------------------------------------------------------------------------
