@@ -1,17 +1,73 @@
-"""Use cases (Phase 1, step 1): propose and list."""
+"""Use cases (Phase 1, step 1): propose, list, show, edit, requirements and the status workflow.
+
+The pure rules (score, title similarity, allowed status moves) are plain functions so they can be
+tested without a database; the commands load, call them, store, audit and say what to send.
+"""
 
 from __future__ import annotations
 
+import difflib
+import re
+import unicodedata
+from typing import Any
+
 from handlers.context import Context
-from handlers.fields import Check
-from handlers.grammar import Arg, Opt, Parsed
-from handlers.messages import Fields, Form, FormField, FormSubmission, Reply, Table, Text
-from handlers.registry import command, form
-from storage.models import UseCase
+from handlers.fields import Check, fmt_dt, parse_human_id
+from handlers.grammar import Arg, Mention, Opt, Parsed, Token, UsageError, tokenize
+from handlers.messages import Fields, Form, FormField, FormSubmission, Heading, ListItems, Reply, Table, Text
+from handlers.registry import FACILITATOR, command, form
+from storage.models import Member, Requirement, UseCase
+from storage.repos import record
 from storage.repos import usecases as repo
 
 TITLE_MAX = 150
 DESCRIPTION_MAX = 3000
+SHORT_MAX = 200
+LONG_MAX = 2000
+REQUIREMENT_MAX = 300
+REQUIREMENTS_PER_USE_CASE = 50
+LINK_MAX = 500
+SIMILAR_RATIO = 0.85
+
+CATEGORIES = {
+    "data engineering": "data engineering",
+    "engineering": "data engineering",
+    "de": "data engineering",
+    "data science": "data science",
+    "ds": "data science",
+    "machine learning": "machine learning",
+    "ml": "machine learning",
+    "analytics/bi": "analytics/BI",
+    "analytics": "analytics/BI",
+    "bi": "analytics/BI",
+    "real-time/streaming": "real-time/streaming",
+    "real-time": "real-time/streaming",
+    "realtime": "real-time/streaming",
+    "streaming": "real-time/streaming",
+    "governance": "governance",
+    "other": "other",
+}
+STATUSES = {s: s for s in ("proposed", "shortlisted", "approved", "rejected", "withdrawn")}
+# Where each status may go next; approved, rejected and withdrawn are final.
+NEXT_STATUS = {
+    "proposed": ("shortlisted", "rejected", "withdrawn"),
+    "shortlisted": ("approved", "rejected", "withdrawn"),
+}
+SORTS = {"impact": "impact", "feasibility": "feasibility", "score": "score", "newest": "newest"}
+FORCE_YES = "yes"
+
+# Field name -> (form label, kind). The same names are the command's --options.
+TEXT_FIELDS = {
+    "title": TITLE_MAX,
+    "description": DESCRIPTION_MAX,
+    "department": SHORT_MAX,
+    "sources": LONG_MAX,
+    "benefit": LONG_MAX,
+}
+COLUMN = {"sources": "data_sources", "benefit": "expected_benefit"}
+
+
+# ---- pure rules -----------------------------------------------------------------------------
 
 
 def uc_id(uc: UseCase) -> str:
@@ -22,12 +78,132 @@ def score(uc: UseCase) -> int | None:
     return uc.impact * uc.feasibility if uc.impact and uc.feasibility else None
 
 
-def propose_form(values: dict[str, str] | None = None) -> Form:
+def normal_title(title: str) -> str:
+    """Case, accents, punctuation and spacing do not make a title different."""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    text = re.sub(r"[^\w\s]", " ", text)
+    return " ".join(text.split())
+
+
+def similar_title(title: str, existing: list[tuple[str, Any]]) -> Any | None:
+    """The first (title, item) whose title is the same as, or very close to, `title`."""
+    wanted = normal_title(title)
+    for other, item in existing:
+        have = normal_title(other)
+        if have == wanted or difflib.SequenceMatcher(None, wanted, have).ratio() >= SIMILAR_RATIO:
+            return item
+    return None
+
+
+def status_move_error(current: str, new: str) -> str | None:
+    """Why `current` -> `new` is not allowed, or None when it is."""
+    if current == new:
+        return f"It is already {new}."
+    allowed = NEXT_STATUS.get(current, ())
+    if new in allowed:
+        return None
+    if not allowed:
+        return f"It is {current}, which is final: its status cannot change any more."
+    return f"A {current} use case can become {', '.join(allowed)}; not {new}."
+
+
+def split_requirements(text: str | None) -> list[str]:
+    """One requirement per line (or per `;` on a command line), blanks dropped."""
+    return [part.strip() for part in re.split(r"[\n;]", text or "") if part.strip()]
+
+
+def sort_use_cases(cases: list[UseCase], sort: str | None) -> list[UseCase]:
+    if sort == "newest":
+        return sorted(cases, key=lambda uc: uc.number, reverse=True)
+    if sort in ("impact", "feasibility", "score"):
+
+        def key(uc: UseCase) -> tuple[int, int]:
+            value = score(uc) if sort == "score" else getattr(uc, sort)
+            return (-(value or 0), uc.number)
+
+        return sorted(cases, key=key)
+    return cases
+
+
+# ---- shared by the intake modules ------------------------------------------------------------
+
+
+def person_token(value: Any) -> Token | None:
+    """A person from a command (a Mention) or a form (`<@ID>` from Slack's user picker, `@name` typed
+    in a Teams card); anything else is returned as text so the check can refuse it by name."""
+    if value is None or isinstance(value, Mention):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    if text.startswith("<@"):
+        try:
+            words = tokenize(text)
+        except UsageError:
+            return text
+        if len(words) == 1 and isinstance(words[0].value, Mention):
+            return words[0].value
+        return text
+    if re.fullmatch(r"@[\w][\w.\-]{0,80}", text):
+        return Mention(text[1:], text[1:])
+    return text
+
+
+def need_number(value: str | None, prefix: str, field: str) -> int:
+    number = parse_human_id(value, prefix)
+    if number is None:
+        raise UsageError(f'{field} must be an id like {prefix}-1, got "{value or ""}".', field=field)
+    return number
+
+
+async def use_case_or_refuse(ctx: Context, ref: str | None, field: str = "usecase") -> UseCase:
+    number = need_number(ref, "UC", field)
+    uc = await repo.by_number(ctx.session, ctx.initiative.id, number)
+    if uc is None:
+        raise UsageError(f"There is no UC-{number} in this initiative. `usecase list` shows them.", field=field)
+    return uc
+
+
+def may_change(ctx: Context, *owner_ids: int | None) -> bool:
+    return ctx.is_facilitator or ctx.member.id in owner_ids
+
+
+def name_of(members: dict[int, Member], member_id: int | None) -> str:
+    m = members.get(member_id) if member_id is not None else None
+    return f"@{m.display_name or m.user_id}" if m else "-"
+
+
+async def history(ctx: Context, entity: str) -> list[str]:
+    """Who did what and when, from the audit trail."""
+    rows = await record.audit_for(ctx.session, ctx.initiative.id, entity)
+    return [f"{fmt_dt(a.at, ctx.tz)} {a.action.split('.', 1)[-1]} by @{a.actor_name or a.actor_user_id}" for a in rows]
+
+
+def changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set the given attributes; what changed as {name: [old, new]} for the audit row."""
+    changed: dict[str, list[Any]] = {}
+    for name, new in values.items():
+        old = getattr(obj, name)
+        if old != new:
+            setattr(obj, name, new)
+            changed[name] = [_plain(old), _plain(new)]
+    return changed
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+# ---- form -----------------------------------------------------------------------------------
+
+
+def propose_form(values: dict[str, str] | None = None, hints: dict[str, str] | None = None) -> Form:
     v = values or {}
     return Form(
         command="usecase propose",
         title="Propose a use case",
         submit_label="Propose",
+        hints=hints or {},
         fields=[
             FormField("title", "Title", required=True, max_length=TITLE_MAX, initial=v.get("title", "")),
             FormField(
@@ -45,6 +221,23 @@ def propose_form(values: dict[str, str] | None = None) -> Form:
                 options=_scale(),
                 initial=v.get("feasibility", ""),
             ),
+            FormField("category", "Category", kind="select", options=_choices(CATEGORIES)),
+            FormField("sponsor", "Sponsor", kind="user"),
+            FormField("department", "Department", max_length=SHORT_MAX),
+            FormField("sources", "Data sources involved", kind="textarea", max_length=LONG_MAX),
+            FormField("benefit", "Expected benefit", kind="textarea", max_length=LONG_MAX),
+            FormField(
+                "requirements",
+                "High-level requirements (one per line)",
+                kind="textarea",
+                max_length=REQUIREMENTS_PER_USE_CASE * (REQUIREMENT_MAX + 1),
+            ),
+            FormField(
+                "force",
+                "If a use case with a similar title exists",
+                kind="select",
+                options=[(FORCE_YES, "Propose mine anyway")],
+            ),
         ],
     )
 
@@ -53,20 +246,68 @@ def _scale() -> list[tuple[str, str]]:
     return [(str(i), str(i)) for i in range(1, 6)]
 
 
-async def create_use_case(ctx: Context, values: dict[str, str | None]) -> Reply:
+def _choices(allowed: dict[str, str]) -> list[tuple[str, str]]:
+    return [(v, v) for v in dict.fromkeys(allowed.values())]
+
+
+# ---- commands -------------------------------------------------------------------------------
+
+PROPOSE_FIELDS = (
+    "title",
+    "description",
+    "impact",
+    "feasibility",
+    "category",
+    "sponsor",
+    "department",
+    "sources",
+    "benefit",
+    "requirements",
+)
+
+
+async def create_use_case(ctx: Context, values: dict[str, Any], *, force: bool, link: str = "") -> Reply:
     check = Check()
-    title = check.text("title", values.get("title"), max_len=TITLE_MAX, required=True)
-    description = check.text("description", values.get("description"), max_len=DESCRIPTION_MAX)
+    texts = {
+        name: check.text(name, values.get(name), max_len=limit, required=name == "title")
+        for name, limit in TEXT_FIELDS.items()
+    }
     impact = check.whole("impact", values.get("impact"), 1, 5)
     feasibility = check.whole("feasibility", values.get("feasibility"), 1, 5)
+    category = check.choice("category", values.get("category"), CATEGORIES)
+    sponsor = check.person("sponsor", person_token(values.get("sponsor")))
+    reqs = _check_requirements(check, values.get("requirements"), already=0)
+    link = check.text("link", link, max_len=LINK_MAX)
+    if link and not re.fullmatch(r"https://\S+", link):
+        check.fail("link", "The link back to the message must be an https:// address.")
     check.done()
+    if not force:
+        existing = [
+            (uc.title, uc) for uc in await repo.list_for(ctx.session, ctx.initiative.id) if uc.status != "withdrawn"
+        ]
+        twin = similar_title(texts["title"], existing)
+        if twin is not None:
+            message = (
+                f'{uc_id(twin)} "{twin.title}" already has the same or a very close title. '
+                "Look at it with `usecase show "
+                f"{uc_id(twin)}`; if yours is different, propose again with --force "
+                '(in the form: choose "Propose mine anyway").'
+            )
+            raise UsageError(message, field="title")
+    sponsor_member = await ctx.person(sponsor) if sponsor else None
     uc = UseCase(
         initiative_id=ctx.initiative.id,
         number=await ctx.next_number("UC"),
-        title=title,
-        description=description,
+        title=texts["title"],
+        description=texts["description"],
+        category=category,
         impact=impact,
         feasibility=feasibility,
+        sponsor_member_id=sponsor_member.id if sponsor_member else None,
+        department=texts["department"],
+        data_sources=texts["sources"],
+        expected_benefit=texts["benefit"],
+        source_link=link,
         proposer_member_id=ctx.member.id,
         status="proposed",
         created_at=ctx.now,
@@ -74,14 +315,31 @@ async def create_use_case(ctx: Context, values: dict[str, str | None]) -> Reply:
     )
     ctx.session.add(uc)
     await ctx.session.flush()
-    ctx.audit("usecase.propose", uc_id(uc), title=title)
-    return Reply(
-        [
-            Text(f"{ctx.member.display_name} proposed {uc_id(uc)}: {uc.title}"),
-            Fields(_summary_fields(uc)),
-        ],
-        visibility="channel",
-    )
+    _add_requirements(ctx, uc, reqs)
+    ctx.audit("usecase.propose", uc_id(uc), title=uc.title, requirements=len(reqs))
+    elements = [Text(f"{ctx.member.display_name} proposed {uc_id(uc)}: {uc.title}"), Fields(_summary_fields(uc))]
+    if reqs:
+        elements.append(ListItems(reqs))
+    return Reply(elements, visibility="channel")
+
+
+def _check_requirements(check: Check, raw: Any, *, already: int) -> list[str]:
+    lines = split_requirements(" \n".join(raw) if isinstance(raw, list) else raw)
+    out = [check.text("requirements", line, max_len=REQUIREMENT_MAX) for line in lines]
+    if already + len(out) > REQUIREMENTS_PER_USE_CASE:
+        check.fail(
+            "requirements",
+            f"a use case can have at most {REQUIREMENTS_PER_USE_CASE} requirements; "
+            f"it has {already} and this adds {len(out)}.",
+        )
+    return out
+
+
+def _add_requirements(ctx: Context, uc: UseCase, lines: list[str]) -> None:
+    for line in lines:
+        ctx.session.add(
+            Requirement(use_case_id=uc.id, text=line, created_by_member_id=ctx.member.id, created_at=ctx.now)
+        )
 
 
 def _summary_fields(uc: UseCase) -> list[tuple[str, str]]:
@@ -97,33 +355,256 @@ def _summary_fields(uc: UseCase) -> list[tuple[str, str]]:
 @command(
     "usecase propose",
     summary="Propose a use case (no title: opens a form).",
-    usage='usecase propose "TITLE" [--description TEXT] [--impact 1-5] [--feasibility 1-5]',
+    usage='usecase propose "TITLE" [--description TEXT] [--impact 1-5] [--feasibility 1-5] [--category C] '
+    '[--sponsor @p] [--department TEXT] [--sources TEXT] [--benefit TEXT] [--requirements "A; B"] [--force]',
     args=(Arg("title"),),
-    opts=(Opt("description"), Opt("impact"), Opt("feasibility")),
-    examples=('usecase propose "Migrate legacy ETL" --impact 5 --feasibility 3',),
+    opts=(
+        Opt("description"),
+        Opt("impact"),
+        Opt("feasibility"),
+        Opt("category"),
+        Opt("sponsor"),
+        Opt("department"),
+        Opt("sources"),
+        Opt("benefit"),
+        Opt("requirements"),
+        Opt("force", flag=True),
+    ),
+    examples=(
+        'usecase propose "Migrate legacy ETL" --impact 5 --feasibility 3',
+        'usecase propose "Churn model" --category ml --sponsor @dana --requirements "Daily scores; GDPR review"',
+    ),
 )
 async def propose(ctx: Context, args: Parsed) -> Reply:
     if args.text("title") is None and not args.opts:
         return Reply([propose_form()])
-    return await create_use_case(ctx, {k: args.text(k) for k in ("title", "description", "impact", "feasibility")})
+    values = {k: args.opts.get(k) if k == "sponsor" else args.text(k) for k in PROPOSE_FIELDS}
+    return await create_use_case(ctx, values, force=args.flag("force"))
 
 
 @form("usecase propose")
 async def propose_submitted(ctx: Context, submission: FormSubmission) -> Reply:
-    return await create_use_case(
-        ctx, {k: submission.values.get(k) for k in ("title", "description", "impact", "feasibility")}
-    )
+    values = {k: submission.values.get(k) for k in PROPOSE_FIELDS}
+    force = submission.values.get("force") == FORCE_YES
+    return await create_use_case(ctx, values, force=force, link=submission.hints.get("source_link", ""))
 
 
-@command("usecase list", summary="List the initiative's use cases.", usage="usecase list")
+@command(
+    "usecase list",
+    summary="List the initiative's use cases, optionally filtered and sorted.",
+    usage="usecase list [--status S] [--category C] [--sort impact|feasibility|score|newest]",
+    opts=(Opt("status"), Opt("category"), Opt("sort")),
+    examples=("usecase list --status shortlisted --sort score",),
+)
 async def list_use_cases(ctx: Context, args: Parsed) -> Reply:
-    cases = await repo.list_for(ctx.session, ctx.initiative.id)
+    check = Check()
+    status = check.choice("status", args.text("status"), STATUSES)
+    category = check.choice("category", args.text("category"), CATEGORIES)
+    sort = check.choice("sort", args.text("sort"), SORTS)
+    check.done()
+    cases = await repo.list_for(ctx.session, ctx.initiative.id, status=status, category=category)
     if not cases:
+        if status or category:
+            return Reply([Text("No use cases match those filters.")])
         return Reply([Text('No use cases yet. Propose one with `usecase propose "TITLE"`.')])
     rows = [
         [uc_id(uc), uc.title, str(uc.impact or "-"), str(uc.feasibility or "-"), str(score(uc) or "-"), uc.status]
-        for uc in cases
+        for uc in sort_use_cases(cases, sort)
     ]
     return Reply(
         [Text(f"{len(cases)} use case(s)"), Table(["ID", "Title", "Impact", "Feasibility", "Score", "Status"], rows)]
     )
+
+
+@command(
+    "usecase show",
+    summary="Everything about one use case: fields, requirements, KPIs, risks, priority, history.",
+    usage="usecase show UC-n",
+    args=(Arg("usecase", required=True),),
+    examples=("usecase show UC-1",),
+)
+async def show(ctx: Context, args: Parsed) -> Reply:
+    from handlers.risks import level, risk_score
+
+    uc = await use_case_or_refuse(ctx, args.text("usecase"))
+    members = await repo.members_by_id(ctx.session, ctx.initiative.id)
+    fields = [
+        ("Status", uc.status + (f" ({uc.status_reason})" if uc.status_reason else "")),
+        ("Category", uc.category or "-"),
+        *_summary_fields(uc)[:3],
+        ("Proposer", name_of(members, uc.proposer_member_id)),
+        ("Sponsor", name_of(members, uc.sponsor_member_id)),
+        ("Department", uc.department or "-"),
+        ("Data sources", uc.data_sources or "-"),
+        ("Expected benefit", uc.expected_benefit or "-"),
+    ]
+    if uc.priority_rank is not None:
+        poll = (
+            await repo.poll_number(ctx.session, ctx.initiative.id, uc.priority_poll_id) if uc.priority_poll_id else None
+        )
+        fields.append(("Priority", f"#{uc.priority_rank}" + (f" (set by POLL-{poll})" if poll else "")))
+    polls = await repo.polls_with_option(ctx.session, ctx.initiative.id, uc.id)
+    if polls:
+        fields.append(("Polls", f"an option in {polls} poll(s)"))
+    if uc.source_link:
+        fields.append(("From message", uc.source_link))
+    elements: list = [Heading(f"{uc_id(uc)}: {uc.title}")]
+    if uc.description:
+        elements.append(Text(uc.description))
+    elements.append(Fields(fields))
+    reqs = await repo.requirements(ctx.session, uc.id)
+    elements += [Text(f"Requirements ({len(reqs)})"), ListItems([r.text for r in reqs] or ["none yet"])]
+    kpis = await repo.kpis(ctx.session, ctx.initiative.id, uc.id)
+    kpi_lines = [
+        f"KPI-{k.number} {k.name}: {_num(k.baseline)} → {_num(k.target)} {k.unit}".rstrip() + f" ({k.status})"
+        for k in kpis
+    ]
+    elements += [Text(f"KPIs ({len(kpis)})"), ListItems(kpi_lines or ["none yet"])]
+    risks = await repo.risks(ctx.session, ctx.initiative.id, uc.id)
+    risk_lines = [
+        f"RISK-{r.number} {r.title}: {level(risk_score(r.likelihood, r.impact))} "
+        f"(score {risk_score(r.likelihood, r.impact)}, {r.status})"
+        for r in risks
+    ]
+    elements += [Text(f"Risks ({len(risks)})"), ListItems(risk_lines or ["none yet"])]
+    elements += [Text("History"), ListItems(await history(ctx, uc_id(uc)))]
+    return Reply(elements)
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+@command(
+    "usecase edit",
+    summary="Change fields of a use case (its proposer or a facilitator).",
+    usage="usecase edit UC-n [--title T] [--description T] [--impact 1-5] [--feasibility 1-5] [--category C] "
+    "[--sponsor @p] [--department T] [--sources T] [--benefit T]",
+    args=(Arg("usecase", required=True),),
+    opts=tuple(
+        Opt(n)
+        for n in (
+            "title",
+            "description",
+            "impact",
+            "feasibility",
+            "category",
+            "sponsor",
+            "department",
+            "sources",
+            "benefit",
+        )
+    ),
+    examples=("usecase edit UC-1 --impact 4 --department Finance",),
+)
+async def edit(ctx: Context, args: Parsed) -> Reply:
+    uc = await use_case_or_refuse(ctx, args.text("usecase"))
+    if not may_change(ctx, uc.proposer_member_id):
+        raise UsageError(f"Only the proposer of {uc_id(uc)} or a facilitator can edit it.")
+    if uc.status == "withdrawn":
+        raise UsageError(f"{uc_id(uc)} is withdrawn; it cannot be edited.")
+    if not args.opts:
+        raise UsageError(f"Say what to change, e.g. `usecase edit {uc_id(uc)} --impact 4`.")
+    check = Check()
+    new: dict[str, Any] = {}
+    for name, limit in TEXT_FIELDS.items():
+        if args.has(name):
+            new[COLUMN.get(name, name)] = check.text(name, args.text(name), max_len=limit, required=name == "title")
+    for name in ("impact", "feasibility"):
+        if args.has(name):
+            new[name] = check.whole(name, args.text(name), 1, 5, required=True)
+    if args.has("category"):
+        new["category"] = check.choice("category", args.text("category"), CATEGORIES, required=True)
+    sponsor = (
+        check.person("sponsor", person_token(args.opts.get("sponsor")), required=True) if args.has("sponsor") else None
+    )
+    check.done()
+    if sponsor is not None:
+        new["sponsor_member_id"] = (await ctx.person(sponsor)).id
+    changed = changes(uc, new)
+    if not changed:
+        return Reply([Text(f"Nothing changed: {uc_id(uc)} already has those values.")])
+    uc.updated_at = ctx.now
+    ctx.audit("usecase.edit", uc_id(uc), changed=changed)
+    return Reply([Text(f"{ctx.member.display_name} edited {uc_id(uc)}: {', '.join(sorted(changed))}.")], "channel")
+
+
+@command(
+    "usecase require",
+    summary="Add a high-level requirement to a use case (its proposer or a facilitator).",
+    usage='usecase require UC-n "requirement text"',
+    args=(Arg("usecase", required=True), Arg("text", required=True)),
+    examples=('usecase require UC-1 "Nightly load finishes before 6:00"',),
+)
+async def require(ctx: Context, args: Parsed) -> Reply:
+    uc = await use_case_or_refuse(ctx, args.text("usecase"))
+    if not may_change(ctx, uc.proposer_member_id):
+        raise UsageError(f"Only the proposer of {uc_id(uc)} or a facilitator can add requirements to it.")
+    if uc.status in ("withdrawn", "rejected"):
+        raise UsageError(f"{uc_id(uc)} is {uc.status}; it takes no more requirements.")
+    check = Check()
+    text = check.text("requirement", args.text("text"), max_len=REQUIREMENT_MAX, required=True)
+    have = await repo.count_requirements(ctx.session, uc.id)
+    if have >= REQUIREMENTS_PER_USE_CASE:
+        check.fail("requirement", f"{uc_id(uc)} already has the maximum of {REQUIREMENTS_PER_USE_CASE} requirements.")
+    check.done()
+    _add_requirements(ctx, uc, [text])
+    uc.updated_at = ctx.now
+    ctx.audit("usecase.require", uc_id(uc), text=text)
+    return Reply([Text(f"Requirement {have + 1} added to {uc_id(uc)}: {text}")])
+
+
+@command(
+    "usecase withdraw",
+    summary="Withdraw a use case (its proposer or a facilitator).",
+    usage="usecase withdraw UC-n [--reason TEXT]",
+    args=(Arg("usecase", required=True),),
+    opts=(Opt("reason"),),
+)
+async def withdraw(ctx: Context, args: Parsed) -> Reply:
+    uc = await use_case_or_refuse(ctx, args.text("usecase"))
+    if not may_change(ctx, uc.proposer_member_id):
+        raise UsageError(f"Only the proposer of {uc_id(uc)} or a facilitator can withdraw it.")
+    return await _move(ctx, uc, "withdrawn", args.text("reason"))
+
+
+@command(
+    "usecase status",
+    summary="Shortlist, approve or reject a use case.",
+    usage='usecase status UC-n shortlisted|approved|rejected|withdrawn [--reason "..."]',
+    args=(Arg("usecase", required=True), Arg("status", required=True)),
+    opts=(Opt("reason"),),
+    roles=FACILITATOR,
+    examples=('usecase status UC-2 approved --reason "Top of the vote"',),
+)
+async def set_status(ctx: Context, args: Parsed) -> Reply:
+    uc = await use_case_or_refuse(ctx, args.text("usecase"))
+    check = Check()
+    new = check.choice("status", args.text("status"), {s: s for s in STATUSES if s != "proposed"}, required=True)
+    check.done()
+    return await _move(ctx, uc, new, args.text("reason"))
+
+
+async def _move(ctx: Context, uc: UseCase, new: str, reason: str | None) -> Reply:
+    check = Check()
+    reason = check.text("reason", reason, max_len=LONG_MAX)
+    check.done()
+    problem = status_move_error(uc.status, new)
+    if problem:
+        raise UsageError(f"{uc_id(uc)} cannot become {new}: {problem}")
+    old = uc.status
+    uc.status, uc.status_reason, uc.updated_at = new, reason, ctx.now
+    ctx.audit(f"usecase.{new}", uc_id(uc), old=old, new=new, reason=reason)
+    line = f"{uc_id(uc)} {uc.title} is now {new} (was {old})" + (f": {reason}" if reason else ".")
+    if uc.proposer_member_id != ctx.member.id:
+        members = await repo.members_by_id(ctx.session, ctx.initiative.id)
+        proposer = members.get(uc.proposer_member_id)
+        if proposer is not None:
+            await ctx.notify_user(
+                proposer.user_id,
+                [Text(f"Your use case {line} Changed by {ctx.member.display_name}.")],
+                dedupe_key=f"usecase-status:{ctx.initiative.id}:{uc.number}:{new}",
+            )
+    return Reply([Text(line)], visibility="channel")

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import UseCase
+from storage.models import Kpi, Member, Poll, PollOption, Requirement, Risk, RiskUseCase, UseCase
 
 
-async def list_for(session: AsyncSession, initiative_id: int) -> list[UseCase]:
-    rows = await session.execute(select(UseCase).where(UseCase.initiative_id == initiative_id).order_by(UseCase.number))
+async def list_for(
+    session: AsyncSession, initiative_id: int, *, status: str | None = None, category: str | None = None
+) -> list[UseCase]:
+    query = select(UseCase).where(UseCase.initiative_id == initiative_id)
+    if status:
+        query = query.where(UseCase.status == status)
+    if category:
+        query = query.where(UseCase.category == category)
+    rows = await session.execute(query.order_by(UseCase.number))
     return list(rows.scalars())
 
 
@@ -18,3 +25,57 @@ async def by_number(session: AsyncSession, initiative_id: int, number: int) -> U
         select(UseCase).where(UseCase.initiative_id == initiative_id, UseCase.number == number)
     )
     return rows.scalar_one_or_none()
+
+
+async def requirements(session: AsyncSession, use_case_id: int) -> list[Requirement]:
+    rows = await session.execute(
+        select(Requirement).where(Requirement.use_case_id == use_case_id).order_by(Requirement.id)
+    )
+    return list(rows.scalars())
+
+
+async def count_requirements(session: AsyncSession, use_case_id: int) -> int:
+    return (
+        await session.execute(
+            select(func.count()).select_from(Requirement).where(Requirement.use_case_id == use_case_id)
+        )
+    ).scalar_one()
+
+
+async def kpis(session: AsyncSession, initiative_id: int, use_case_id: int) -> list[Kpi]:
+    rows = await session.execute(
+        select(Kpi).where(Kpi.initiative_id == initiative_id, Kpi.use_case_id == use_case_id).order_by(Kpi.number)
+    )
+    return list(rows.scalars())
+
+
+async def risks(session: AsyncSession, initiative_id: int, use_case_id: int) -> list[Risk]:
+    rows = await session.execute(
+        select(Risk)
+        .join(RiskUseCase, RiskUseCase.risk_id == Risk.id)
+        .where(Risk.initiative_id == initiative_id, RiskUseCase.use_case_id == use_case_id)
+        .order_by(Risk.number)
+    )
+    return list(rows.scalars())
+
+
+async def poll_number(session: AsyncSession, initiative_id: int, poll_id: int) -> int | None:
+    return (
+        await session.execute(select(Poll.number).where(Poll.initiative_id == initiative_id, Poll.id == poll_id))
+    ).scalar_one_or_none()
+
+
+async def polls_with_option(session: AsyncSession, initiative_id: int, use_case_id: int) -> int:
+    """How many polls offered this use case as an option (the polls feature owns their tallies)."""
+    return (
+        await session.execute(
+            select(func.count(func.distinct(PollOption.poll_id)))
+            .join(Poll, Poll.id == PollOption.poll_id)
+            .where(Poll.initiative_id == initiative_id, PollOption.use_case_id == use_case_id)
+        )
+    ).scalar_one()
+
+
+async def members_by_id(session: AsyncSession, initiative_id: int) -> dict[int, Member]:
+    rows = await session.execute(select(Member).where(Member.initiative_id == initiative_id))
+    return {m.id: m for m in rows.scalars()}

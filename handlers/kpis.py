@@ -1,0 +1,284 @@
+"""KPI suggestions (Phase 1, step 3): success metrics for a use case or an initiative objective.
+
+A KPI whose target does not move from its baseline in its direction cannot measure success, so
+it is refused with the reason; the direction is taken from the numbers when not stated.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from handlers.context import Context
+from handlers.fields import Check
+from handlers.grammar import Arg, Opt, Parsed, UsageError
+from handlers.messages import Fields, Heading, ListItems, Reply, Table, Text
+from handlers.registry import command
+from handlers.usecases import (
+    LONG_MAX,
+    _num,
+    changes,
+    history,
+    may_change,
+    name_of,
+    need_number,
+    person_token,
+    uc_id,
+    use_case_or_refuse,
+)
+from storage.models import Kpi
+from storage.repos import kpis as repo
+from storage.repos import usecases as uc_repo
+
+NAME_MAX = 150
+UNIT_MAX = 40
+DIRECTIONS = {
+    "increase": "increase",
+    "up": "increase",
+    "higher": "increase",
+    "decrease": "decrease",
+    "down": "decrease",
+    "lower": "decrease",
+}
+
+
+# ---- pure rules -----------------------------------------------------------------------------
+
+
+def direction_problem(baseline: float, target: float, direction: str | None) -> tuple[str | None, str | None]:
+    """(direction, None) when the target moves the right way, else (None, why not)."""
+    if target == baseline:
+        return None, f"target ({_num(target)}) equals the baseline; a KPI must move from where it starts."
+    moves = "increase" if target > baseline else "decrease"
+    if direction is None or direction == moves:
+        return moves, None
+    word = "above" if direction == "increase" else "below"
+    return None, (
+        f"with direction {direction} the target must be {word} the baseline ({_num(baseline)}), "
+        f"got {_num(target)}. Change the target, or use --direction {moves}."
+    )
+
+
+def kid(kpi: Kpi) -> str:
+    return f"KPI-{kpi.number}"
+
+
+# ---- commands -------------------------------------------------------------------------------
+
+
+def _check_direction(check: Check, baseline: float | None, target: float | None, direction: str | None) -> str | None:
+    if baseline is None or target is None:
+        return None
+    moved, problem = direction_problem(baseline, target, direction)
+    if problem:
+        check.fail("target", problem)
+    return moved
+
+
+@command(
+    "kpi suggest",
+    summary="Suggest a KPI for a use case (or, with --objective, for an initiative objective).",
+    usage='kpi suggest UC-n "NAME" --baseline X --target Y --unit U [--direction increase|decrease] '
+    '[--by YYYY-MM-DD] [--owner @p] [--method TEXT]  |  kpi suggest "NAME" --objective "TEXT" --baseline X ...',
+    args=(Arg("first", required=True), Arg("second")),
+    opts=(
+        Opt("baseline"),
+        Opt("target"),
+        Opt("unit"),
+        Opt("direction"),
+        Opt("by"),
+        Opt("owner"),
+        Opt("method"),
+        Opt("objective"),
+    ),
+    examples=(
+        'kpi suggest UC-1 "Nightly load time" --baseline 240 --target 60 --unit minutes --by 2027-03-31',
+        'kpi suggest "Self-service users" --objective "Democratise data" --baseline 20 --target 200 --unit users',
+    ),
+)
+async def suggest(ctx: Context, args: Parsed) -> Reply:
+    check = Check()
+    objective = check.text("objective", args.text("objective"), max_len=LONG_MAX)
+    if args.has("objective"):
+        if args.text("second") is not None:
+            raise UsageError('With --objective give only the KPI name: kpi suggest "NAME" --objective "TEXT" ...')
+        uc, name_raw = None, args.text("first")
+    else:
+        if args.text("second") is None:
+            raise UsageError(
+                'Say what the KPI measures: kpi suggest UC-n "NAME" ..., or kpi suggest "NAME" --objective "TEXT" ...'
+            )
+        uc, name_raw = await use_case_or_refuse(ctx, args.text("first")), args.text("second")
+    name = check.text("name", name_raw, max_len=NAME_MAX, required=True)
+    baseline = check.number("baseline", args.text("baseline"), required=True)
+    target = check.number("target", args.text("target"), required=True)
+    unit = check.text("unit", args.text("unit"), max_len=UNIT_MAX, required=True)
+    stated = check.choice("direction", args.text("direction"), DIRECTIONS)
+    by = check.day("by", args.text("by"))
+    method = check.text("method", args.text("method"), max_len=LONG_MAX)
+    owner = check.person("owner", person_token(args.opts.get("owner")))
+    direction = _check_direction(check, baseline, target, stated)
+    check.done()
+    owner_member = await ctx.person(owner) if owner else None
+    kpi = Kpi(
+        initiative_id=ctx.initiative.id,
+        number=await ctx.next_number("KPI"),
+        use_case_id=uc.id if uc else None,
+        objective=objective,
+        name=name,
+        baseline=baseline,
+        target=target,
+        unit=unit,
+        direction=direction or "increase",
+        method=method,
+        target_date=by,
+        owner_member_id=owner_member.id if owner_member else None,
+        status="active",
+        created_by_member_id=ctx.member.id,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    ctx.session.add(kpi)
+    await ctx.session.flush()
+    measures = uc_id(uc) if uc else f"objective: {objective}"
+    ctx.audit("kpi.suggest", kid(kpi), name=name, measures=measures)
+    return Reply(
+        [Text(f"{ctx.member.display_name} suggested {kid(kpi)} for {measures}: {name}"), Fields(_fields(kpi, by))],
+        visibility="channel",
+    )
+
+
+def _fields(kpi: Kpi, by: date | None) -> list[tuple[str, str]]:
+    return [
+        ("Baseline", f"{_num(kpi.baseline)} {kpi.unit}".strip()),
+        ("Target", f"{_num(kpi.target)} {kpi.unit}".strip()),
+        ("Direction", kpi.direction),
+        ("By", by.isoformat() if by else "-"),
+    ]
+
+
+@command(
+    "kpi list",
+    summary="The initiative's KPIs, or one use case's.",
+    usage="kpi list [UC-n]",
+    args=(Arg("usecase"),),
+)
+async def list_kpis(ctx: Context, args: Parsed) -> Reply:
+    uc = await use_case_or_refuse(ctx, args.text("usecase")) if args.text("usecase") else None
+    kpis = await repo.list_for(ctx.session, ctx.initiative.id, use_case_id=uc.id if uc else None)
+    if not kpis:
+        return Reply(
+            [Text('No KPIs yet. Suggest one with `kpi suggest UC-n "NAME" --baseline X --target Y --unit U`.')]
+        )
+    cases = {c.id: c for c in await uc_repo.list_for(ctx.session, ctx.initiative.id)}
+    rows = [
+        [
+            kid(k),
+            k.name,
+            uc_id(cases[k.use_case_id]) if k.use_case_id in cases else "objective",
+            _num(k.baseline),
+            _num(k.target),
+            k.unit,
+            k.target_date.isoformat() if k.target_date else "-",
+            k.status,
+        ]
+        for k in kpis
+    ]
+    return Reply(
+        [Text(f"{len(kpis)} KPI(s)"), Table(["ID", "Name", "For", "Baseline", "Target", "Unit", "By", "Status"], rows)]
+    )
+
+
+async def kpi_or_refuse(ctx: Context, ref: str | None) -> Kpi:
+    number = need_number(ref, "KPI", "kpi")
+    kpi = await repo.by_number(ctx.session, ctx.initiative.id, number)
+    if kpi is None:
+        raise UsageError(f"There is no KPI-{number} in this initiative. `kpi list` shows them.", field="kpi")
+    return kpi
+
+
+@command("kpi show", summary="Everything about one KPI.", usage="kpi show KPI-n", args=(Arg("kpi", required=True),))
+async def show(ctx: Context, args: Parsed) -> Reply:
+    kpi = await kpi_or_refuse(ctx, args.text("kpi"))
+    members = await uc_repo.members_by_id(ctx.session, ctx.initiative.id)
+    cases = {c.id: c for c in await uc_repo.list_for(ctx.session, ctx.initiative.id)}
+    uc = cases.get(kpi.use_case_id) if kpi.use_case_id else None
+    fields = [
+        ("Measures", f"{uc_id(uc)} {uc.title}" if uc else f"objective: {kpi.objective}"),
+        *_fields(kpi, kpi.target_date),
+        ("Method", kpi.method or "-"),
+        ("Owner", name_of(members, kpi.owner_member_id)),
+        ("Status", kpi.status),
+        ("Suggested by", name_of(members, kpi.created_by_member_id)),
+    ]
+    return Reply(
+        [Heading(f"{kid(kpi)}: {kpi.name}"), Fields(fields), Text("History"), ListItems(await history(ctx, kid(kpi)))]
+    )
+
+
+@command(
+    "kpi edit",
+    summary="Change a KPI (whoever suggested it, its owner or a facilitator).",
+    usage="kpi edit KPI-n [--name T] [--baseline X] [--target Y] [--unit U] [--direction D] [--by DATE] "
+    "[--owner @p] [--method T]",
+    args=(Arg("kpi", required=True),),
+    opts=tuple(Opt(n) for n in ("name", "baseline", "target", "unit", "direction", "by", "owner", "method")),
+    examples=("kpi edit KPI-1 --target 45",),
+)
+async def edit(ctx: Context, args: Parsed) -> Reply:
+    kpi = await kpi_or_refuse(ctx, args.text("kpi"))
+    if not may_change(ctx, kpi.created_by_member_id, kpi.owner_member_id):
+        raise UsageError(f"Only whoever suggested {kid(kpi)}, its owner or a facilitator can edit it.")
+    if kpi.status == "withdrawn":
+        raise UsageError(f"{kid(kpi)} is withdrawn; it cannot be edited.")
+    if not args.opts:
+        raise UsageError(f"Say what to change, e.g. `kpi edit {kid(kpi)} --target 45`.")
+    check = Check()
+    new: dict[str, Any] = {}
+    if args.has("name"):
+        new["name"] = check.text("name", args.text("name"), max_len=NAME_MAX, required=True)
+    for name in ("baseline", "target"):
+        if args.has(name):
+            new[name] = check.number(name, args.text(name), required=True)
+    if args.has("unit"):
+        new["unit"] = check.text("unit", args.text("unit"), max_len=UNIT_MAX, required=True)
+    if args.has("by"):
+        new["target_date"] = check.day("by", args.text("by"), required=True)
+    if args.has("method"):
+        new["method"] = check.text("method", args.text("method"), max_len=LONG_MAX)
+    stated = (
+        check.choice("direction", args.text("direction"), DIRECTIONS, required=True) if args.has("direction") else None
+    )
+    owner = check.person("owner", person_token(args.opts.get("owner")), required=True) if args.has("owner") else None
+    baseline = new.get("baseline", kpi.baseline)
+    target = new.get("target", kpi.target)
+    # Without --direction the KPI keeps the one it has, so new numbers are checked against it.
+    direction = _check_direction(check, baseline, target, stated if args.has("direction") else kpi.direction)
+    check.done()
+    if direction:
+        new["direction"] = direction
+    if owner is not None:
+        new["owner_member_id"] = (await ctx.person(owner)).id
+    changed = changes(kpi, new)
+    if not changed:
+        return Reply([Text(f"Nothing changed: {kid(kpi)} already has those values.")])
+    kpi.updated_at = ctx.now
+    ctx.audit("kpi.edit", kid(kpi), changed=changed)
+    return Reply([Text(f"{ctx.member.display_name} edited {kid(kpi)}: {', '.join(sorted(changed))}.")], "channel")
+
+
+@command(
+    "kpi withdraw",
+    summary="Withdraw a KPI (whoever suggested it, its owner or a facilitator).",
+    usage="kpi withdraw KPI-n",
+    args=(Arg("kpi", required=True),),
+)
+async def withdraw(ctx: Context, args: Parsed) -> Reply:
+    kpi = await kpi_or_refuse(ctx, args.text("kpi"))
+    if not may_change(ctx, kpi.created_by_member_id, kpi.owner_member_id):
+        raise UsageError(f"Only whoever suggested {kid(kpi)}, its owner or a facilitator can withdraw it.")
+    if kpi.status == "withdrawn":
+        raise UsageError(f"{kid(kpi)} is already withdrawn.")
+    kpi.status, kpi.updated_at = "withdrawn", ctx.now
+    ctx.audit("kpi.withdraw", kid(kpi))
+    return Reply([Text(f"{ctx.member.display_name} withdrew {kid(kpi)}: {kpi.name}.")], visibility="channel")

@@ -1,0 +1,259 @@
+"""The data-source inventory (Phase 1, step 2): what data exists, who owns it, how ready it is.
+
+Each source is rated 1-5 for quality, accessibility and security/compliance readiness; a rating
+of 2 or less is a gap, and `source gaps` ranks them for the gap-analysis report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.context import Context
+from handlers.fields import Check
+from handlers.grammar import Arg, Mention, Opt, Parsed, UsageError
+from handlers.messages import Fields, Heading, ListItems, Reply, Table, Text
+from handlers.registry import command
+from handlers.usecases import LONG_MAX, SHORT_MAX, TITLE_MAX, changes, history, may_change, name_of, need_number
+from storage.models import DataSource
+from storage.repos import sources as repo
+from storage.repos import usecases as uc_repo
+
+SIZE_MAX = 100
+TYPES = {
+    "relational db": "relational DB",
+    "relational": "relational DB",
+    "database": "relational DB",
+    "db": "relational DB",
+    "data warehouse": "data warehouse",
+    "warehouse": "data warehouse",
+    "dwh": "data warehouse",
+    "cloud storage": "cloud storage",
+    "object storage": "cloud storage",
+    "saas app": "SaaS app",
+    "saas": "SaaS app",
+    "streaming": "streaming",
+    "file share": "file share",
+    "files": "file share",
+    "other": "other",
+}
+RATINGS = ("quality", "accessibility", "security")
+RATING_LABELS = {"quality": "quality", "accessibility": "accessibility", "security": "security/compliance readiness"}
+GAP_AT_MOST = 2
+
+
+# ---- pure rules -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gap:
+    source_number: int
+    source_name: str
+    dimension: str
+    rating: int
+
+    @property
+    def severity(self) -> str:
+        return "critical" if self.rating <= 1 else "major"
+
+
+def gaps_of(number: int, name: str, ratings: dict[str, int | None]) -> list[Gap]:
+    return [Gap(number, name, dim, r) for dim in RATINGS if (r := ratings.get(dim)) is not None and r <= GAP_AT_MOST]
+
+
+def rank_gaps(gaps: list[Gap]) -> list[Gap]:
+    """Worst rating first; among equals the source with more gaps first, then by id."""
+    per_source: dict[int, int] = {}
+    for g in gaps:
+        per_source[g.source_number] = per_source.get(g.source_number, 0) + 1
+    return sorted(
+        gaps, key=lambda g: (g.rating, -per_source[g.source_number], g.source_number, RATINGS.index(g.dimension))
+    )
+
+
+def sid(src: DataSource) -> str:
+    return f"SRC-{src.number}"
+
+
+def _ratings(src: DataSource) -> dict[str, int | None]:
+    return {"quality": src.quality, "accessibility": src.accessibility, "security": src.security}
+
+
+# ---- commands -------------------------------------------------------------------------------
+
+EDITABLE = ("name", "type", "owner", "size", "refresh", "quality", "accessibility", "security", "issues")
+
+
+def _check_values(check: Check, args: Parsed, *, creating: bool) -> dict[str, Any]:
+    """The given fields, checked; `owner` is a person (@p) or a team written as text."""
+    values: dict[str, Any] = {}
+    if creating or args.has("name"):
+        values["name"] = check.text("name", args.text("name"), max_len=TITLE_MAX, required=True)
+    if creating or args.has("type"):
+        values["type"] = check.choice("type", args.text("type"), TYPES, required=True)
+    for name, limit in (("size", SIZE_MAX), ("refresh", SIZE_MAX), ("issues", LONG_MAX)):
+        if args.has(name):
+            values[name] = check.text(name, args.text(name), max_len=limit)
+    for name in RATINGS:
+        if args.has(name):
+            values[name] = check.whole(name, args.text(name), 1, 5, required=True)
+    if args.has("owner"):
+        raw = args.opts.get("owner")
+        if isinstance(raw, Mention):
+            values["owner_mention"] = raw
+        else:
+            values["owner"] = check.text("owner", args.text("owner"), max_len=SHORT_MAX)
+    return values
+
+
+async def _apply_owner(ctx: Context, values: dict[str, Any]) -> None:
+    mention = values.pop("owner_mention", None)
+    if mention is not None:
+        member = await ctx.person(mention)
+        values["owner_member_id"], values["owner"] = member.id, ""
+    elif "owner" in values:
+        values["owner_member_id"] = None
+
+
+@command(
+    "source add",
+    summary="Add a data source to the inventory.",
+    usage='source add "NAME" --type T [--owner @p|TEAM] [--size TEXT] [--refresh TEXT] [--quality 1-5] '
+    "[--accessibility 1-5] [--security 1-5] [--issues TEXT]",
+    args=(Arg("name"),),
+    opts=tuple(Opt(n) for n in EDITABLE if n != "name"),
+    examples=(
+        'source add "Oracle ERP" --type "relational db" --owner @ops --quality 4 --accessibility 2 --security 3',
+    ),
+)
+async def add(ctx: Context, args: Parsed) -> Reply:
+    check = Check()
+    values = _check_values(check, args, creating=True)
+    check.done()
+    await _apply_owner(ctx, values)
+    src = DataSource(
+        initiative_id=ctx.initiative.id,
+        number=await ctx.next_number("SRC"),
+        created_by_member_id=ctx.member.id,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        **values,
+    )
+    ctx.session.add(src)
+    await ctx.session.flush()
+    found = gaps_of(src.number, src.name, _ratings(src))
+    ctx.audit("source.add", sid(src), name=src.name, gaps=[g.dimension for g in found])
+    elements = [
+        Text(f"{ctx.member.display_name} added {sid(src)}: {src.name} ({src.type})"),
+        Fields(_rating_fields(src)),
+    ]
+    if found:
+        elements.append(Text("Gaps: " + ", ".join(f"{RATING_LABELS[g.dimension]} {g.rating}/5" for g in found)))
+    return Reply(elements, visibility="channel")
+
+
+def _rating_fields(src: DataSource) -> list[tuple[str, str]]:
+    return [(RATING_LABELS[d].capitalize(), f"{r}/5" if r else "-") for d, r in _ratings(src).items()]
+
+
+@command("source list", summary="The data-source inventory.", usage="source list")
+async def list_sources(ctx: Context, args: Parsed) -> Reply:
+    sources = await repo.list_for(ctx.session, ctx.initiative.id)
+    if not sources:
+        return Reply([Text('No data sources yet. Add one with `source add "NAME" --type T`.')])
+    members = await uc_repo.members_by_id(ctx.session, ctx.initiative.id)
+    rows = [
+        [
+            sid(s),
+            s.name,
+            s.type,
+            _owner(s, members),
+            *(str(r or "-") for r in _ratings(s).values()),
+            str(len(gaps_of(s.number, s.name, _ratings(s)))),
+        ]
+        for s in sources
+    ]
+    return Reply(
+        [
+            Text(f"{len(sources)} data source(s)"),
+            Table(["ID", "Name", "Type", "Owner", "Quality", "Access", "Security", "Gaps"], rows),
+        ]
+    )
+
+
+def _owner(src: DataSource, members: dict) -> str:
+    return name_of(members, src.owner_member_id) if src.owner_member_id else (src.owner or "-")
+
+
+async def source_or_refuse(ctx: Context, ref: str | None) -> DataSource:
+    number = need_number(ref, "SRC", "source")
+    src = await repo.by_number(ctx.session, ctx.initiative.id, number)
+    if src is None:
+        raise UsageError(f"There is no SRC-{number} in this initiative. `source list` shows them.", field="source")
+    return src
+
+
+@command(
+    "source show",
+    summary="Everything about one data source.",
+    usage="source show SRC-n",
+    args=(Arg("source", required=True),),
+)
+async def show(ctx: Context, args: Parsed) -> Reply:
+    src = await source_or_refuse(ctx, args.text("source"))
+    members = await uc_repo.members_by_id(ctx.session, ctx.initiative.id)
+    found = gaps_of(src.number, src.name, _ratings(src))
+    fields = [
+        ("Type", src.type),
+        ("Owner", _owner(src, members)),
+        ("Size", src.size or "-"),
+        ("Refresh", src.refresh or "-"),
+        *_rating_fields(src),
+        ("Known issues", src.issues or "-"),
+        ("Gaps", ", ".join(f"{RATING_LABELS[g.dimension]} ({g.severity})" for g in found) or "none"),
+        ("Added by", name_of(members, src.created_by_member_id)),
+    ]
+    return Reply(
+        [Heading(f"{sid(src)}: {src.name}"), Fields(fields), Text("History"), ListItems(await history(ctx, sid(src)))]
+    )
+
+
+@command(
+    "source edit",
+    summary="Change a data source (whoever added it, its owner or a facilitator).",
+    usage="source edit SRC-n [--name T] [--type T] [--owner @p|TEAM] [--size T] [--refresh T] [--quality 1-5] "
+    "[--accessibility 1-5] [--security 1-5] [--issues T]",
+    args=(Arg("source", required=True),),
+    opts=tuple(Opt(n) for n in EDITABLE),
+    examples=("source edit SRC-2 --accessibility 4",),
+)
+async def edit(ctx: Context, args: Parsed) -> Reply:
+    src = await source_or_refuse(ctx, args.text("source"))
+    if not may_change(ctx, src.created_by_member_id, src.owner_member_id):
+        raise UsageError(f"Only whoever added {sid(src)}, its owner or a facilitator can edit it.")
+    if not args.opts:
+        raise UsageError(f"Say what to change, e.g. `source edit {sid(src)} --quality 3`.")
+    check = Check()
+    values = _check_values(check, args, creating=False)
+    check.done()
+    await _apply_owner(ctx, values)
+    changed = changes(src, values)
+    if not changed:
+        return Reply([Text(f"Nothing changed: {sid(src)} already has those values.")])
+    src.updated_at = ctx.now
+    ctx.audit("source.edit", sid(src), changed=changed)
+    return Reply([Text(f"{ctx.member.display_name} edited {sid(src)}: {', '.join(sorted(changed))}.")], "channel")
+
+
+@command("source gaps", summary="Ratings of 2 or less, worst first (they feed the gap analysis).", usage="source gaps")
+async def list_gaps(ctx: Context, args: Parsed) -> Reply:
+    found = [
+        g for s in await repo.list_for(ctx.session, ctx.initiative.id) for g in gaps_of(s.number, s.name, _ratings(s))
+    ]
+    if not found:
+        return Reply([Text("No gaps: no data source is rated 2 or less.")])
+    rows = [
+        [f"SRC-{g.source_number}", g.source_name, RATING_LABELS[g.dimension], f"{g.rating}/5", g.severity]
+        for g in rank_gaps(found)
+    ]
+    return Reply([Text(f"{len(found)} gap(s)"), Table(["ID", "Source", "Area", "Rating", "Severity"], rows)])
