@@ -1,0 +1,178 @@
+"""Everything one initiative's deliverables are made from, loaded in one query per table.
+
+Reports read whole tables of one initiative at a time: a handful of queries whatever the size,
+never one per use case or risk (2,000 use cases must not mean 2,000 round trips).
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    AuditEvent,
+    Ballot,
+    DataSource,
+    Initiative,
+    Kpi,
+    Member,
+    Milestone,
+    MilestoneOwner,
+    Participation,
+    Poll,
+    PollOption,
+    ProjectRole,
+    RaciActivity,
+    RaciAssignment,
+    Requirement,
+    Resource,
+    Risk,
+    RiskScoreChange,
+    RiskUseCase,
+    SignOff,
+    SignOffResponse,
+    UseCase,
+)
+
+
+@dataclass
+class Snapshot:
+    initiative: Initiative
+    members: dict[int, Member] = field(default_factory=dict)
+    use_cases: list[UseCase] = field(default_factory=list)
+    requirements: list[Requirement] = field(default_factory=list)
+    kpis: list[Kpi] = field(default_factory=list)
+    risks: list[Risk] = field(default_factory=list)
+    risk_links: list[tuple[int, int]] = field(default_factory=list)  # (risk id, use case id)
+    score_changes: list[RiskScoreChange] = field(default_factory=list)
+    sources: list[DataSource] = field(default_factory=list)
+    polls: list[Poll] = field(default_factory=list)
+    options: list[PollOption] = field(default_factory=list)
+    participations: list[Participation] = field(default_factory=list)
+    ballot_counts: dict[int, int] = field(default_factory=dict)  # poll id -> ballots
+    activities: list[RaciActivity] = field(default_factory=list)
+    assignments: list[RaciAssignment] = field(default_factory=list)
+    roles: list[ProjectRole] = field(default_factory=list)
+    sign_offs: list[SignOff] = field(default_factory=list)
+    responses: list[SignOffResponse] = field(default_factory=list)
+    milestones: list[Milestone] = field(default_factory=list)
+    milestone_owners: list[tuple[int, int]] = field(default_factory=list)  # (milestone id, member id)
+    resources: list[Resource] = field(default_factory=list)
+    recent_actions: Tally = field(default_factory=Tally)  # audit action -> count since `since`
+
+
+async def _all(session: AsyncSession, query) -> list:
+    return list((await session.execute(query)).scalars())
+
+
+async def load_snapshot(session: AsyncSession, initiative: Initiative, since: datetime | None = None) -> Snapshot:
+    iid = initiative.id
+    snap = Snapshot(initiative)
+    snap.members = {m.id: m for m in await _all(session, select(Member).where(Member.initiative_id == iid))}
+    snap.use_cases = await _all(session, select(UseCase).where(UseCase.initiative_id == iid).order_by(UseCase.number))
+    snap.requirements = await _all(
+        session,
+        select(Requirement)
+        .join(UseCase, UseCase.id == Requirement.use_case_id)
+        .where(UseCase.initiative_id == iid)
+        .order_by(Requirement.id),
+    )
+    snap.kpis = await _all(session, select(Kpi).where(Kpi.initiative_id == iid).order_by(Kpi.number))
+    snap.risks = await _all(session, select(Risk).where(Risk.initiative_id == iid).order_by(Risk.number))
+    snap.risk_links = [
+        (r, u)
+        for r, u in (
+            await session.execute(
+                select(RiskUseCase.risk_id, RiskUseCase.use_case_id)
+                .join(Risk, Risk.id == RiskUseCase.risk_id)
+                .where(Risk.initiative_id == iid)
+            )
+        ).all()
+    ]
+    snap.score_changes = await _all(
+        session,
+        select(RiskScoreChange)
+        .join(Risk, Risk.id == RiskScoreChange.risk_id)
+        .where(Risk.initiative_id == iid)
+        .order_by(RiskScoreChange.at, RiskScoreChange.id),
+    )
+    snap.sources = await _all(
+        session, select(DataSource).where(DataSource.initiative_id == iid).order_by(DataSource.number)
+    )
+    snap.polls = await _all(session, select(Poll).where(Poll.initiative_id == iid).order_by(Poll.number))
+    snap.options = await _all(
+        session,
+        select(PollOption)
+        .join(Poll, Poll.id == PollOption.poll_id)
+        .where(Poll.initiative_id == iid)
+        .order_by(PollOption.poll_id, PollOption.position),
+    )
+    snap.participations = await _all(
+        session, select(Participation).join(Poll, Poll.id == Participation.poll_id).where(Poll.initiative_id == iid)
+    )
+    snap.ballot_counts = {
+        pid: n
+        for pid, n in (
+            await session.execute(
+                select(Ballot.poll_id, func.count())
+                .join(Poll, Poll.id == Ballot.poll_id)
+                .where(Poll.initiative_id == iid)
+                .group_by(Ballot.poll_id)
+            )
+        ).all()
+    }
+    snap.activities = await _all(
+        session, select(RaciActivity).where(RaciActivity.initiative_id == iid).order_by(RaciActivity.number)
+    )
+    snap.assignments = await _all(
+        session,
+        select(RaciAssignment)
+        .join(RaciActivity, RaciActivity.id == RaciAssignment.activity_id)
+        .where(RaciActivity.initiative_id == iid)
+        .order_by(RaciAssignment.id),
+    )
+    snap.roles = await _all(
+        session, select(ProjectRole).where(ProjectRole.initiative_id == iid).order_by(ProjectRole.id)
+    )
+    snap.sign_offs = await _all(session, select(SignOff).where(SignOff.initiative_id == iid).order_by(SignOff.number))
+    snap.responses = await _all(
+        session,
+        select(SignOffResponse)
+        .join(SignOff, SignOff.id == SignOffResponse.sign_off_id)
+        .where(SignOff.initiative_id == iid)
+        .order_by(SignOffResponse.id),
+    )
+    snap.milestones = await _all(
+        session, select(Milestone).where(Milestone.initiative_id == iid).order_by(Milestone.number)
+    )
+    snap.milestone_owners = [
+        (m, o)
+        for m, o in (
+            await session.execute(
+                select(MilestoneOwner.milestone_id, MilestoneOwner.member_id)
+                .join(Milestone, Milestone.id == MilestoneOwner.milestone_id)
+                .where(Milestone.initiative_id == iid)
+            )
+        ).all()
+    ]
+    snap.resources = await _all(
+        session, select(Resource).where(Resource.initiative_id == iid).order_by(Resource.number)
+    )
+    if since is not None:
+        snap.recent_actions = Tally(
+            {
+                action: n
+                for action, n in (
+                    await session.execute(
+                        select(AuditEvent.action, func.count())
+                        .where(AuditEvent.initiative_id == iid, AuditEvent.at >= since)
+                        .group_by(AuditEvent.action)
+                    )
+                ).all()
+            }
+        )
+    return snap
