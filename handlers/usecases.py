@@ -7,6 +7,7 @@ tested without a database; the commands load, call them, store, audit and say wh
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import unicodedata
 from typing import Any
@@ -14,8 +15,8 @@ from typing import Any
 from handlers.context import Context
 from handlers.fields import Check, fmt_dt, parse_human_id
 from handlers.grammar import Arg, Mention, Opt, Parsed, Token, UsageError, tokenize
-from handlers.messages import Fields, Form, FormField, FormSubmission, Heading, ListItems, Reply, Table, Text
-from handlers.registry import FACILITATOR, command, form
+from handlers.messages import Action, Fields, Form, FormField, FormSubmission, Heading, ListItems, Reply, Table, Text
+from handlers.registry import FACILITATOR, action, command, form
 from storage.models import Member, Requirement, UseCase
 from storage.repos import record
 from storage.repos import usecases as repo
@@ -387,6 +388,17 @@ async def propose_submitted(ctx: Context, submission: FormSubmission) -> Reply:
     values = {k: submission.values.get(k) for k in PROPOSE_FIELDS}
     force = submission.values.get("force") == FORCE_YES
     return await create_use_case(ctx, values, force=force, link=submission.hints.get("source_link", ""))
+
+
+@action("usecase.from_message")
+async def propose_from_message(ctx: Context, act: Action) -> Reply:
+    """A chat message becomes the description of a new proposal, with a link back to it."""
+    try:
+        data = json.loads(act.value)
+        text, link = str(data.get("text") or ""), str(data.get("link") or "")
+    except (ValueError, AttributeError):
+        text, link = "", ""
+    return Reply([propose_form({"description": text[:DESCRIPTION_MAX]}, hints={"source_link": link[:LINK_MAX]})])
 
 
 @command(
