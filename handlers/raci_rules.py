@@ -92,6 +92,15 @@ def assign(
     if len(new_as) > 1:
         listed = ", ".join(names.get(m, str(m)) for m in new_as)
         raise RaciRefused(f"An activity has exactly one Accountable (A), but {listed} were given; name one.")
+    given: dict[int, set[str]] = {}
+    for role, m in wanted:
+        given.setdefault(m, set()).add(role)
+    for m, roles in given.items():
+        if len(roles) > 1 and roles != {"A", "R"}:
+            raise RaciRefused(
+                f"{names.get(m, str(m))} was given {cell_label(roles)}; a person holds one role per activity "
+                "(only A and R may go together)."
+            )
     out = dict(cells)
     if new_as:
         current = [m for m in accountable(out) if m != new_as[0]]

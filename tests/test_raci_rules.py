@@ -1,0 +1,126 @@
+"""The RACI rules as pure functions: no database, no clock."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers import raci_rules as rules
+
+NAMES = {1: "ann", 2: "bob", 3: "cy", 4: "dee"}
+
+
+def test_one_accountable_is_enforced_and_the_current_one_is_named():
+    cells = rules.assign({}, [("A", 1), ("R", 2)]).cells
+    with pytest.raises(rules.RaciRefused, match="ann is already the Accountable") as e:
+        rules.assign(cells, [("A", 2)], names=NAMES)
+    assert "--replace" in str(e.value)
+    with pytest.raises(rules.RaciRefused, match=r"exactly one Accountable.*bob, cy"):
+        rules.assign({}, [("A", 2), ("A", 3)], names=NAMES)
+
+
+def test_replace_hands_a_over_and_the_old_a_keeps_an_r():
+    cells = rules.assign({}, [("A", 1), ("R", 1), ("R", 2)]).cells
+    assert cells == {1: frozenset("AR"), 2: frozenset("R")}
+    out = rules.assign(cells, [("A", 2)], replace=True)
+    assert out.cells == {1: frozenset("R"), 2: frozenset("AR")}
+    assert [(c.member_id, rules.cell_label(c.before), rules.cell_label(c.after)) for c in out.changes] == [
+        (1, "A/R", "R"),
+        (2, "R", "A/R"),
+    ]
+
+
+def test_a_person_holds_one_role_except_a_with_r():
+    cells = rules.assign({}, [("C", 1)]).cells
+    assert rules.assign(cells, [("I", 1)]).cells == {1: frozenset("I")}  # moved, not doubled
+    assert rules.assign(cells, [("R", 1), ("A", 1)]).cells == {1: frozenset("AR")}
+    assert rules.cell_label(frozenset("RA")) == "A/R"
+    # A then C: the person moves to C and the activity is left without an A (allowed while building).
+    assert rules.assign({1: frozenset("A")}, [("C", 1)]).cells == {1: frozenset("C")}
+
+
+def test_two_roles_for_one_person_in_one_command_are_refused_unless_a_and_r():
+    with pytest.raises(rules.RaciRefused, match="ann was given A/C; a person holds one role per activity"):
+        rules.assign({}, [("A", 1), ("C", 1)], names=NAMES)
+    assert rules.assign({}, [("R", 1), ("A", 1)]).cells == {1: frozenset("AR")}
+
+
+def test_unknown_letter_is_refused():
+    with pytest.raises(rules.RaciRefused, match='"X" is not a RACI role'):
+        rules.assign({}, [("X", 1)])
+
+
+def test_reassigning_the_same_role_changes_nothing():
+    cells = {1: frozenset("A")}
+    assert rules.assign(cells, [("A", 1)]).changes == []
+    assert rules.unassign(cells, [2]).changes == []
+
+
+def test_check_finds_every_gap_and_violation():
+    activities = {
+        "ACT-1 Plan": {1: frozenset("AR")},
+        "ACT-2 Risks": {2: frozenset("C")},
+        "ACT-3 KPIs": {1: frozenset("A"), 2: frozenset("A"), 3: frozenset("RC")},
+        **{f"ACT-{n} X": {1: frozenset("A"), 3: frozenset("R")} for n in range(4, 8)},
+    }
+    issues = rules.check_matrix(activities, {**NAMES, 5: "eve"}, inactive=[3], overload=4)
+    kinds = sorted(i.kind for i in issues)
+    assert kinds == sorted(
+        [
+            "no_accountable",
+            "no_responsible",
+            "many_accountable",
+            "double_role",
+            "no_role",
+            "no_role",
+            "inactive",
+            "overloaded",
+        ]
+    )
+    text = "\n".join(i.message for i in issues)
+    assert "ACT-2 Risks has no Accountable (A)." in text and "ACT-2 Risks has no Responsible (R)." in text
+    assert "ACT-3 KPIs has 2 Accountables (ann, bob)" in text
+    assert "cy holds R/C on ACT-3 KPIs" in text
+    assert "dee has no role" in text and "eve has no role" in text
+    assert "cy has left" in text
+    assert "ann is Accountable for 6 activities (more than 4)" in text
+    assert rules.check_matrix({"ACT-1 Plan": {1: frozenset("AR")}}, {1: "ann"}) == []
+    assert [i.kind for i in rules.check_matrix(activities, NAMES, overload=6)].count("overloaded") == 0
+
+
+def test_routing_purposes():
+    assert {p: rules.role_for_purpose(p) for p in rules.PURPOSE_ROLES} == {
+        "nudge": "R",
+        "escalation": "A",
+        "signoff": "A",
+        "input": "C",
+        "digest": "I",
+    }
+    with pytest.raises(ValueError):
+        rules.role_for_purpose("spam")
+
+
+_step = st.one_of(
+    st.tuples(
+        st.just("assign"),
+        st.lists(st.tuples(st.sampled_from(rules.ROLES), st.integers(1, 5)), min_size=1, max_size=4),
+        st.booleans(),
+    ),
+    st.tuples(st.just("unassign"), st.lists(st.integers(1, 5), min_size=1, max_size=2), st.just(False)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_step, max_size=25))
+def test_no_sequence_of_commands_leaves_two_accountables(steps):
+    cells: dict[int, frozenset[str]] = {}
+    for kind, payload, replace in steps:
+        try:
+            out = rules.assign(cells, payload, replace=replace) if kind == "assign" else rules.unassign(cells, payload)
+        except rules.RaciRefused:
+            continue  # a refused command changes nothing
+        cells = out.cells
+        assert len(rules.accountable(cells)) <= 1
+        # and nobody holds two roles other than A/R
+        assert all(len(r) == 1 or r == frozenset("AR") for r in cells.values())
