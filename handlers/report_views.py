@@ -150,6 +150,12 @@ def fmt_local(dt: datetime | None, tz: ZoneInfo) -> str:
     return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else "-"
 
 
+def short(text: str, n: int = 40) -> str:
+    """A label for a chart axis: one line, at most n characters (the tables keep the full text)."""
+    text = one_line(text)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def one_line(text: str) -> str:
     return " ".join((text or "").split())
 
@@ -273,7 +279,7 @@ class Builder:
                 title="Priority ranking",
                 chart="bar",
                 data={
-                    "labels": [f"UC-{u.number}" for u in ranked],
+                    "labels": [short(f"UC-{u.number} {u.title}") for u in ranked],
                     "values": [worst + 1 - (u.priority_rank or 0) for u in ranked],
                     "title": "",
                     "xlabel": "Priority (longer is higher)",
@@ -606,7 +612,7 @@ class Builder:
                         data={
                             "rows": [
                                 {
-                                    "label": f"MS-{m.number}",
+                                    "label": short(f"MS-{m.number} {m.name}"),
                                     "start": (m.start_date or m.due_date).isoformat(),
                                     "end": m.due_date.isoformat(),
                                     "status": m.status,

@@ -1,0 +1,282 @@
+"""What the deliverables and the digest say: the rules (pure), staleness, escaping, Slack and
+Teams limits on a large initiative, and the digest's messages."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from bot.render import slack, teams
+from bot.render.documents import render_markdown
+from handlers.digest import build_digest
+from handlers.messages import Heading, ListItems
+from handlers.report_views import (
+    gap_severity,
+    priority_order,
+    raci_findings,
+    risk_level,
+    source_gaps,
+    uses_source,
+)
+from handlers.reports import build_documents, content_hash, deliverable_markdown, document_elements
+from storage import migrate
+from storage.db import Database
+from storage.models import DataSource, Member, Risk, SignOffResponse, UseCase
+from tests.report_sample import NOW, T0, add_sign_offs, insert_sample
+
+HOSTILE = "<@U999> <!channel> *bold* _it_ `code` <script>alert(1)</script> [x](http://evil) | # =1+1"
+
+
+# ---- pure rules ----------------------------------------------------------------------------
+
+
+def uc(number, impact=None, feasibility=None, rank=None, sources="") -> UseCase:
+    return UseCase(number=number, impact=impact, feasibility=feasibility, priority_rank=rank, data_sources=sources)
+
+
+def test_priority_order_is_rank_then_score_then_number():
+    cases = [uc(1, 2, 2), uc(2, 5, 5), uc(3, 1, 1, rank=2), uc(4, 3, 3, rank=1), uc(5), uc(6, 5, 5)]
+    assert [u.number for u in priority_order(cases)] == [4, 3, 2, 6, 1, 5]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.none() | st.integers(1, 20), st.integers(1, 5), st.integers(1, 5)), max_size=30))
+def test_priority_order_is_a_permutation_with_ranked_first(rows):
+    cases = [uc(i, imp, feas, rank) for i, (rank, imp, feas) in enumerate(rows, start=1)]
+    ordered = priority_order(cases)
+    assert sorted(u.number for u in ordered) == [u.number for u in cases]
+    ranks = [u.priority_rank for u in ordered]
+    first_unranked = next((i for i, r in enumerate(ranks) if r is None), len(ranks))
+    assert all(r is None for r in ranks[first_unranked:])
+    assert ranks[:first_unranked] == sorted(ranks[:first_unranked])
+
+
+def test_risk_levels_at_their_boundaries():
+    assert [risk_level(s) for s in (1, 4, 5, 9, 10, 14, 15, 25)] == [
+        "low",
+        "low",
+        "medium",
+        "medium",
+        "high",
+        "high",
+        "critical",
+        "critical",
+    ]
+
+
+def test_gaps_are_ratings_of_two_or_less():
+    src = DataSource(number=3, name="CRM", quality=2, accessibility=3, security=1)
+    assert source_gaps(src) == [("quality", 2), ("security", 1)]
+    assert [gap_severity(r) for _, r in source_gaps(src)] == ["moderate", "severe"]
+    assert source_gaps(DataSource(number=1, name="x", quality=None, accessibility=5, security=3)) == []
+
+
+def test_a_use_case_uses_a_source_it_names_by_id_or_whole_name():
+    crm = DataSource(number=3, name="CRM")
+    assert uses_source(uc(1, sources="src-3"), crm)
+    assert uses_source(uc(1, sources="CRM and POS"), crm)
+    assert not uses_source(uc(1, sources="SRC-33"), crm)
+    assert not uses_source(uc(1, sources="CRMX"), crm)
+    assert not uses_source(uc(1, sources=""), crm)
+
+
+def test_raci_findings():
+    names = {1: "ACT-1 a", 2: "ACT-2 b", 3: "ACT-3 c"}
+    found = raci_findings(names, {1: ["A", "R"], 2: ["R", "C"], 3: ["A", "A"]})
+    assert found == [
+        "ACT-2 b: no one is accountable (A)",
+        "ACT-3 c: 2 people are accountable (A); there should be one",
+        "ACT-3 c: no one is responsible (R)",
+    ]
+
+
+# ---- on a database -------------------------------------------------------------------------
+
+
+async def sample_db(url: str, *, sign_offs: bool = True) -> tuple[Database, object]:
+    await migrate.upgrade(url)
+    db = Database(url)
+    async with db.transaction() as s:
+        ini = await insert_sample(s)
+        if sign_offs:
+            hashes = {k: content_hash(await deliverable_markdown(s, ini, k, now=NOW)) for k in ("usecases", "kpis")}
+            await add_sign_offs(s, ini, hashes)
+    return db, ini
+
+
+def approvals(doc) -> dict[str, list[str]]:
+    section = next(s for s in doc.sections if s.heading == "Approvals")
+    return {row[0]: row for row in section.table.rows}
+
+
+async def test_an_approval_goes_stale_when_the_deliverable_changes(sqlite_url):
+    db, ini = await sample_db(sqlite_url)
+    async with db.reading() as s:
+        (raci,) = await build_documents(s, ini, ["raci"], NOW)
+    rows = approvals(raci)
+    assert rows["Prioritized use cases"][1:3] == ["SIGN-1", "approved"]
+    assert rows["Objectives and KPIs"][1:4] == ["SIGN-2", "pending", "Sam Sponsor"]
+    assert rows["Risk register and mitigation plans"][2] == "not requested"
+    async with db.transaction() as s:
+        use_case = (await s.execute(select(UseCase).where(UseCase.number == 1))).scalar_one()
+        use_case.title = "Demand forecasting per store and day"
+    async with db.reading() as s:
+        (raci,) = await build_documents(s, ini, ["raci"], NOW)
+        # Approving does not change the RACI deliverable's own canonical text.
+        before = await deliverable_markdown(s, ini, "raci", now=NOW)
+    assert approvals(raci)["Prioritized use cases"][2] == "stale (changed since approval)"
+    async with db.transaction() as s:
+        for r in (await s.execute(select(SignOffResponse))).scalars():
+            r.decision, r.decided_at = "approved", NOW
+    async with db.reading() as s:
+        assert await deliverable_markdown(s, ini, "raci", now=NOW) == before
+    await db.dispose()
+
+
+async def test_digest_overview_to_channel_and_dms_to_people_with_open_items(db_url):
+    db, ini = await sample_db(db_url)
+    async with db.reading() as s:
+        messages = await build_digest(s, ini, NOW)
+    kind, target, elements = messages[0]
+    assert (kind, target) == ("channel", "retail-assessment")
+    assert any(isinstance(e, Heading) and e.text == "Assessment overview" for e in elements)
+    personal = {t: e for k, t, e in messages[1:] if k == "user"}
+    assert len(personal) == len(messages) - 1
+
+    def items(user: str) -> list[str]:
+        return next(e for e in personal[user] if isinstance(e, ListItems)).items
+
+    assert items("U02") == ["Sign-off SIGN-2 waits for you: Objectives and KPIs"]
+    assert items("U03") == [
+        "Vote in POLL-2: Which cloud region should host the workspace? (closes 2026-11-28 10:30)",
+        "Overdue milestone MS-3: Infrastructure assessment (due 2026-11-25)",
+    ]
+    assert "U05" in personal and all("Overdue" not in i for i in items("U05"))
+
+    async with db.transaction() as s:
+        for r in (await s.execute(select(SignOffResponse))).scalars():
+            r.decision, r.decided_at = "approved", NOW
+        for m in (await s.execute(select(Member).where(Member.user_id == "U06"))).scalars():
+            m.active = False
+    async with db.reading() as s:
+        later = await build_digest(s, ini, NOW + timedelta(days=3))  # the open poll has closed by then
+    targets = [t for k, t, _ in later if k == "user"]
+    assert targets == ["U03", "U04"]  # only the owners of the overdue milestone; U02 and U06 have nothing
+    await db.dispose()
+
+
+async def test_overview_attention_list(sqlite_url):
+    db, ini = await sample_db(sqlite_url)
+    async with db.reading() as s:
+        (overview,) = await build_documents(s, ini, ["overview"], NOW)
+    attention = next(s for s in overview.sections if s.heading == "Needs attention").items
+    assert attention[0].startswith("Overdue: MS-3 Infrastructure assessment")
+    assert "Critical risk without mitigation: RISK-6 Store network bandwidth (score 20)" in attention
+    assert "No one accountable: ACT-5 Project plan" in attention
+    assert any(a.startswith("Poll closing soon: POLL-2") for a in attention)
+    assert "Sign-off pending: SIGN-2 Objectives and KPIs (Sam Sponsor)" in attention
+    assert not any("UC-11" in a for a in attention)  # rejected use cases need no KPI
+    await db.dispose()
+
+
+async def test_hostile_text_is_inert_in_every_chat_format(sqlite_url):
+    db, ini = await sample_db(sqlite_url, sign_offs=False)
+    async with db.transaction() as s:
+        s.add(
+            Risk(
+                initiative_id=ini.id,
+                number=99,
+                title=HOSTILE[:150],
+                category="x",
+                likelihood=5,
+                impact=5,
+                mitigation=HOSTILE,
+                created_by_member_id=(await s.execute(select(Member))).scalars().first().id,
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
+    async with db.reading() as s:
+        (doc,) = await build_documents(s, ini, ["risks"], NOW)
+    md = render_markdown(doc)
+    assert "<script>" not in md and "<@U999>" not in md and "[x](http" not in md
+    assert r"\<script\>" in md and r"\*bold\*" in md
+    msgs = slack.messages(document_elements(doc))
+    raw = json.dumps(msgs)
+    assert "<@U999>" not in raw and "<!channel>" not in raw and "<script>" not in raw
+    assert "&lt;@U999&gt;" in raw
+    cards = json.dumps(teams.cards(document_elements(doc)))
+    assert "<script>" not in cards and r"\\*bold\\*" in cards
+    await db.dispose()
+
+
+async def test_a_large_initiative_fits_slack_and_teams_limits_without_losing_a_row(sqlite_url):
+    db, ini = await sample_db(sqlite_url, sign_offs=False)
+    async with db.transaction() as s:
+        member = (await s.execute(select(Member))).scalars().first()
+        for n in range(100, 700):
+            s.add(
+                UseCase(
+                    initiative_id=ini.id,
+                    number=n,
+                    title=f"Use case {n} " + "with a long descriptive title " * 4,
+                    impact=n % 5 + 1,
+                    feasibility=(n // 5) % 5 + 1,
+                    proposer_member_id=member.id,
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+            s.add(
+                Risk(
+                    initiative_id=ini.id,
+                    number=n,
+                    title=f"Risk {n}",
+                    category="c",
+                    likelihood=n % 5 + 1,
+                    impact=2,
+                    mitigation="Mitigate " * 20,
+                    created_by_member_id=member.id,
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+    async with db.reading() as s:
+        docs = await build_documents(s, ini, ["usecases", "risks", "overview"], NOW)
+    for doc in docs:
+        elements = document_elements(doc)
+        msgs = slack.messages(elements)
+        assert len(msgs) > 1 or doc.key == "overview"
+        for m in msgs:
+            assert len(m["blocks"]) <= slack.MAX_BLOCKS
+            for b in m["blocks"]:
+                assert len(b.get("text", {}).get("text", "")) <= slack.MAX_SECTION
+                assert len(b.get("fields", [])) <= slack.MAX_FIELDS
+        cards = teams.cards(elements)
+        assert all(len(json.dumps(c)) <= teams.MAX_CARD_BYTES for c in cards)
+        slack_text = json.dumps(msgs)
+        card_text = json.dumps(cards)
+        prefix = "UC" if doc.key == "usecases" else "RISK"
+        if doc.key != "overview":
+            for n in range(100, 700):
+                assert f"{prefix}-{n} " in slack_text, f"{prefix}-{n} missing in Slack"
+                assert f"{prefix}-{n} " in card_text, f"{prefix}-{n} missing in Teams"
+    await db.dispose()
+
+
+async def test_only_the_overview_depends_on_the_clock(sqlite_url):
+    db, ini = await sample_db(sqlite_url)
+    later = NOW + timedelta(days=30)
+    async with db.reading() as s:
+        for key in ("usecases", "infrastructure", "kpis", "raci", "risks", "plan"):
+            assert await deliverable_markdown(s, ini, key, now=NOW) == await deliverable_markdown(
+                s, ini, key, now=later
+            )
+        assert await deliverable_markdown(s, ini, "overview", now=NOW) != await deliverable_markdown(
+            s, ini, "overview", now=later
+        )
+    await db.dispose()
