@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--app-id", help="Teams: the bot's Microsoft app id")
     m.add_argument("--out", help="Teams: where to write the app package (.zip)")
 
+    e = sub.add_parser("export", help="write an initiative's deliverables as files")
+    e.add_argument("--initiative", required=True, help="the initiative's name (or its conversation id)")
+    e.add_argument("--format", required=True, choices=["md", "html", "csv", "xlsx"])
+    e.add_argument("--out", required=True, help="directory to write into (made if missing)")
+    e.add_argument("--db", help="database URL")
+
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if getattr(args, "db", None):
@@ -60,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         upgrade_sync(settings.database_url)
         print("database is at the latest schema")
         return 0
+    if args.cmd == "export":
+        return asyncio.run(_export(settings, args.initiative, args.format, Path(args.out)))
     if args.cmd == "manifest":
         from bot import manifest
 
@@ -72,6 +80,42 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out}")
         return 0
     return 2
+
+
+async def _export(settings: Settings, name: str, fmt: str, out: Path) -> int:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import or_, select
+
+    from bot.export import export_initiative
+    from storage.db import Database
+    from storage.models import Initiative
+
+    db = Database(settings.database_url)
+    try:
+        async with db.reading() as s:
+            found = list(
+                (
+                    await s.execute(
+                        select(Initiative)
+                        .where(or_(Initiative.name == name, Initiative.conversation_id == name))
+                        .order_by(Initiative.id)
+                    )
+                ).scalars()
+            )
+            if len(found) != 1:
+                what = "no initiative" if not found else f"{len(found)} initiatives"
+                print(f"alignbot: {what} named {name!r}; give the exact name or conversation id", file=sys.stderr)
+                return 2
+            files = await export_initiative(s, found[0], fmt, datetime.now(UTC), settings.timezone)
+    finally:
+        await db.dispose()
+    for f in files:
+        path = out / f.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f.content)
+        print(path)
+    return 0
 
 
 async def _console(settings: Settings, user: str, channel: str) -> int:

@@ -1,0 +1,152 @@
+"""The deliverables as files: Markdown (+ chart PNGs), one self-contained HTML page, CSV per
+entity, and an XLSX workbook with one sheet per entity.
+
+Chart drawing and file building block, so they run in a worker thread; the database reads stay
+on the event loop. Output is deterministic for the same data and clock (fixed ZIP and XLSX
+timestamps, charts without metadata), so exports can be compared and tested byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.render.charts import render_chart
+from bot.render.documents import render_html, render_markdown
+from bot.render.escape import csv_cell
+from handlers.report_views import KEYS, Document, TableData
+from handlers.reports import build_documents, initiative_zone
+from storage.models import Initiative
+
+FORMATS = ("md", "html", "csv", "xlsx")
+MAX_SHEET_TITLE = 31
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    name: str  # relative path inside the export
+    content: bytes
+    mime: str
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "initiative"
+
+
+def charts_of(docs: list[Document]) -> list[tuple[str, str, dict]]:
+    return [(d.key, s.chart.chart, s.chart.data) for d in docs for s in d.sections if s.chart is not None]
+
+
+def draw_all(docs: list[Document]) -> dict[tuple[str, str], bytes]:
+    return {(key, kind): render_chart(kind, data) for key, kind, data in charts_of(docs)}
+
+
+def tables_of(docs: list[Document]) -> list[TableData]:
+    return [s.table for d in docs for s in d.sections if s.table is not None and s.table.name]
+
+
+def csv_bytes(table: TableData) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([csv_cell(h) for h in table.headers])
+    writer.writerows([[csv_cell(c) for c in row] for row in table.rows])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
+
+
+_NUMBER = re.compile(r"-?\d{1,15}(\.\d+)?")
+
+
+def xlsx_bytes(tables: list[TableData], created: datetime) -> bytes:
+    wb = Workbook()
+    wb.remove(wb.active)
+    for t in tables:
+        ws = wb.create_sheet(t.name[:MAX_SHEET_TITLE])
+        ws.append(t.headers)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for r, row in enumerate(t.rows, start=2):
+            for c, value in enumerate(row, start=1):
+                if _NUMBER.fullmatch(value):
+                    ws.cell(r, c, float(value) if "." in value else int(value))
+                else:
+                    # Typed as text: openpyxl would store a string starting with "=" as a formula.
+                    cell = ws.cell(r, c, value)
+                    cell.data_type = "s"
+        for c, header in enumerate(t.headers, start=1):
+            longest = max([len(header), *(len(row[c - 1]) for row in t.rows[:500])])
+            ws.column_dimensions[get_column_letter(c)].width = min(60, longest + 2)
+        ws.freeze_panes = "A2"
+    naive = created.replace(tzinfo=None)
+    wb.properties.created = naive
+    wb.properties.modified = naive
+    wb.properties.creator = "Alignbot"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def zip_bytes(files: list[ExportFile], when: datetime) -> bytes:
+    buf = io.BytesIO()
+    stamp = when.timetuple()[:6]
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in files:
+            z.writestr(zipfile.ZipInfo(f.name, date_time=stamp), f.content, zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def build_files(docs: list[Document], fmt: str, *, base: str, generated: str, now: datetime) -> list[ExportFile]:
+    """Blocking: draws charts and builds the files of one format."""
+    if fmt == "md":
+        pngs = draw_all(docs)
+        files = [ExportFile(f"charts/{k}-{kind}.png", png, "image/png") for (k, kind), png in pngs.items()]
+        text = "\n".join(
+            render_markdown(
+                d, charts={kind: f"charts/{d.key}-{kind}.png" for (k, kind) in pngs if k == d.key}, generated=generated
+            )
+            for d in docs
+        )
+        return [ExportFile(f"{base}.md", text.encode("utf-8"), "text/markdown"), *files]
+    if fmt == "html":
+        uris = {
+            key: "data:image/png;base64," + base64.b64encode(png).decode("ascii") for key, png in draw_all(docs).items()
+        }
+        title = f"{docs[0].initiative}: assessment report" if docs else "Assessment report"
+        page = render_html(docs, charts=uris, title=title, generated=generated)
+        return [ExportFile(f"{base}.html", page.encode("utf-8"), "text/html")]
+    if fmt == "csv":
+        return [ExportFile(f"{t.name}.csv", csv_bytes(t), "text/csv") for t in tables_of(docs)]
+    if fmt == "xlsx":
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return [ExportFile(f"{base}.xlsx", xlsx_bytes(tables_of(docs), now), mime)]
+    raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
+
+
+async def export_initiative(
+    session: AsyncSession, initiative: Initiative, fmt: str, now: datetime, default_tz: str = "UTC"
+) -> list[ExportFile]:
+    """Every deliverable of the initiative in one format (CSV: one file per entity)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
+    docs = await build_documents(session, initiative, list(KEYS), now, default_tz)
+    tz = initiative_zone(initiative, default_tz)
+    generated = now.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    base = f"alignbot-{slug(initiative.name)}"
+    return await asyncio.to_thread(build_files, docs, fmt, base=base, generated=generated, now=now)
+
+
+def single_file(files: list[ExportFile], fmt: str, base: str, now: datetime) -> ExportFile:
+    """What chat uploads: the file itself, or a ZIP when a format is several files (CSV, MD + charts)."""
+    if len(files) == 1:
+        return files[0]
+    return ExportFile(f"{base}-{fmt}.zip", zip_bytes(files, now), "application/zip")
