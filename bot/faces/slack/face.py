@@ -8,11 +8,9 @@ with the answer when the core is fast enough, otherwise acked at once and answer
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -24,7 +22,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ratelimit import TokenBuckets, slack_channel_buckets
 from bot.render import slack as blocks
 from handlers.core import Core
 from handlers.messages import Action, Actor, FormSubmission, Incoming, Reply, elements_from_json
@@ -92,35 +89,12 @@ class SlackFace:
             process_before_response=False,
             ignoring_self_events_enabled=True,
         )
-        self._tasks: set[asyncio.Task] = set()
-        self.channels: TokenBuckets = slack_channel_buckets()
-        self.app.command(COMMAND)(self._tracked(self._on_command))
-        self.app.view(blocks.FORM_CALLBACK)(self._tracked(self._on_form))
+        self.app.command(COMMAND)(self._on_command)
+        self.app.view(blocks.FORM_CALLBACK)(self._on_form)
         # Bolt matches no block action on "type" alone: every action id goes to the core.
-        self.app.action({"type": "block_actions", "action_id": re.compile(".")})(self._tracked(self._on_action))
+        self.app.action({"type": "block_actions", "action_id": re.compile(".")})(self._on_action)
         self.app.shortcut("propose_use_case")(self._on_message_shortcut)
-
-    def _tracked(self, listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-        """Bolt runs listeners on after the ack; remember them so shutdown can wait for them."""
-
-        @functools.wraps(listener)  # Bolt injects arguments by the wrapped function's signature
-        async def run(*args: Any, **kwargs: Any) -> None:
-            task = asyncio.current_task()
-            if task is not None:
-                self._tasks.add(task)
-            try:
-                await listener(*args, **kwargs)
-            finally:
-                if task is not None:
-                    self._tasks.discard(task)
-
-        return run
-
-    async def finish_in_flight(self, timeout: float) -> None:
-        """Let listeners already past their ack post their answers (graceful shutdown)."""
-        pending = [t for t in self._tasks if not t.done() and t is not asyncio.current_task()]
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)
+        self._tasks: set[asyncio.Task] = set()
 
     # ---- incoming ----
 
@@ -153,12 +127,12 @@ class SlackFace:
         if not done:
             await ack(response_type="ephemeral", text="Working on it…")
             reply = await task
-            if reply is not None and not reply.replayed:
+            if reply is not None:
                 await self._respond_later(reply, channel, actor, respond)
             return
         reply = task.result()
-        if reply is None or (reply.replayed and (reply.form is not None or reply.visibility == "channel")):
-            await ack()  # a retry of something already answered: its post and modal happened once
+        if reply is None:
+            await ack()
             return
         form = reply.form
         if form is not None:
@@ -195,10 +169,8 @@ class SlackFace:
                 await self._ephemeral(channel, actor.user_id, msgs)
 
     async def _post_thread(self, channel: str, msgs: list[dict[str, Any]]) -> dict[str, Any]:
-        await self.channels.acquire(channel)  # about 1 message per second per channel
         first = await self.client.chat_postMessage(channel=channel, text=msgs[0]["text"], blocks=msgs[0]["blocks"])
         for msg in msgs[1:]:
-            await self.channels.acquire(channel)
             await self.client.chat_postMessage(
                 channel=channel, thread_ts=first["ts"], text=msg["text"], blocks=msg["blocks"]
             )
@@ -227,16 +199,8 @@ class SlackFace:
             delivery_key=f"slack:view:{actor.workspace_id}:{actor.user_id}:{view.get('id')}:{view.get('hash')}",
             conversation_is_hint=True,
         )
-        task = asyncio.ensure_future(self.core.handle(incoming))
-        done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
-        if not done:  # close the modal within Slack's 3 s; the outcome follows as a message
-            await ack()
-            reply = await task
-            if reply is not None and not reply.replayed:
-                await self._answer_late_form(reply, channel, actor)
-            return
-        reply = task.result()
-        if reply is None or reply.replayed:
+        reply = await self.core.handle(incoming)
+        if reply is None:
             await ack()
             return
         if not reply.ok:
@@ -254,16 +218,6 @@ class SlackFace:
             await self._post_reply(reply, channel, actor)
         else:
             await self._ephemeral(channel, actor.user_id, encode_buttons(blocks.messages(reply.elements), channel))
-
-    async def _answer_late_form(self, reply: Reply, channel: str, actor: Actor) -> None:
-        msgs = encode_buttons(blocks.messages(reply.elements), channel)
-        if reply.ok and reply.visibility == "channel":
-            await self._post_reply(reply, channel, actor)
-            return
-        try:
-            await self._ephemeral(channel, actor.user_id, msgs)
-        except SlackApiError:
-            await self._post_thread(actor.user_id, msgs)
 
     @staticmethod
     def _errors_on_first(view: dict[str, Any], message: str) -> dict[str, str]:
@@ -285,7 +239,7 @@ class SlackFace:
             conversation_is_hint=conversation != here or not here,
         )
         reply = await self.core.handle(incoming)
-        if reply is None or reply.replayed:
+        if reply is None:
             return
         if reply.form is not None and body.get("trigger_id"):
             await self.client.views_open(
@@ -335,8 +289,6 @@ class SlackFace:
             blocks.messages(elements_from_json(envelope.payload["elements"])), envelope.conversation_id
         )
         try:
-            if "update" in envelope.payload:  # an edit of a message we posted (a poll's running tally)
-                return await self._update(envelope.payload["update"], msgs[0])
             return await self._post_thread(envelope.target_id, msgs)
         except SlackApiError as e:
             status = e.response.status_code
@@ -347,20 +299,3 @@ class SlackFace:
             raise SendError(f"slack {error or status}", permanent=permanent) from e
         except (TimeoutError, OSError) as e:
             raise SendError(f"connection: {e}") from e
-
-    async def _update(self, ref: dict[str, str], msg: dict[str, Any]) -> dict[str, Any]:
-        resp = await self.client.chat_update(
-            channel=ref["channel"], ts=ref["ts"], text=msg["text"], blocks=msg["blocks"]
-        )
-        return {"channel": resp.get("channel", ref["channel"]), "ts": resp.get("ts", ref["ts"]), "updated": True}
-
-    async def roster(self, workspace_id: str, conversation_id: str) -> list[str]:
-        """The channel's members (conversations.members, every page): a poll's electorate."""
-        members: list[str] = []
-        cursor = None
-        while True:
-            resp = await self.client.conversations_members(channel=conversation_id, cursor=cursor, limit=1000)
-            members += resp.get("members") or []
-            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return members
