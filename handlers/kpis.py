@@ -17,6 +17,7 @@ from handlers.registry import command
 from handlers.usecases import (
     LONG_MAX,
     _num,
+    changed_names,
     changes,
     history,
     may_change,
@@ -264,7 +265,7 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
         return Reply([Text(f"Nothing changed: {kid(kpi)} already has those values.")])
     kpi.updated_at = ctx.now
     ctx.audit("kpi.edit", kid(kpi), changed=changed)
-    return Reply([Text(f"{ctx.member.display_name} edited {kid(kpi)}: {', '.join(sorted(changed))}.")], "channel")
+    return Reply([Text(f"{ctx.member.display_name} edited {kid(kpi)}: {changed_names(changed)}.")], "channel")
 
 
 @command(

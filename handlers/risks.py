@@ -16,6 +16,7 @@ from handlers.registry import command, form
 from handlers.usecases import (
     LONG_MAX,
     TITLE_MAX,
+    changed_names,
     changes,
     history,
     may_change,
@@ -347,7 +348,7 @@ async def update(ctx: Context, args: Parsed) -> Reply:
     if not changed:
         return Reply([Text(f"Nothing changed: {rid(risk)} already has those values.")])
     risk.updated_at = ctx.now
-    lines = [f"{ctx.member.display_name} updated {rid(risk)}: {', '.join(sorted(changed))}."]
+    lines = [f"{ctx.member.display_name} updated {rid(risk)}: {changed_names(changed)}."]
     if (old_l, old_i) != (risk.likelihood, risk.impact):
         ctx.session.add(
             RiskScoreChange(

@@ -14,7 +14,17 @@ from handlers.fields import Check
 from handlers.grammar import Arg, Mention, Opt, Parsed, UsageError
 from handlers.messages import Fields, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command
-from handlers.usecases import LONG_MAX, SHORT_MAX, TITLE_MAX, changes, history, may_change, name_of, need_number
+from handlers.usecases import (
+    LONG_MAX,
+    SHORT_MAX,
+    TITLE_MAX,
+    changed_names,
+    changes,
+    history,
+    may_change,
+    name_of,
+    need_number,
+)
 from storage.models import DataSource
 from storage.repos import sources as repo
 from storage.repos import usecases as uc_repo
@@ -242,7 +252,7 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
         return Reply([Text(f"Nothing changed: {sid(src)} already has those values.")])
     src.updated_at = ctx.now
     ctx.audit("source.edit", sid(src), changed=changed)
-    return Reply([Text(f"{ctx.member.display_name} edited {sid(src)}: {', '.join(sorted(changed))}.")], "channel")
+    return Reply([Text(f"{ctx.member.display_name} edited {sid(src)}: {changed_names(changed)}.")], "channel")
 
 
 @command("source gaps", summary="Ratings of 2 or less, worst first (they feed the gap analysis).", usage="source gaps")

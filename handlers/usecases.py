@@ -28,6 +28,7 @@ LONG_MAX = 2000
 REQUIREMENT_MAX = 300
 REQUIREMENTS_PER_USE_CASE = 50
 LINK_MAX = 500
+FORM_TEXT_MAX = 3000  # Slack's limit for a text input
 SIMILAR_RATIO = 0.85
 
 CATEGORIES = {
@@ -191,6 +192,12 @@ def changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
     return changed
 
 
+def changed_names(changed: dict[str, list[Any]]) -> str:
+    """Column names as a person would say them: owner_member_id -> owner."""
+    names = {n.removesuffix("_member_id").removesuffix("_id").replace("_", " ") for n in changed}
+    return ", ".join(sorted(names))
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
@@ -231,7 +238,7 @@ def propose_form(values: dict[str, str] | None = None, hints: dict[str, str] | N
                 "requirements",
                 "High-level requirements (one per line)",
                 kind="textarea",
-                max_length=REQUIREMENTS_PER_USE_CASE * (REQUIREMENT_MAX + 1),
+                max_length=FORM_TEXT_MAX,
             ),
             FormField(
                 "force",
@@ -540,7 +547,7 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
         return Reply([Text(f"Nothing changed: {uc_id(uc)} already has those values.")])
     uc.updated_at = ctx.now
     ctx.audit("usecase.edit", uc_id(uc), changed=changed)
-    return Reply([Text(f"{ctx.member.display_name} edited {uc_id(uc)}: {', '.join(sorted(changed))}.")], "channel")
+    return Reply([Text(f"{ctx.member.display_name} edited {uc_id(uc)}: {changed_names(changed)}.")], "channel")
 
 
 @command(

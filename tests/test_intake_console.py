@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from storage.models import Poll, PollOption, UseCase
 from tests.console import run_console
 
 
@@ -184,7 +189,7 @@ def test_kpis_risks_sources_edit_withdraw_and_history(sqlite_url):
         sqlite_url,
     )
     assert "with direction increase the target must be above the baseline (20), got 10." in out
-    assert "alice edited KPI-1: owner_member_id, target." in out
+    assert "alice edited KPI-1: owner, target." in out
     assert "alice withdrew KPI-1: Self-service users." in out and "KPI-1 is already withdrawn." in out
     assert "→ #general: New" not in out  # a low risk is not announced
     assert "Score 4 (low) → 15 (high)." in out and "Score 15 (high) → 10 (high)." in out
@@ -221,3 +226,31 @@ def test_unicode_and_hostile_text_round_trip_in_the_console(sqlite_url):
     )
     assert out.count(title) >= 4
     assert out.count(hostile) >= 4
+
+
+def test_show_has_priority_and_polls_once_polls_set_them(sqlite_url):
+    """The polls feature owns Poll and sets priority_rank; show only reads them."""
+    run_console(['usecase propose "Lakehouse"', 'usecase propose "Dashboards"'], sqlite_url)
+    engine = create_engine(sqlite_url)
+    with Session(engine) as session, session.begin():
+        uc = session.execute(select(UseCase).where(UseCase.number == 1)).scalar_one()
+        poll = Poll(
+            initiative_id=uc.initiative_id,
+            number=3,
+            question="Which first?",
+            method="ranked",
+            salt="s",
+            created_by_member_id=uc.proposer_member_id,
+            created_at=datetime.now(UTC),
+        )
+        session.add(poll)
+        session.flush()
+        session.add(PollOption(poll_id=poll.id, position=1, label="Lakehouse", use_case_id=uc.id))
+        uc.priority_rank, uc.priority_poll_id = 2, poll.id
+    engine.dispose()
+    out = run_console(["usecase show UC-1", "usecase show UC-2"], sqlite_url)
+    first, second = out[: out.index("UC-2: Dashboards")], out[out.index("UC-2: Dashboards") :]
+    assert re.search(r"Priority:\s+#2 \(set by POLL-3\)", first) and re.search(
+        r"Polls:\s+an option in 1 poll\(s\)", first
+    )
+    assert "Priority" not in second and "Polls:" not in second
