@@ -1,0 +1,130 @@
+"""Figure 1: how long Slack waits for Alignbot's ack of a slash command, against bare Bolt.
+
+Signed `/align usecase propose "..." --impact 3 --feasibility 4` over real HTTP to `alignbot serve`
+(SQLite and PostgreSQL) and to a bare slack_bolt AsyncApp that only acks, at each concurrency,
+same bodies, same run. Every acked proposal must also be in the database afterwards (one use case
+row per 200), so a fast ack that lost the work shows up as a failure, not as a good number. The
+channel posts that follow each ack are paced by Alignbot's per-channel rate limit (about one a
+second, as Slack allows), so they are not waited for here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from typing import Any
+
+import aiohttp
+
+from bench import common
+from tests.fakes.slack_api import FakeSlackApi
+from tests.support import signed_headers, slash_body
+
+FIGURE = "fig1_slack_ack"
+USERS = 20
+CHANNELS = 10  # workshops in parallel: each channel is its own initiative
+
+
+def slash_request(url: str, run: str) -> common.Request:
+    """A signed `usecase propose` with arguments, from one of USERS people in one of CHANNELS."""
+
+    async def send(http: aiohttp.ClientSession, i: int) -> int:
+        body = slash_body(
+            f'usecase propose "{common.title(f"{run}.{i}")}" --impact 3 --feasibility 4',
+            user=f"U{i % USERS:04d}",
+            channel=f"C{i % CHANNELS:04d}",
+            channel_name=f"workshop-{i % CHANNELS}",
+            trigger_id=f"bench.{run}.{i}",
+        )
+        async with http.post(
+            url + "/slack/events",
+            data=body.encode(),
+            headers=signed_headers(body, secret=common.SIGNING_SECRET),
+        ) as resp:
+            await resp.read()
+            return resp.status
+
+    return send
+
+
+async def load(url: str, run: str, requests: int, concurrency: int) -> common.LoadResult:
+    return await common.run_load(slash_request(url, run), requests=requests, concurrency=concurrency)
+
+
+async def run(args) -> int:
+    requests = args.requests or (60 if args.quick else 2000)
+    warmup = 10 if args.quick else 100
+    levels = [int(c) for c in args.concurrency.split(",")]
+    dbs = [d.strip() for d in args.db.split(",") if d.strip()]
+    fake = await FakeSlackApi().start()
+    rows: list[dict[str, Any]] = []
+    checks: dict[str, bool] = {}
+    try:
+        with common.workdir() as work, common.databases(dbs, work) as urls:
+            async with contextlib.AsyncExitStack() as stack:
+                floor = await stack.enter_async_context(common.floor_serve("slack", fake.url, work))
+                servers = {
+                    kind: await stack.enter_async_context(
+                        common.alignbot_serve(url, fake.url, work, name=f"alignbot-{kind}")
+                    )
+                    for kind, url in urls.items()
+                }
+                await load(floor.url, "warm-floor", warmup, 1)
+                accepted = dict.fromkeys(servers, 0)
+                for kind, proc in servers.items():
+                    accepted[kind] += (await load(proc.url, f"warm-{kind}", warmup, 1)).ok
+                for c in levels:
+                    floor_res = await load(floor.url, f"floor-c{c}", requests, c)
+                    rows.append(common.compare_row("bare-bolt", "-", floor_res, None))
+                    print(common.describe("bare-bolt", "-", floor_res), file=sys.stderr)
+                    for kind, proc in servers.items():
+                        res = await load(proc.url, f"{kind}-c{c}", requests, c)
+                        accepted[kind] += res.ok
+                        r = common.compare_row("alignbot", kind, res, floor_res)
+                        rows.append(r)
+                        print(common.describe("alignbot", kind, res, floor_res), file=sys.stderr)
+                        checks[f"{kind} c{c}: p99 ratio <= 1.5"] = r["p99_ratio"] <= 1.5
+                        checks[f"{kind} c{c}: no errors"] = res.errors == 0
+                        if c == 10:
+                            checks[f"{kind} c10: p99 < 100 ms"] = res.p99 < 100
+                for kind, url in urls.items():
+                    stored = await common.scalar(url, "SELECT count(*) FROM use_case")
+                    checks[f"{kind}: every acked proposal stored once ({stored}/{accepted[kind]})"] = (
+                        stored == accepted[kind]
+                    )
+    finally:
+        await fake.stop()
+    met = all(checks.values())
+    path = common.write_result(
+        FIGURE,
+        {
+            "target": "p99 ratio <= 1.5 at every concurrency and p99 < 100 ms at c10, on SQLite and PostgreSQL",
+            "requests_per_level": requests,
+            "rows": rows,
+            "checks": checks,
+            "met": met,
+        },
+        quick=args.quick,
+        out_dir=args.out,
+    )
+    ratios = " ".join(f"{r['db']}@c{r['concurrency']}={r['p99_ratio']}" for r in rows if r["server"] == "alignbot")
+    c10 = " ".join(f"{r['db']}={r['p99_ms']}ms" for r in rows if r["server"] == "alignbot" and r["concurrency"] == 10)
+    missed = [k for k, v in checks.items() if not v]
+    print(
+        f"fig1 slack ack: p99 ratio vs bare bolt {ratios}; p99@c10 {c10 or 'n/a'}; "
+        f"{common.verdict(met)}{' (' + '; '.join(missed) + ')' if missed else ''} -> {path.name}"
+    )
+    return 0 if met else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = common.standard_args(__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--concurrency", default="1,10,50")
+    parser.add_argument("--requests", type=int, default=0, help="per concurrency level (default 2000, quick 60)")
+    return asyncio.run(run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

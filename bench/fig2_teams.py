@@ -1,0 +1,128 @@
+"""Figure 2: Teams message activities on /api/messages, against a bare botbuilder ActivityHandler.
+
+The same `usecase propose "..."` as figure 1, sent as Bot Framework message activities to
+`alignbot serve --dev` and to a bare ActivityHandler that replies "ok" (bench/floors.py). Both
+reply through the Bot Connector named in the activity's serviceUrl: the fake connector of
+tests/fakes, running in this process. The reply is sent inside the turn, so a request's latency
+includes it; afterwards the script checks one reply per accepted activity and, for Alignbot, one
+stored use case per accepted activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from typing import Any
+
+import aiohttp
+
+from bench import common
+from tests.fakes.bot_connector import FakeBotConnector
+from tests.support import message_activity
+
+FIGURE = "fig2_teams"
+USERS = 20
+CONVERSATIONS = 10
+
+
+def activity_request(url: str, run: str, service_url: str) -> common.Request:
+    async def send(http: aiohttp.ClientSession, i: int) -> int:
+        activity = message_activity(
+            f'usecase propose "{common.title(f"{run}.{i}")}" --impact 3 --feasibility 4',
+            service_url=service_url,
+            user=f"aad-{i % USERS:04d}",
+            name=f"Person {i % USERS}",
+            conversation=f"conv-{i % CONVERSATIONS:04d}",
+            activity_id=f"{run}.{i}",
+        )
+        async with http.post(url + "/api/messages", json=activity) as resp:
+            await resp.read()
+            return resp.status
+
+    return send
+
+
+async def run(args) -> int:
+    requests = args.requests or (40 if args.quick else 1000)
+    warmup = 10 if args.quick else 50
+    levels = [int(c) for c in args.concurrency.split(",")]
+    dbs = [d.strip() for d in args.db.split(",") if d.strip()]
+    connector = await FakeBotConnector().start()
+    rows: list[dict[str, Any]] = []
+    checks: dict[str, bool] = {}
+
+    async def load(url: str, run_id: str, n: int, c: int) -> common.LoadResult:
+        before = len(connector.activities)
+        res = await common.run_load(activity_request(url, run_id, connector.url), requests=n, concurrency=c)
+        replies = len(connector.activities) - before
+        checks[f"{run_id}: one reply per accepted activity ({replies}/{res.ok})"] = replies == res.ok
+        return res
+
+    try:
+        with common.workdir() as work, common.databases(dbs, work) as urls:
+            async with contextlib.AsyncExitStack() as stack:
+                # The Slack face stays on (as in production); its API URL is never called here.
+                floor = await stack.enter_async_context(common.floor_serve("teams", "http://127.0.0.1:9/", work))
+                servers = {
+                    kind: await stack.enter_async_context(
+                        common.alignbot_serve(url, "http://127.0.0.1:9/", work, name=f"alignbot-{kind}")
+                    )
+                    for kind, url in urls.items()
+                }
+                accepted = dict.fromkeys(servers, 0)
+                await load(floor.url, "warm-floor", warmup, 1)
+                for kind, proc in servers.items():
+                    accepted[kind] += (await load(proc.url, f"warm-{kind}", warmup, 1)).ok
+                for c in levels:
+                    floor_res = await load(floor.url, f"floor-c{c}", requests, c)
+                    rows.append(common.compare_row("bare-botbuilder", "-", floor_res, None))
+                    print(common.describe("bare-botbuilder", "-", floor_res), file=sys.stderr)
+                    for kind, proc in servers.items():
+                        res = await load(proc.url, f"{kind}-c{c}", requests, c)
+                        accepted[kind] += res.ok
+                        r = common.compare_row("alignbot", kind, res, floor_res)
+                        rows.append(r)
+                        print(common.describe("alignbot", kind, res, floor_res), file=sys.stderr)
+                        checks[f"{kind} c{c}: p99 ratio <= 1.5"] = r["p99_ratio"] <= 1.5
+                        checks[f"{kind} c{c}: no errors"] = res.errors == 0
+                for kind, url in urls.items():
+                    stored = await common.scalar(url, "SELECT count(*) FROM use_case")
+                    checks[f"{kind}: every accepted proposal stored once ({stored}/{accepted[kind]})"] = (
+                        stored == accepted[kind]
+                    )
+    finally:
+        await connector.stop()
+    met = all(checks.values())
+    path = common.write_result(
+        FIGURE,
+        {
+            "target": "p99 ratio <= 1.5 against a bare botbuilder ActivityHandler replying 'ok'",
+            "requests_per_level": requests,
+            "rows": rows,
+            "checks": checks,
+            "met": met,
+        },
+        quick=args.quick,
+        out_dir=args.out,
+    )
+    ratios = " ".join(f"{r['db']}@c{r['concurrency']}={r['p99_ratio']}" for r in rows if r["server"] == "alignbot")
+    floor_rps = max((r["throughput_rps"] for r in rows if r["server"] == "bare-botbuilder"), default=0)
+    missed = [k for k, v in checks.items() if not v]
+    print(
+        f"fig2 teams: p99 ratio vs bare botbuilder {ratios}; floor peak {floor_rps} replies/s; "
+        f"{common.verdict(met)}{' (' + '; '.join(missed) + ')' if missed else ''} -> {path.name}"
+    )
+    return 0 if met else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = common.standard_args(__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--concurrency", default="1,10,50")
+    parser.add_argument("--requests", type=int, default=0, help="per concurrency level (default 1000, quick 40)")
+    return asyncio.run(run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
