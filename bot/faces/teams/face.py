@@ -91,6 +91,10 @@ class AlignbotTeamsBot(ActivityHandler):
             delivery_key=f"teams:{conversation.id if conversation else ''}:{activity.id}" if activity.id else None,
         )
         value = activity.value if isinstance(activity.value, dict) else None
+        hinted = value.get("alignbot_conversation") if value else None
+        if isinstance(hinted, str) and hinted and hinted != base["conversation_id"]:
+            # A card in a person's 1:1 chat acts on the initiative it came from: a hint the core re-checks.
+            base.update(conversation_id=hinted, conversation_name="", conversation_is_hint=True)
         if value and "alignbot_form" in value:
             hints = value.get("alignbot_hints") or {}
             values = {k: v for k, v in value.items() if not k.startswith("alignbot_")}
@@ -121,8 +125,21 @@ class AlignbotTeamsBot(ActivityHandler):
                 await record.save_conversation_reference(s, ws.id, f"user:{user}", data, now)
 
     async def _send(self, turn_context: TurnContext, reply: Reply) -> None:
+        value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
+        hinted = value.get("alignbot_conversation")
         for c in cards.cards(reply.elements):
+            if isinstance(hinted, str) and hinted:
+                scope_card(c, hinted)
             await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(c)))
+
+
+def scope_card(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
+    """Card actions carry the initiative's conversation, so a click in a 1:1 chat finds its scope."""
+    for act in card.get("actions", []):
+        data = act.get("data")
+        if isinstance(data, dict) and ("alignbot_action" in data or "alignbot_form" in data):
+            data["alignbot_conversation"] = conversation_id
+    return card
 
 
 def _tenant(activity: Activity) -> str | None:
@@ -175,6 +192,7 @@ class TeamsFace:
 
         async def send(turn_context: TurnContext) -> None:
             for c in cards.cards(elements):
+                scope_card(c, envelope.conversation_id)
                 resp = await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(c)))
                 if resp and resp.id:
                     sent.append(resp.id)
