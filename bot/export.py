@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import csv
+import hashlib
 import io
+import json
 import re
 import zipfile
 from dataclasses import dataclass
@@ -25,8 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.render.charts import render_chart
 from bot.render.documents import render_html, render_markdown
 from bot.render.escape import csv_cell
+from handlers.messages import Element, File, Image
 from handlers.report_views import KEYS, Document, TableData
 from handlers.reports import build_documents, initiative_zone
+from storage.db import Database
 from storage.models import Initiative
 
 FORMATS = ("md", "html", "csv", "xlsx")
@@ -150,3 +154,36 @@ def single_file(files: list[ExportFile], fmt: str, base: str, now: datetime) -> 
     if len(files) == 1:
         return files[0]
     return ExportFile(f"{base}-{fmt}.zip", zip_bytes(files, now), "application/zip")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    title: str
+    mime: str
+
+
+def chart_filename(image: Image) -> str:
+    digest = hashlib.sha256(json.dumps(image.data, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{image.chart}-{digest}.png"
+
+
+async def attachments(
+    db: Database, elements: list[Element], now: datetime, default_tz: str = "UTC"
+) -> list[tuple[Element, Attachment]]:
+    """The files a reply carries, built now: chart PNGs and exports (blocking work in a thread)."""
+    out: list[tuple[Element, Attachment]] = []
+    for e in elements:
+        if isinstance(e, Image) and e.chart:
+            png = await asyncio.to_thread(render_chart, e.chart, e.data)
+            out.append((e, Attachment(chart_filename(e), png, e.title or e.alt, "image/png")))
+        elif isinstance(e, File):
+            async with db.reading() as s:
+                initiative = await s.get(Initiative, e.initiative_id)
+                if initiative is None:
+                    continue
+                files = await export_initiative(s, initiative, e.export_format, now, default_tz)
+            f = single_file(files, e.export_format, f"alignbot-{slug(initiative.name)}", now)
+            out.append((e, Attachment(f.name, f.content, e.title, f.mime)))
+    return out

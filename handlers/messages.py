@@ -143,7 +143,19 @@ class Image:
     type: str = "image"
 
 
-Element = Heading | Text | Fields | ListItems | Table | Buttons | Form | Image
+@dataclass
+class File:
+    """A generated file (an export of the initiative's deliverables) the face builds and uploads
+    when it sends, like a chart: the reply stays small and the file is always current."""
+
+    title: str
+    export_format: str  # md | html | csv | xlsx
+    initiative_id: int
+    path: str = ""  # set by the console face once written
+    type: str = "file"
+
+
+Element = Heading | Text | Fields | ListItems | Table | Buttons | Form | Image | File
 
 _ELEMENT_TYPES: dict[str, type] = {
     "heading": Heading,
@@ -154,6 +166,7 @@ _ELEMENT_TYPES: dict[str, type] = {
     "buttons": Buttons,
     "form": Form,
     "image": Image,
+    "file": File,
 }
 
 

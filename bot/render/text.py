@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from bot.render.escape import terminal
-from handlers.messages import Buttons, Element, Fields, Form, Heading, Image, ListItems, Table, Text
+from handlers.messages import Buttons, Element, Fields, File, Form, Heading, Image, ListItems, Table, Text
 
 
 def width(s: str) -> int:
@@ -42,6 +42,8 @@ def render(elements: list[Element]) -> str:
             out.append("  ".join(f"[{terminal(b.label)}]" for b in e.buttons))
         elif isinstance(e, Image):
             out.append(f"{terminal(e.title or e.alt)}: {e.path}")
+        elif isinstance(e, File):
+            out.append(f"{terminal(e.title)}: {e.path}")
         elif isinstance(e, Form):
             out.append(f"{e.title}: the console has no forms; type the command with its arguments instead.")
     return "\n".join(out)

@@ -8,13 +8,14 @@ where it went, so a piped session shows everything a person would have seen.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.render.text import render
-from handlers.messages import Actor, Incoming, elements_from_json
+from handlers.messages import Actor, File, Image, Incoming, elements_from_json
 from schedules.outbox import Envelope
 
 WORKSPACE = "console"
@@ -74,10 +75,28 @@ class ConsoleFace:
             return self._meta(line)
         reply = await self.app.core.handle(self.incoming(line))
         if reply is not None:
+            await self._write_files(reply.elements)
             self.out.write(render(reply.elements) + "\n")
         await self.app.outbox.drain()
         self.out.flush()
         return True
+
+    async def _write_files(self, elements: list) -> None:
+        """Charts and exports become files in ALIGNBOT_FILES_DIR (default ./alignbot-files); the
+        printed reply names their paths."""
+        from bot.export import attachments
+
+        wanted = [e for e in elements if isinstance(e, Image | File) and not e.path]
+        if not wanted:
+            return
+        folder = Path(os.environ.get("ALIGNBOT_FILES_DIR") or "alignbot-files")
+        folder.mkdir(parents=True, exist_ok=True)
+        for element, attachment in await attachments(
+            self.app.db, wanted, self.app.clock(), self.app.settings.timezone
+        ):
+            path = folder / attachment.filename
+            await asyncio.to_thread(path.write_bytes, attachment.content)
+            element.path = str(path)
 
     def _meta(self, line: str) -> bool:
         name, _, arg = line[1:].partition(" ")

@@ -1,0 +1,75 @@
+"""`summary` and `export` in chat: the deliverables, always generated from what was collected.
+
+A summary answers privately unless a facilitator asks to `--post` it to the channel. Nothing is
+cut: a long deliverable is many elements, and each face splits them over several messages or
+cards within its limits. `export` answers with a File element the face builds when it sends.
+"""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.fields import Check
+from handlers.grammar import Arg, Opt, Parsed
+from handlers.messages import Element, File, Reply, Text, error_reply
+from handlers.registry import command
+from handlers.report_views import DELIVERABLES, KEYS, TITLES
+from handlers.reports import build_documents, document_elements
+
+CHOICES = {**{k: k for k in KEYS}, "all": "all", "usecase": "usecases", "risk": "risks", "infra": "infrastructure"}
+EXPORT_FORMATS = {"md": "md", "markdown": "md", "html": "html", "csv": "csv", "xlsx": "xlsx", "excel": "xlsx"}
+
+
+def keys_for(what: str) -> list[str]:
+    return list(KEYS) if what == "all" else [what]
+
+
+@command(
+    "summary",
+    summary="Show a deliverable (or all of them); --post shares it in the channel (facilitators).",
+    usage="summary [overview|usecases|infrastructure|kpis|raci|risks|plan|all] [--post]",
+    args=(Arg("deliverable"),),
+    opts=(Opt("post", flag=True),),
+    examples=("summary", "summary risks", "summary all --post"),
+)
+async def summary(ctx: Context, args: Parsed) -> Reply:
+    check = Check()
+    what = check.choice("deliverable", args.text("deliverable") or "overview", CHOICES)
+    check.done()
+    post = args.flag("post")
+    if post and not ctx.is_facilitator:
+        return error_reply(
+            "Only a facilitator can post a summary to the channel. Type it without --post to see it yourself."
+        )
+    docs = await build_documents(
+        ctx.session, ctx.initiative, keys_for(what or "overview"), ctx.now, ctx.config.timezone
+    )
+    elements: list[Element] = []
+    for doc in docs:
+        elements += document_elements(doc)
+    if post:
+        ctx.audit("summary.post", what or "overview")
+        return Reply(elements, visibility="channel")
+    return Reply(elements)
+
+
+@command(
+    "export",
+    summary="Get the deliverables as a file: Markdown, an HTML report, CSV (zipped) or an Excel workbook.",
+    usage="export [md|html|csv|xlsx]",
+    args=(Arg("format"),),
+    examples=("export", "export xlsx"),
+)
+async def export(ctx: Context, args: Parsed) -> Reply:
+    check = Check()
+    fmt = check.choice("format", args.text("format") or "html", EXPORT_FORMATS)
+    check.done()
+    assert fmt is not None
+    names = ", ".join(TITLES[k] for k in DELIVERABLES)
+    return Reply(
+        [
+            Text(f"The {fmt.upper()} export of {ctx.initiative.name}: the overview and {names}."),
+            File(
+                title=f"{ctx.initiative.name} deliverables ({fmt})", export_format=fmt, initiative_id=ctx.initiative.id
+            ),
+        ]
+    )
