@@ -8,8 +8,8 @@ from __future__ import annotations
 from handlers.context import Context
 from handlers.fields import Check
 from handlers.grammar import Arg, Parsed, UsageError
-from handlers.messages import Reply, Table, Text
-from handlers.registry import FACILITATOR, command
+from handlers.messages import Action, Reply, Table, Text
+from handlers.registry import FACILITATOR, action, command
 from storage.models import Member
 from storage.repos import scope
 
@@ -75,3 +75,20 @@ async def list_members(ctx: Context, args: Parsed) -> Reply:
         for m in sorted(people, key=lambda m: (m.role != "facilitator", (m.display_name or m.user_id).lower()))
     ]
     return Reply([Text(f"{len(people)} member(s)"), Table(["Name", "Role", "Status"], rows)])
+
+
+@action("member.left")
+async def left(ctx: Context, event: Action) -> Reply:
+    """The platform said this person left the conversation: keep their history, flag their roles."""
+    if ctx.member.active:
+        ctx.member.active = False
+        ctx.audit("member.left", ctx.member.user_id, name=ctx.member.display_name)
+    return Reply([])
+
+
+@action("member.joined")
+async def joined(ctx: Context, event: Action) -> Reply:
+    if not ctx.member.active:
+        ctx.member.active = True
+        ctx.audit("member.joined", ctx.member.user_id, name=ctx.member.display_name)
+    return Reply([])

@@ -94,6 +94,8 @@ class SlackFace:
         # Bolt matches no block action on "type" alone: every action id goes to the core.
         self.app.action({"type": "block_actions", "action_id": re.compile(".")})(self._on_action)
         self.app.shortcut("propose_use_case")(self._on_message_shortcut)
+        self.app.event("member_left_channel")(self._on_membership)
+        self.app.event("member_joined_channel")(self._on_membership)
         self._tasks: set[asyncio.Task] = set()
 
     # ---- incoming ----
@@ -223,6 +225,17 @@ class SlackFace:
     def _errors_on_first(view: dict[str, Any], message: str) -> dict[str, str]:
         first = next((b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"), "value")
         return {first: message[:150]}
+
+    async def _on_membership(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Someone left or rejoined a channel: the core flags them (their RACI roles need a new owner)."""
+        incoming = Incoming(
+            actor=Actor("slack", event.get("team") or body.get("team_id", ""), event.get("user", "")),
+            conversation_id=event.get("channel", ""),
+            action=Action("member.left" if event.get("type") == "member_left_channel" else "member.joined"),
+            delivery_key=f"slack:evt:{body.get('event_id', '')}" if body.get("event_id") else None,
+            conversation_is_hint=True,  # only an initiative that exists, for someone who is in it
+        )
+        await self.core.handle(incoming)
 
     async def _on_action(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
