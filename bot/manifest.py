@@ -55,7 +55,13 @@ def slack_manifest(base_url: str) -> str:
         "settings": {
             "event_subscriptions": {
                 "request_url": events,
-                "bot_events": ["app_home_opened", "app_uninstalled", "tokens_revoked"],
+                "bot_events": [
+                    "app_home_opened",
+                    "app_uninstalled",
+                    "tokens_revoked",
+                    "member_left_channel",  # flags people who left (their RACI roles need a new owner)
+                    "member_joined_channel",
+                ],
             },
             "interactivity": {"is_enabled": True, "request_url": events},
             "org_deploy_enabled": False,
