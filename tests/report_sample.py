@@ -73,13 +73,20 @@ SOURCES = [
 ]
 
 
-async def insert_sample(session: AsyncSession, *, name: str = "retail-assessment") -> Initiative:
-    ws = Workspace(platform="console", external_id="console", name="Retailer", created_at=T0)
+async def insert_sample(
+    session: AsyncSession,
+    *,
+    name: str = "retail-assessment",
+    platform: str = "console",
+    workspace: str = "console",
+    conversation: str = "",
+) -> Initiative:
+    ws = Workspace(platform=platform, external_id=workspace, name="Retailer", created_at=T0)
     session.add(ws)
     await session.flush()
     ini = Initiative(
         workspace_id=ws.id,
-        conversation_id=name,
+        conversation_id=conversation or name,
         name=name,
         timezone="Europe/Berlin",
         created_by="U01",

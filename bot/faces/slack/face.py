@@ -22,14 +22,29 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.export import attachments
 from bot.render import slack as blocks
 from handlers.core import Core
-from handlers.messages import Action, Actor, FormSubmission, Incoming, Reply, elements_from_json
+from handlers.home import home_view
+from handlers.messages import (
+    Action,
+    Actor,
+    Element,
+    File,
+    FormSubmission,
+    Image,
+    Incoming,
+    Reply,
+    Text,
+    elements_from_json,
+)
 from schedules.outbox import Envelope, SendError
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/align"
+MAX_HOME_BLOCKS = 100
+HOME_EMPTY = Text("You are not part of an initiative yet. Type /align help in a channel to start one.")
 ACK_BUDGET = 2.0  # seconds of Slack's 3 we may spend before acking
 
 
@@ -94,6 +109,7 @@ class SlackFace:
         # Bolt matches no block action on "type" alone: every action id goes to the core.
         self.app.action({"type": "block_actions", "action_id": re.compile(".")})(self._on_action)
         self.app.shortcut("propose_use_case")(self._on_message_shortcut)
+        self.app.event("app_home_opened")(self._on_home_opened)
         self.app.event("member_left_channel")(self._on_membership)
         self.app.event("member_joined_channel")(self._on_membership)
         self._tasks: set[asyncio.Task] = set()
@@ -149,6 +165,7 @@ class SlackFace:
         await ack(response_type="ephemeral", text=msgs[0]["text"], blocks=msgs[0]["blocks"])
         for extra in msgs[1:]:
             await respond(response_type="ephemeral", text=extra["text"], blocks=extra["blocks"])
+        await self._upload_private(reply.elements, actor.user_id)
 
     async def _respond_later(self, reply: Reply, channel: str, actor: Actor, respond) -> None:
         if reply.visibility == "channel":
@@ -156,12 +173,13 @@ class SlackFace:
             return
         for msg in encode_buttons(blocks.messages(reply.elements), channel):
             await respond(response_type="ephemeral", text=msg["text"], blocks=msg["blocks"])
+        await self._upload_private(reply.elements, actor.user_id)
 
     async def _post_reply(self, reply: Reply, channel: str, actor: Actor, respond=None) -> None:
         """A visible reply is the bot's own message in the channel (long ones continue in a thread)."""
         msgs = encode_buttons(blocks.messages(reply.elements), channel)
         try:
-            await self._post_thread(channel, msgs)
+            posted = await self._post_thread(channel, msgs)
         except SlackApiError as e:
             log.warning("chat.postMessage to %s failed: %s", channel, e.response.get("error"))
             if respond is not None:  # e.g. the bot is not in the channel: the person still gets the answer
@@ -169,6 +187,8 @@ class SlackFace:
                     await respond(response_type="in_channel", text=msg["text"], blocks=msg["blocks"])
             else:
                 await self._ephemeral(channel, actor.user_id, msgs)
+        else:
+            await self._upload_files(reply.elements, posted["channel"], posted["ts"])
 
     async def _post_thread(self, channel: str, msgs: list[dict[str, Any]]) -> dict[str, Any]:
         first = await self.client.chat_postMessage(channel=channel, text=msgs[0]["text"], blocks=msgs[0]["blocks"])
@@ -295,6 +315,54 @@ class SlackFace:
             return
         await self._ephemeral(channel, actor.user_id, blocks.messages(reply.elements))
 
+    # ---- files and the Home tab ----
+
+    async def _upload_files(self, elements: list[Element], channel: str, thread_ts: str | None = None) -> None:
+        """Charts and exports go up with Slack's external upload flow (files.getUploadURLExternal,
+        the upload itself, files.completeUploadExternal), shared into the message's thread. A failed
+        upload is logged, never a reason to send the message again."""
+        if not any(isinstance(e, Image | File) for e in elements):
+            return
+        made = await attachments(self.core.db, elements, self.core.clock(), self.core.config.timezone)
+        for _, a in made:
+            try:
+                await self.client.files_upload_v2(
+                    channel=channel, thread_ts=thread_ts, content=a.content, filename=a.filename, title=a.title
+                )
+            except SlackApiError as e:
+                log.warning("upload of %s to %s failed: %s", a.filename, channel, e.response.get("error"))
+
+    async def _upload_private(self, elements: list[Element], user_id: str) -> None:
+        """A private answer's files go to the person's DM with the bot: an ephemeral message has none."""
+        if not any(isinstance(e, Image | File) for e in elements):
+            return
+        try:
+            dm = (await self.client.conversations_open(users=user_id))["channel"]["id"]
+        except SlackApiError as e:
+            log.warning("could not open a DM with %s for files: %s", user_id, e.response.get("error"))
+            return
+        await self._upload_files(elements, dm)
+
+    async def _on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        await self.publish_home(body.get("team_id") or event.get("view", {}).get("team_id", ""), event["user"])
+
+    async def publish_home(self, team_id: str, user_id: str) -> None:
+        """The person's Home tab: their open items and roles per initiative (views.publish)."""
+        async with self.core.db.reading() as s:
+            parts = await home_view(s, "slack", team_id, user_id, self.core.clock())
+        view_blocks: list[dict[str, Any]] = []
+        for conversation, elements in parts:
+            msgs = encode_buttons([{"blocks": [b for e in elements for b in blocks.blocks_for(e)]}], conversation)
+            if view_blocks:
+                view_blocks.append({"type": "divider"})
+            view_blocks += msgs[0]["blocks"]
+        if not parts:
+            view_blocks = [blocks.blocks_for(HOME_EMPTY)[0]]
+        view = {"type": "home", "blocks": view_blocks[:MAX_HOME_BLOCKS]}
+        await self.client.views_publish(user_id=user_id, view=view)
+
     # ---- outgoing (outbox) ----
 
     async def deliver(self, envelope: Envelope) -> dict[str, Any]:
@@ -302,7 +370,10 @@ class SlackFace:
             blocks.messages(elements_from_json(envelope.payload["elements"])), envelope.conversation_id
         )
         try:
-            return await self._post_thread(envelope.target_id, msgs)
+            posted = await self._post_thread(envelope.target_id, msgs)
+            sent = elements_from_json(envelope.payload["elements"])
+            await self._upload_files(sent, posted["channel"], posted["ts"])
+            return posted
         except SlackApiError as e:
             status = e.response.status_code
             error = e.response.get("error", "")
