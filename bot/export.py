@@ -187,3 +187,15 @@ async def attachments(
             f = single_file(files, e.export_format, f"alignbot-{slug(initiative.name)}", now)
             out.append((e, Attachment(f.name, f.content, e.title, f.mime)))
     return out
+
+
+async def with_pictures(elements: list[Element]) -> list[Element]:
+    """Charts drawn into data: URIs (in `path`), for cards that carry their images inline (Teams)."""
+    out: list[Element] = []
+    for e in elements:
+        if isinstance(e, Image) and e.chart and not e.path:
+            png = await asyncio.to_thread(render_chart, e.chart, e.data)
+            uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+            e = Image(alt=e.alt, title=e.title, path=uri, chart=e.chart, data=e.data)
+        out.append(e)
+    return out

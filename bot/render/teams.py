@@ -16,6 +16,7 @@ from handlers.messages import (
     Buttons,
     Element,
     Fields,
+    File,
     Form,
     FormField,
     Heading,
@@ -45,7 +46,12 @@ def body_for(element: Element) -> list[dict[str, Any]]:
     if isinstance(element, Table):
         return [_text(line, fontType="Monospace", spacing="None") for line in text_table(element.headers, element.rows)]
     if isinstance(element, Image):
-        return [_text(element.title or element.alt, isSubtle=True)]
+        caption = _text(element.title or element.alt, isSubtle=True)
+        if element.path.startswith("data:image/png;base64,"):  # drawn by the face (bot.export.with_pictures)
+            return [{"type": "Image", "url": element.path, "altText": element.alt, "size": "Stretch"}, caption]
+        return [caption]
+    if isinstance(element, File):
+        return [_text(f"{element.title}: files are not sent in Teams; ask a facilitator for `alignbot export`.")]
     return []
 
 

@@ -19,6 +19,7 @@ from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnCo
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ConversationReference
 
+from bot.export import with_pictures
 from bot.render import teams as cards
 from handlers.core import Core
 from handlers.messages import Action, Actor, FormSubmission, Incoming, Reply, elements_from_json
@@ -127,7 +128,7 @@ class AlignbotTeamsBot(ActivityHandler):
     async def _send(self, turn_context: TurnContext, reply: Reply) -> None:
         value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
         hinted = value.get("alignbot_conversation")
-        for c in cards.cards(reply.elements):
+        for c in cards.cards(await with_pictures(reply.elements)):
             if isinstance(hinted, str) and hinted:
                 scope_card(c, hinted)
             await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(c)))
@@ -191,7 +192,7 @@ class TeamsFace:
         sent: list[str] = []
 
         async def send(turn_context: TurnContext) -> None:
-            for c in cards.cards(elements):
+            for c in cards.cards(await with_pictures(elements)):
                 scope_card(c, envelope.conversation_id)
                 resp = await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(c)))
                 if resp and resp.id:
