@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.messages import Image
+from handlers.risks import level
 from storage.models import DataSource, Member, Milestone, Risk, UseCase
 from storage.repos.reports import Snapshot
 
@@ -31,8 +32,8 @@ TITLES = {
 }
 GAP_RATING = 2  # a rating at or below this is a gap
 CLOSING_SOON = timedelta(days=3)
-CRITICAL_SCORE = 15
-CLOSED_RISK = ("closed", "resolved", "retired")
+CRITICAL_SCORE = 20  # the risk register's own levels (handlers.risks.level)
+CLOSED_RISK = ("closed",)
 DONE_MILESTONE = ("done", "removed")
 INACTIVE_USE_CASE = ("rejected", "withdrawn", "merged")
 
@@ -75,13 +76,7 @@ def risk_score(r: Risk) -> int:
 
 
 def risk_level(score: int) -> str:
-    if score >= CRITICAL_SCORE:
-        return "critical"
-    if score >= 10:
-        return "high"
-    if score >= 5:
-        return "medium"
-    return "low"
+    return level(score)
 
 
 def priority_order(cases: list[UseCase]) -> list[UseCase]:
@@ -510,7 +505,7 @@ class Builder:
         sections = [
             Section(
                 "Risk register",
-                text="Score = likelihood x impact (1-25): critical from 15, high from 10, medium from 5.",
+                text="Score = likelihood x impact (1-25): critical from 20, high from 10, medium from 5.",
                 table=TableData(
                     [
                         "ID",

@@ -56,7 +56,7 @@ def test_priority_order_is_a_permutation_with_ranked_first(rows):
 
 
 def test_risk_levels_at_their_boundaries():
-    assert [risk_level(s) for s in (1, 4, 5, 9, 10, 14, 15, 25)] == [
+    assert [risk_level(s) for s in (1, 4, 5, 9, 10, 16, 20, 25)] == [
         "low",
         "low",
         "medium",
