@@ -48,10 +48,10 @@ PEOPLE = [
 
 # title, category, impact, feasibility, sponsor idx, data sources, status, rank
 USE_CASES = [
-    ("Demand forecasting per store", "ml", 5, 4, 1, "SRC-1, SRC-2", "accepted", 1),
-    ("Customer 360 profile", "analytics", 5, 3, 1, "CRM, SRC-1", "accepted", 2),
-    ("Dynamic pricing", "ml", 4, 2, 1, "SRC-1, SRC-5", "proposed", 4),
-    ("Migrate legacy ETL to Lakehouse", "migration", 4, 4, 3, "SRC-4", "accepted", 3),
+    ("Demand forecasting per store", "ml", 5, 4, 1, "SRC-1, SRC-2", "approved", 1),
+    ("Customer 360 profile", "analytics", 5, 3, 1, "CRM, SRC-1", "approved", 2),
+    ("Dynamic pricing", "ml", 4, 2, 1, "SRC-1, SRC-5", "shortlisted", 4),
+    ("Migrate legacy ETL to Lakehouse", "migration", 4, 4, 3, "SRC-4", "approved", 3),
     ("Supplier lead-time analytics", "analytics", 3, 4, 2, "SRC-3", "proposed", 6),
     ("Real-time stock alerts", "streaming", 4, 3, 3, "SRC-2", "proposed", 5),
     ("Marketing mix model", "ml", 3, 2, 1, "CRM", "proposed", None),
