@@ -19,6 +19,7 @@ from handlers.context import CoreConfig
 from handlers.core import Core, utc_now
 from handlers.registry import Registry
 from schedules.outbox import Delivery, OutboxSender
+from schedules.polls import PollClock
 from schedules.timer import Timer
 from storage import migrate
 from storage.db import Database
@@ -76,6 +77,14 @@ class Alignbot:
         from bot.faces.console.face import ConsoleDelivery
 
         self.deliveries["console"] = ConsoleDelivery(console_out or sys.stdout)
+        self.polls = PollClock(
+            self.db,
+            instance=settings.instance,
+            clock=clock,
+            default_timezone=settings.timezone,
+            rosters={"slack": self.slack.roster} if self.slack is not None else {},
+            on_queued=self.outbox.wake,
+        )
 
     async def start(self, *, migrate_db: bool = True) -> None:
         if migrate_db:
@@ -84,6 +93,7 @@ class Alignbot:
         self.timer.every("outbox-sweep", OUTBOX_SWEEP_SECONDS, self._sweep)
         self.outbox.start()
         self.outbox.wake()
+        self.polls.attach(self.timer)
 
     async def _sweep(self) -> None:
         self.outbox.wake()

@@ -35,6 +35,7 @@ from storage.models import Initiative
 
 FORMATS = ("md", "html", "csv", "xlsx")
 MAX_SHEET_TITLE = 31
+MAX_INLINE_IMAGE = 60_000  # characters of a data: URI inside an (80 KB) Adaptive Card
 
 
 @dataclass(frozen=True)
@@ -194,8 +195,11 @@ async def with_pictures(elements: list[Element]) -> list[Element]:
     out: list[Element] = []
     for e in elements:
         if isinstance(e, Image) and e.chart and not e.path:
-            png = await asyncio.to_thread(render_chart, e.chart, e.data)
-            uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-            e = Image(alt=e.alt, title=e.title, path=uri, chart=e.chart, data=e.data)
+            for dpi in (100, 60):  # a smaller picture rather than a card over the limit
+                png = await asyncio.to_thread(render_chart, e.chart, e.data, dpi)
+                uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+                if len(uri) <= MAX_INLINE_IMAGE:
+                    e = Image(alt=e.alt, title=e.title, path=uri, chart=e.chart, data=e.data)
+                    break
         out.append(e)
     return out

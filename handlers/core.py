@@ -78,7 +78,8 @@ class Core:
                 await session.rollback()
                 return reply
             if key:
-                await record.remember_reply(session, key, reply_to_json(reply))
+                kept = reply if reply.ledger_elements is None else Reply(reply.ledger_elements, reply.visibility)
+                await record.remember_reply(session, key, reply_to_json(kept))
             queued = ctx.queued if ctx else 0
         if queued:
             self.on_queued()

@@ -93,6 +93,9 @@ class Button:
     action_id: str
     value: str = ""
     style: str = ""  # "", "primary", "danger"
+    # The answer goes only to whoever clicked, in place of the card where the platform can
+    # (Teams: Action.Execute, answered in the invoke response; no message in the conversation).
+    private: bool = False
 
 
 @dataclass
@@ -122,6 +125,7 @@ class Form:
     fields: list[FormField]
     submit_label: str = "Submit"
     hints: dict[str, str] = field(default_factory=dict)
+    private: bool = False  # as Button.private: the answer replaces the form for the submitter only
     type: str = "form"
 
 
@@ -176,6 +180,9 @@ class Reply:
     visibility: Visibility = "ephemeral"
     field_errors: dict[str, str] = field(default_factory=dict)  # form field name -> message
     ok: bool = True
+    # What the de-duplication ledger keeps instead of `elements`, when those must not be stored
+    # beside a key that names the person (an anonymous voter's ballot).
+    ledger_elements: list[Element] | None = None
 
     @property
     def form(self) -> Form | None:

@@ -241,6 +241,7 @@ class Poll(Base):
     message_ts: Mapped[str] = mapped_column(String(64), default="")
     tally_version: Mapped[int] = mapped_column(Integer, default=0)
     rendered_version: Mapped[int] = mapped_column(Integer, default=0)
+    rendered_at: Mapped[datetime | None]  # last poll-message update queued: updates are >= 2 s apart
     created_at: Mapped[datetime]
 
 
@@ -275,6 +276,23 @@ class Ballot(Base):
     voter_key: Mapped[str] = mapped_column(String(128))
     choices: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class PollReminder(Base):
+    """A reminder to a poll's non-voters (automatic 24 h before the deadline, or `poll remind`):
+    a row with a due time, claimed with a conditional update; `key` makes each one once."""
+
+    __tablename__ = "poll_reminder"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = _fk("poll.id")
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|cancelled|failed
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    reminded: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
 
 
 # ---- RACI and sign-off ----------------------------------------------------------------------

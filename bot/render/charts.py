@@ -16,9 +16,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from PIL import Image as PILImage
 
 DPI = 100
 MAX_ROWS = 60  # bars in one picture; the tables beside a chart always hold every row
+MAX_LABELLED = 40  # points named one by one in the matrix; more are counted per cell
 STATUS_COLOURS = {"done": "#2e7d32", "open": "#1565c0", "late": "#c62828", "removed": "#9e9e9e"}
 RISK_CMAP = LinearSegmentedColormap.from_list("risk", ["#e8f5e9", "#fff59d", "#ffb74d", "#e53935"])
 
@@ -28,10 +30,15 @@ def _label(text: Any) -> str:
     return str(text).replace("$", r"\$")
 
 
-def _png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
+def _png(fig: Figure, dpi: int) -> bytes:
+    """A palette PNG: charts have few colours, and a quarter of the bytes keeps them inside chat
+    limits (a Teams card is 80 KB, images included)."""
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    canvas.draw()
+    image = PILImage.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    image.convert("RGB").quantize(colors=96, method=PILImage.Quantize.MEDIANCUT).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
 
 
@@ -41,10 +48,10 @@ def _capped(items: list, what: str, title: str) -> tuple[list, str]:
     return items[:MAX_ROWS], f"{title} (first {MAX_ROWS} of {len(items)} {what})".strip()
 
 
-def bar(data: dict[str, Any]) -> bytes:
+def bar(data: dict[str, Any], dpi: int = DPI) -> bytes:
     pairs, title = _capped(list(zip(data.get("labels", []), data.get("values", []), strict=False)), "bars", "")
     title = _label(data.get("title") or "") + title
-    fig = Figure(figsize=(7, max(2.0, 0.35 * len(pairs) + 1.2)), layout="constrained")
+    fig = Figure(figsize=(7, max(2.0, (0.35 if len(pairs) <= 15 else 0.22) * len(pairs) + 1.2)), layout="constrained")
     ax = fig.add_subplot()
     labels = [_label(p[0]) for p in pairs][::-1]
     values = [float(p[1]) for p in pairs][::-1]
@@ -54,24 +61,35 @@ def bar(data: dict[str, Any]) -> bytes:
     if title:
         ax.set_title(title)
     ax.spines[["top", "right"]].set_visible(False)
-    return _png(fig)
+    return _png(fig, dpi)
 
 
-def matrix(data: dict[str, Any]) -> bytes:
+def matrix(data: dict[str, Any], dpi: int = DPI) -> bytes:
     """Impact (y) against feasibility (x) on 1-5 scales; the top-right quadrant is the quick wins."""
     fig = Figure(figsize=(6.5, 6), layout="constrained")
     ax = fig.add_subplot()
     ax.axhspan(3, 5.5, xmin=0.5, xmax=1, color="#e8f5e9", zorder=0)
     ax.axhline(3, color="#bdbdbd", lw=0.8)
     ax.axvline(3, color="#bdbdbd", lw=0.8)
-    seen: dict[tuple[int, int], int] = {}
-    for p in data.get("points", []):
-        x, y = int(p["x"]), int(p["y"])
-        k = seen.get((x, y), 0)
-        seen[(x, y)] = k + 1
-        dx, dy = (0.0, 0.2, -0.2)[k % 3], -(k // 3) * 0.2  # spread points sharing a cell, deterministically
-        ax.scatter([x + dx], [y + dy], s=60, color="#1565c0", zorder=3)
-        ax.annotate(_label(p["label"]), (x + dx, y + dy), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    points = data.get("points", [])
+    if len(points) > MAX_LABELLED:
+        # Too many to name one by one: one bubble per cell, sized and labelled by its count.
+        cells: dict[tuple[int, int], int] = {}
+        for p in points:
+            cells[(int(p["x"]), int(p["y"]))] = cells.get((int(p["x"]), int(p["y"])), 0) + 1
+        most = max(cells.values())
+        for (x, y), n in sorted(cells.items()):
+            ax.scatter([x], [y], s=80 + 1400 * n / most, color="#1565c0", alpha=0.6, zorder=3)
+            ax.annotate(str(n), (x, y), ha="center", va="center", fontsize=9, color="white", zorder=4)
+    else:
+        seen: dict[tuple[int, int], int] = {}
+        for p in points:
+            x, y = int(p["x"]), int(p["y"])
+            k = seen.get((x, y), 0)
+            seen[(x, y)] = k + 1
+            dx, dy = (0.0, 0.2, -0.2)[k % 3], -(k // 3) * 0.2  # spread points sharing a cell, deterministically
+            ax.scatter([x + dx], [y + dy], s=60, color="#1565c0", zorder=3)
+            ax.annotate(_label(p["label"]), (x + dx, y + dy), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.set_xlim(0.5, 5.5)
     ax.set_ylim(0.5, 5.5)
     ax.set_xticks(range(1, 6))
@@ -81,10 +99,10 @@ def matrix(data: dict[str, Any]) -> bytes:
     ax.text(5.4, 5.4, "quick wins", ha="right", va="top", fontsize=8, color="#2e7d32")
     if data.get("title"):
         ax.set_title(_label(data["title"]))
-    return _png(fig)
+    return _png(fig, dpi)
 
 
-def heatmap(data: dict[str, Any]) -> bytes:
+def heatmap(data: dict[str, Any], dpi: int = DPI) -> bytes:
     """counts[likelihood-1][impact-1]; cells coloured by likelihood x impact, annotated with counts."""
     counts = data.get("counts") or [[0] * 5 for _ in range(5)]
     fig = Figure(figsize=(6, 5.2), layout="constrained")
@@ -102,13 +120,13 @@ def heatmap(data: dict[str, Any]) -> bytes:
     ax.set_ylabel("Likelihood")
     if data.get("title"):
         ax.set_title(_label(data["title"]))
-    return _png(fig)
+    return _png(fig, dpi)
 
 
-def gantt(data: dict[str, Any]) -> bytes:
+def gantt(data: dict[str, Any], dpi: int = DPI) -> bytes:
     rows, title = _capped(list(data.get("rows", [])), "milestones", "")
     title = _label(data.get("title") or "") + title
-    fig = Figure(figsize=(8, max(2.0, 0.4 * len(rows) + 1.4)), layout="constrained")
+    fig = Figure(figsize=(8, max(2.0, (0.4 if len(rows) <= 15 else 0.22) * len(rows) + 1.4)), layout="constrained")
     ax = fig.add_subplot()
     for i, r in enumerate(rows):
         start = date.fromisoformat(r["start"]).toordinal()
@@ -128,14 +146,14 @@ def gantt(data: dict[str, Any]) -> bytes:
     ax.spines[["top", "right"]].set_visible(False)
     if title:
         ax.set_title(title)
-    return _png(fig)
+    return _png(fig, dpi)
 
 
 KINDS = {"bar": bar, "matrix": matrix, "heatmap": heatmap, "gantt": gantt}
 
 
-def render_chart(kind: str, data: dict[str, Any]) -> bytes:
+def render_chart(kind: str, data: dict[str, Any], dpi: int = DPI) -> bytes:
     draw = KINDS.get(kind)
     if draw is None:
         raise ValueError(f"unknown chart kind {kind!r}; one of {', '.join(KINDS)}")
-    return draw(data)
+    return draw(data, dpi)

@@ -59,9 +59,10 @@ def actions_for(element: Element) -> list[dict[str, Any]]:
     if isinstance(element, Buttons):
         return [
             {
-                "type": "Action.Submit",
+                "type": "Action.Execute" if b.private else "Action.Submit",
                 "title": b.label,
                 "data": {"alignbot_action": b.action_id, "value": b.value},
+                **({"verb": b.action_id} if b.private else {}),
                 **({"style": "positive" if b.style == "primary" else "destructive"} if b.style else {}),
             }
             for b in element.buttons
@@ -103,9 +104,10 @@ def form_card(form: Form) -> dict[str, Any]:
         body,
         [
             {
-                "type": "Action.Submit",
+                "type": "Action.Execute" if form.private else "Action.Submit",
                 "title": form.submit_label,
                 "data": {"alignbot_form": form.command, "alignbot_hints": form.hints},
+                **({"verb": "alignbot.form"} if form.private else {}),
             }
         ],
     )

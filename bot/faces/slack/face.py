@@ -370,6 +370,8 @@ class SlackFace:
             blocks.messages(elements_from_json(envelope.payload["elements"])), envelope.conversation_id
         )
         try:
+            if "update" in envelope.payload:  # an edit of a message we posted (a poll's running tally)
+                return await self._update(envelope.payload["update"], msgs[0])
             posted = await self._post_thread(envelope.target_id, msgs)
             sent = elements_from_json(envelope.payload["elements"])
             await self._upload_files(sent, posted["channel"], posted["ts"])
@@ -383,3 +385,20 @@ class SlackFace:
             raise SendError(f"slack {error or status}", permanent=permanent) from e
         except (TimeoutError, OSError) as e:
             raise SendError(f"connection: {e}") from e
+
+    async def _update(self, ref: dict[str, str], msg: dict[str, Any]) -> dict[str, Any]:
+        resp = await self.client.chat_update(
+            channel=ref["channel"], ts=ref["ts"], text=msg["text"], blocks=msg["blocks"]
+        )
+        return {"channel": resp.get("channel", ref["channel"]), "ts": resp.get("ts", ref["ts"]), "updated": True}
+
+    async def roster(self, workspace_id: str, conversation_id: str) -> list[str]:
+        """The channel's members (conversations.members, every page): a poll's electorate."""
+        members: list[str] = []
+        cursor = None
+        while True:
+            resp = await self.client.conversations_members(channel=conversation_id, cursor=cursor, limit=1000)
+            members += resp.get("members") or []
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members

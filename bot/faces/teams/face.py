@@ -8,6 +8,7 @@ proactive messages.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from dataclasses import dataclass
@@ -15,14 +16,14 @@ from typing import Any
 
 import jwt
 from aiohttp import web
-from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
+from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity, ConversationReference
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ConversationReference
 
 from bot.export import with_pictures
 from bot.render import teams as cards
 from handlers.core import Core
-from handlers.messages import Action, Actor, FormSubmission, Incoming, Reply, elements_from_json
+from handlers.messages import Action, Actor, FormSubmission, Incoming, Reply, Text, elements_from_json
 from schedules.outbox import Envelope, SendError
 from storage.db import Database
 from storage.repos import record, scope
@@ -76,6 +77,28 @@ class AlignbotTeamsBot(ActivityHandler):
         reply = await self.core.handle(incoming)
         if reply is not None:
             await self._send(turn_context, reply)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """Action.Execute (a private button or form): the answer is the clicker's new card, in the
+        invoke response, so nothing is posted in the conversation and nobody else sees it.
+        (ActivityHandler's own route serializes the body twice, which CloudAdapter then rejects.)"""
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action" or not isinstance(activity.value, dict):
+            return await super().on_invoke_activity(turn_context)
+        await self._remember(activity)
+        action = activity.value.get("action") if isinstance(activity.value.get("action"), dict) else {}
+        data = action.get("data") or {}
+        as_submit = copy.copy(activity)
+        as_submit.value = data if isinstance(data, dict) else {}
+        incoming = self._incoming(as_submit)
+        reply = await self.core.handle(incoming) if incoming is not None and incoming.text is None else None
+        if reply is None:
+            reply = Reply([Text("That card is out of date; run the command again.")], ok=False)
+        form = reply.form
+        found = [cards.form_card(form)] if form is not None else cards.cards(reply.elements)
+        card = found[0] if found else {}
+        body = AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive", value=card)
+        return InvokeResponse(status=200, body=body)
 
     def _incoming(self, activity: Activity) -> Incoming | None:
         conversation = activity.conversation
@@ -192,6 +215,14 @@ class TeamsFace:
         sent: list[str] = []
 
         async def send(turn_context: TurnContext) -> None:
+            if "update" in envelope.payload:  # an edit of a card we posted (a poll's running tally)
+                c = cards.cards(elements)[0]
+                scope_card(c, envelope.conversation_id)
+                activity = MessageFactory.attachment(CardFactory.adaptive_card(c))
+                activity.id = envelope.payload["update"]["ts"]
+                await turn_context.update_activity(activity)
+                sent.append(activity.id)
+                return
             for c in cards.cards(await with_pictures(elements)):
                 scope_card(c, envelope.conversation_id)
                 resp = await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(c)))

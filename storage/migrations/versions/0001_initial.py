@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 10:42:13.716598
+Create Date: 2026-11-26 10:47:49.051674
 """
 from alembic import op
 import sqlalchemy as sa
@@ -221,6 +221,7 @@ def upgrade() -> None:
     sa.Column('message_ts', sa.String(length=64), nullable=False),
     sa.Column('tally_version', sa.Integer(), nullable=False),
     sa.Column('rendered_version', sa.Integer(), nullable=False),
+    sa.Column('rendered_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_member_id'], ['member.id'], name=op.f('fk_poll_created_by_member_id_member'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['initiative_id'], ['initiative.id'], name=op.f('fk_poll_initiative_id_initiative'), ondelete='CASCADE'),
@@ -322,6 +323,25 @@ def upgrade() -> None:
     with op.batch_alter_table('participation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_participation_member_id'), ['member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_participation_poll_id'), ['poll_id'], unique=False)
+
+    op.create_table('poll_reminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('poll_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('due_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('claimed_by', sa.String(length=100), nullable=True),
+    sa.Column('claimed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reminded', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['poll_id'], ['poll.id'], name=op.f('fk_poll_reminder_poll_id_poll'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_poll_reminder')),
+    sa.UniqueConstraint('key', name=op.f('uq_poll_reminder_key'))
+    )
+    with op.batch_alter_table('poll_reminder', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_poll_reminder_due_at'), ['due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_poll_reminder_poll_id'), ['poll_id'], unique=False)
 
     op.create_table('reminder',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -647,6 +667,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_reminder_due_at'))
 
     op.drop_table('reminder')
+    with op.batch_alter_table('poll_reminder', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_poll_reminder_poll_id'))
+        batch_op.drop_index(batch_op.f('ix_poll_reminder_due_at'))
+
+    op.drop_table('poll_reminder')
     with op.batch_alter_table('participation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_participation_poll_id'))
         batch_op.drop_index(batch_op.f('ix_participation_member_id'))

@@ -1,0 +1,818 @@
+"""Prioritization polls: start, vote (command, buttons, form), results, close, extend, remind, list.
+
+The poll message is sent through the outbox (dedupe key `poll-msg:<id>`), so where it landed is
+recorded with it and `schedules/polls.py` can edit it as votes arrive. Closing is a conditional
+update: a command, the deadline timer and a second replica can race, one of them closes.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import ballots as ballot_rules
+from handlers.ballots import Choices
+from handlers.context import Context
+from handlers.fields import Check, InvalidInput, fmt_dt, parse_human_id
+from handlers.grammar import Arg, Opt, Parsed, UsageError
+from handlers.messages import (
+    Action,
+    Button,
+    Buttons,
+    Element,
+    Form,
+    FormField,
+    FormSubmission,
+    Heading,
+    Image,
+    ListItems,
+    Reply,
+    Table,
+    Text,
+    elements_to_json,
+)
+from handlers.registry import action, command, form
+from handlers.tally import (
+    COUNT_METHODS,
+    Tally,
+    score_rows,
+    tally_approval,
+    tally_dots,
+    tally_ranked,
+    tally_score,
+    tally_single,
+)
+from storage.models import Initiative, Member, Poll, PollOption
+from storage.repos import polls as repo
+from storage.repos import record, scope
+
+QUESTION_MAX = 300
+LABEL_MAX = 200
+MIN_OPTIONS, MAX_OPTIONS = 2, 50
+MAX_BUTTONS = 10  # more options than this: the form's select instead of one button each
+REMIND_BEFORE = timedelta(hours=24)
+AUTO_REMIND_MIN_LENGTH = timedelta(hours=36)  # shorter polls get no automatic reminder
+MAX_LENGTH = timedelta(days=366)
+METHOD_NAMES = {
+    "single": "Single choice",
+    "approval": "Approval (pick any number)",
+    "ranked": "Ranked choice",
+    "dots": "Dot voting",
+    "score": "Impact x feasibility scoring",
+}
+COUNT_NAMES = {"schulze": "Schulze", "borda": "Borda", "irv": "instant runoff"}
+USECASE_SETS = {"shortlisted": ("shortlisted",), "all": ("proposed", "shortlisted", "approved")}
+_DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h|d|w)$", re.IGNORECASE)
+
+
+def poll_id(poll: Poll) -> str:
+    return f"POLL-{poll.number}"
+
+
+# ---- pure helpers -----------------------------------------------------------------------------
+
+
+def parse_duration(check: Check, name: str, text: str | None) -> timedelta | None:
+    if text is None:
+        return None
+    m = _DURATION.match(text.strip())
+    if not m:
+        check.fail(name, f'--{name} takes a duration such as 90m, 12h, 3d or 2w, got "{text}".')
+        return None
+    n, unit = int(m.group(1)), m.group(2).lower()
+    span = {"m": timedelta(minutes=n), "min": timedelta(minutes=n), "h": timedelta(hours=n)}.get(unit)
+    span = span or (timedelta(days=n) if unit == "d" else timedelta(weeks=n))
+    if span <= timedelta(0):
+        check.fail(name, f"--{name} must be longer than zero.")
+        return None
+    return span
+
+
+def parse_deadline(check: Check, text: str | None, tz: ZoneInfo) -> datetime | None:
+    """`2026-12-01 17:00`, `2026-12-01T17:00` or `2026-12-01` (end of that day), local time."""
+    if text is None:
+        return None
+    raw = text.strip().replace("T", " ")
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            local = datetime.combine(datetime.fromisoformat(raw).date(), time(23, 59))
+        else:
+            local = datetime.strptime(raw, "%Y-%m-%d %H:%M")
+    except ValueError:
+        check.fail("closes", f'--closes takes a date and time such as "2026-12-01 17:00" or 2026-12-01, got "{text}".')
+        return None
+    return local.replace(tzinfo=tz)
+
+
+def split_options(text: str) -> list[str]:
+    return [o.strip() for o in text.split(";") if o.strip()]
+
+
+def count_tally(method: str, n: int, stored: list[dict[str, Any]], count: str) -> Tally:
+    ballots = ballot_rules.tally_input(method, stored)
+    if method == "single":
+        return tally_single(n, ballots)
+    if method == "approval":
+        return tally_approval(n, ballots)
+    if method == "ranked":
+        return tally_ranked(n, ballots, count)
+    if method == "dots":
+        return tally_dots(n, ballots)
+    return tally_score(n, ballots)
+
+
+def option_label(o: PollOption) -> str:
+    return f"{o.position}. {o.label}"
+
+
+def chart_for(poll: Poll, options: list[PollOption], tally: Tally, stored: list[dict[str, Any]]) -> Image:
+    labels = {o.position: o.label for o in options}
+    title = f"{poll_id(poll)}: {poll.question}"
+    if poll.method == "score":
+        rows = score_rows(len(options), ballot_rules.tally_input("score", stored))
+        points = [
+            {"label": labels[r.option], "x": r.feasibility, "y": r.impact} for r in rows if r.priority is not None
+        ]
+        return Image(
+            alt=f"Impact versus feasibility of the options of {poll_id(poll)}",
+            title=f"{poll_id(poll)}: impact vs feasibility",
+            chart="matrix",
+            data={"points": points, "xlabel": "Feasibility (mean)", "ylabel": "Impact (mean)", "title": title},
+        )
+    return Image(
+        alt=f"Bar chart of the ranking of {poll_id(poll)}",
+        title=f"{poll_id(poll)}: ranking",
+        chart="bar",
+        data={
+            "labels": [labels[s.option] for s in tally.standings],
+            "values": [s.value for s in tally.standings],
+            "title": title,
+        },
+    )
+
+
+def describe_poll(poll: Poll, tz: ZoneInfo) -> str:
+    parts = [METHOD_NAMES[poll.method]]
+    if poll.method == "ranked":
+        parts[0] += f", counted by {COUNT_NAMES[poll.count_method]}"
+    if poll.method == "dots":
+        parts[0] += f", {poll.dots} points each"
+    if poll.method == "score":
+        parts[0] += ": score each option's business impact and feasibility 1-5"
+    if poll.anonymous:
+        parts.append("Anonymous: nobody, not even the creator or a facilitator, can see who chose what")
+    if poll.hide_results:
+        parts.append("Results are hidden from everyone until the poll closes")
+    if poll.status == "closed":
+        parts.append(f"Closed {fmt_dt(poll.closed_at, tz)}")
+    elif poll.closes_at:
+        parts.append(f"Closes {fmt_dt(poll.closes_at, tz)} ({tz.key})")
+    return ". ".join(parts) + "."
+
+
+# ---- loading ----------------------------------------------------------------------------------
+
+
+async def poll_or_refuse(ctx: Context, ref: Any) -> Poll:
+    number = parse_human_id(str(ref) if ref is not None else None, "POLL")
+    if number is None:
+        raise UsageError(f'Give the poll as POLL-n (like POLL-1), got "{ref}".', field="poll")
+    poll = await repo.by_number(ctx.session, ctx.initiative.id, number)
+    if poll is None:
+        raise UsageError(f"There is no POLL-{number} in this initiative; `poll list` shows its polls.", field="poll")
+    return poll
+
+
+async def choices_for(session: AsyncSession, options: list[PollOption]) -> Choices:
+    from storage.models import UseCase
+
+    extra: dict[str, int] = {}
+    for o in options:
+        if o.use_case_id is not None:
+            uc = await session.get(UseCase, o.use_case_id)
+            if uc is not None:
+                extra[f"uc-{uc.number}"] = o.position
+    return Choices.of({o.position: o.label for o in options}, extra)
+
+
+async def electorate(session: AsyncSession, initiative_id: int) -> list[Member]:
+    return [m for m in await scope.members(session, initiative_id) if m.active]
+
+
+# ---- what people see ------------------------------------------------------------------------
+
+
+async def poll_message(session: AsyncSession, poll: Poll, tz: ZoneInfo) -> list[Element]:
+    """The poll message: question, options, participation, the running tally unless hidden."""
+    options = await repo.options(session, poll.id)
+    voted = await repo.participant_count(session, poll.id)
+    members = len(await electorate(session, poll.initiative_id))
+    show = poll.status == "closed" or not poll.hide_results
+    figures: dict[int, str] = {}
+    if show and voted:
+        tally = count_tally(poll.method, len(options), await repo.ballots(session, poll.id), poll.count_method)
+        figures = {s.option: f"place {s.rank}, {s.figure}" for s in tally.standings}
+    lines = [option_label(o) + (f" — {figures[o.position]}" if o.position in figures else "") for o in options]
+    elements: list[Element] = [
+        Heading(f"{poll_id(poll)}: {poll.question}"),
+        Text(describe_poll(poll, tz)),
+        ListItems(lines),
+        Text(f"{voted} of {max(members, voted)} voted" + ("." if show or not voted else "; the tally is hidden.")),
+    ]
+    if poll.status == "open":
+        elements.append(vote_buttons(poll, options))
+    else:
+        elements.append(Text(f"This poll is closed. `poll results {poll_id(poll)}` shows the result."))
+    return elements
+
+
+def vote_buttons(poll: Poll, options: list[PollOption]) -> Buttons:
+    buttons: list[Button] = []
+    if poll.method in ("single", "approval") and len(options) <= MAX_BUTTONS:
+        buttons = [
+            Button(
+                option_label(o), f"poll.pick:{poll.number}:{o.position}", f"{poll.number}:{o.position}", private=True
+            )
+            for o in options
+        ]
+    label = "Vote" if not buttons else "Your ballot"
+    buttons.append(Button(label, f"poll.ballot:{poll.number}", str(poll.number), style="primary", private=True))
+    return Buttons(buttons)
+
+
+def results_elements(
+    poll: Poll,
+    options: list[PollOption],
+    tally: Tally,
+    *,
+    voted: int,
+    members: int,
+    tz: ZoneInfo,
+    voters: list[Member] | None = None,
+    non_voters: list[Member] | None = None,
+) -> list[Element]:
+    labels = {o.position: f"{o.label} (option {o.position})" for o in options}
+    lines = [f"Place {s.rank}: {labels[s.option]} — {s.figure}" for s in tally.standings]
+    what = METHOD_NAMES[poll.method] + (f", counted by {COUNT_NAMES[tally.method]}" if poll.method == "ranked" else "")
+    state = "final result" if poll.status == "closed" else "so far"
+    elements: list[Element] = [
+        Heading(f"{poll_id(poll)}: {poll.question}"),
+        Text(f"{what}, {state}. {voted} of {max(members, voted)} voted."),
+        ListItems(lines),
+    ]
+    if tally.notes:
+        elements.append(Text("\n".join(tally.notes)))
+    if voters is not None and non_voters is not None:
+        elements.append(Text("Voted: " + (", ".join(m.display_name for m in voters) or "nobody yet") + "."))
+        elements.append(Text("Not yet: " + (", ".join(m.display_name for m in non_voters) or "nobody") + "."))
+    return elements
+
+
+# ---- services shared with the scheduler --------------------------------------------------------
+
+
+async def close_poll(
+    session: AsyncSession, poll: Poll, initiative: Initiative, now: datetime, *, actor: str, actor_name: str
+) -> bool:
+    """Close once, post the result with its chart, set use-case priorities; False if already closed."""
+    if not await repo.claim_close(session, poll.id, now):
+        return False
+    await session.refresh(poll)
+    options = await repo.options(session, poll.id)
+    stored = await repo.ballots(session, poll.id)
+    tally = count_tally(poll.method, len(options), stored, poll.count_method)
+    tz = ZoneInfo(initiative.timezone or "UTC")
+    members = await electorate(session, initiative.id)
+    voted = await repo.participant_count(session, poll.id)
+    elements = results_elements(poll, options, tally, voted=voted, members=len(members), tz=tz)
+    elements.append(chart_for(poll, options, tally, stored))
+    ranks = {o.use_case_id: tally.rank_of()[o.position] for o in options if o.use_case_id is not None}
+    if ranks and len(ranks) == len(options):
+        await repo.set_priorities(session, initiative.id, poll.id, ranks)
+        elements.append(Text(f"The use cases' priority now comes from {poll_id(poll)} (1 = top)."))
+    await repo.cancel_pending_reminders(session, poll.id)
+    await record.enqueue(
+        session,
+        workspace_id=initiative.workspace_id,
+        initiative_id=initiative.id,
+        target_kind="channel",
+        target_id=initiative.conversation_id,
+        payload={"elements": elements_to_json(elements)},
+        now=now,
+        dedupe_key=f"poll-results:{poll.id}",
+    )
+    record.audit(
+        session,
+        workspace_id=initiative.workspace_id,
+        initiative_id=initiative.id,
+        actor_user_id=actor,
+        actor_name=actor_name,
+        action="poll.close",
+        entity=poll_id(poll),
+        detail={"ballots": tally.ballots, "winners": tally.winners},
+        at=now,
+    )
+    return True
+
+
+def reminder_elements(poll: Poll, tz: ZoneInfo) -> list[Element]:
+    when = f" It closes {fmt_dt(poll.closes_at, tz)} ({tz.key})." if poll.closes_at else ""
+    return [
+        Text(f"You have not voted on {poll_id(poll)} yet: {poll.question}.{when}"),
+        Buttons([Button("Vote", f"poll.ballot:{poll.number}", str(poll.number), style="primary", private=True)]),
+    ]
+
+
+async def remind_non_voters(
+    session: AsyncSession, poll: Poll, initiative: Initiative, key: str, roster: list[str], now: datetime
+) -> int:
+    """Queue one private reminder per non-voter; the dedupe key makes each person's reminder once."""
+    if poll.status != "open":
+        return 0
+    voted = {m.user_id for m in await repo.participants(session, poll.id)}
+    people = {m.user_id for m in await electorate(session, initiative.id)} | set(roster)
+    tz = ZoneInfo(initiative.timezone or "UTC")
+    sent = 0
+    for user in sorted(people - voted):
+        if await record.enqueue(
+            session,
+            workspace_id=initiative.workspace_id,
+            initiative_id=initiative.id,
+            target_kind="user",
+            target_id=user,
+            payload={"elements": elements_to_json(reminder_elements(poll, tz))},
+            now=now,
+            dedupe_key=f"poll-remind:{key}:{user}"[:200],
+        ):
+            sent += 1
+    return sent
+
+
+async def schedule_auto_reminder(session: AsyncSession, poll: Poll, now: datetime) -> None:
+    await repo.cancel_pending_reminders(session, poll.id)
+    if poll.closes_at and poll.closes_at - now >= AUTO_REMIND_MIN_LENGTH:
+        await repo.schedule_reminder(
+            session, poll.id, f"poll:{poll.id}:auto:{poll.closes_at.isoformat()}", poll.closes_at - REMIND_BEFORE
+        )
+
+
+# ---- commands -----------------------------------------------------------------------------
+
+
+@command(
+    "poll start",
+    summary="Start a poll: single, approval, ranked, dots or score.",
+    usage='poll start "QUESTION" --method single|approval|ranked|dots|score [--options "A; B; C"] '
+    "[--usecases shortlisted|all] [--closes DATETIME | --in 3d] [--anonymous] [--hide-results] "
+    "[--count schulze|borda|irv] [--dots N]",
+    args=(Arg("question"),),
+    opts=(
+        Opt("method"),
+        Opt("options"),
+        Opt("usecases"),
+        Opt("closes"),
+        Opt("in"),
+        Opt("anonymous", flag=True),
+        Opt("hide-results", flag=True),
+        Opt("count"),
+        Opt("dots"),
+    ),
+    examples=(
+        'poll start "Which use case first?" --method ranked --usecases shortlisted --in 3d --anonymous',
+        'poll start "Lunch?" --method single --options "Pizza; Sushi; Salad"',
+    ),
+)
+async def start(ctx: Context, args: Parsed) -> Reply:
+    check = Check()
+    question = check.text("question", args.text("question"), max_len=QUESTION_MAX, required=True)
+    method = check.choice("method", args.text("method"), {m: m for m in ballot_rules.METHODS}, required=True)
+    count = check.choice("count", args.text("count"), {c: c for c in COUNT_METHODS})
+    if count and method and method != "ranked":
+        check.fail("count", "--count applies to ranked polls only.")
+    dots = check.whole("dots", args.text("dots"), 1, 1000)
+    if dots is not None and method and method != "dots":
+        check.fail("dots", "--dots applies to dot-voting polls only.")
+    if args.has("closes") and args.has("in"):
+        check.fail("closes", "Give --closes or --in, not both.")
+    closes_at = parse_deadline(check, args.text("closes"), ctx.tz)
+    span = parse_duration(check, "in", args.text("in"))
+    if span is not None:
+        closes_at = ctx.now + span
+    if closes_at is not None and not check.errors.get("closes"):
+        if closes_at <= ctx.now:
+            check.fail("closes", f"The deadline {fmt_dt(closes_at, ctx.tz)} has passed; give a later one.")
+        elif closes_at - ctx.now > MAX_LENGTH:
+            check.fail("closes", "A poll can run for at most a year.")
+    labels: list[tuple[str, int | None]] = []
+    if args.has("options") == args.has("usecases"):
+        check.fail("options", 'Give the options with --options "A; B; C" or take the use cases with --usecases.')
+    elif args.has("options"):
+        for text in split_options(args.text("options") or ""):
+            label = check.text("options", text, max_len=LABEL_MAX)
+            labels.append((label, None))
+        seen = [label.lower() for label, _ in labels]
+        if len(set(seen)) != len(seen):
+            check.fail("options", "Two options have the same label; make each one different.")
+    else:
+        which = check.choice("usecases", args.text("usecases"), {k: k for k in USECASE_SETS}, required=True)
+        if which:
+            cases = await repo.use_cases(ctx.session, ctx.initiative.id, USECASE_SETS[which])
+            labels = [(f"UC-{uc.number}: {uc.title}"[:LABEL_MAX], uc.id) for uc in cases]
+            if len(labels) < MIN_OPTIONS:
+                check.fail(
+                    "usecases",
+                    f"There are {len(labels)} {which} use case(s); a poll needs at least {MIN_OPTIONS}."
+                    + (" Shortlist more, or use --usecases all." if which == "shortlisted" else ""),
+                )
+    if not check.errors.get("options") and not check.errors.get("usecases"):
+        if args.has("options") and not MIN_OPTIONS <= len(labels) <= MAX_OPTIONS:
+            check.fail(
+                "options", f"A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options separated by ';', got {len(labels)}."
+            )
+        elif len(labels) > MAX_OPTIONS:
+            check.fail("usecases", f"A poll takes at most {MAX_OPTIONS} options; there are {len(labels)}.")
+    check.done()
+    assert method is not None
+    poll = Poll(
+        initiative_id=ctx.initiative.id,
+        number=await ctx.next_number("POLL"),
+        question=question,
+        method=method,
+        count_method=(count or "schulze") if method == "ranked" else "",
+        dots=dots or 10,
+        anonymous=args.flag("anonymous"),
+        hide_results=args.flag("hide-results"),
+        status="open",
+        closes_at=closes_at,
+        salt=secrets.token_hex(16),
+        created_by_member_id=ctx.member.id,
+        created_at=ctx.now,
+    )
+    ctx.session.add(poll)
+    await ctx.session.flush()
+    for i, (label, use_case_id) in enumerate(labels, start=1):
+        ctx.session.add(PollOption(poll_id=poll.id, position=i, label=label, use_case_id=use_case_id))
+    await ctx.session.flush()
+    await schedule_auto_reminder(ctx.session, poll, ctx.now)
+    await ctx.post_to_channel(await poll_message(ctx.session, poll, ctx.tz), dedupe_key=repo.message_key(poll.id))
+    ctx.audit("poll.start", poll_id(poll), method=method, options=len(labels), anonymous=poll.anonymous)
+    return Reply([Text(f"{poll_id(poll)} is open with {len(labels)} options; it is posted in this conversation.")])
+
+
+async def record_vote(ctx: Context, poll: Poll, choices: dict[str, Any]) -> Reply:
+    if poll.status != "open":
+        return _closed(ctx, poll)
+    key = ballot_rules.voter_key(ctx.config.ballot_secret, poll.salt, ctx.member.id)
+    # An anonymous ballot carries no time of its own that could be matched with the audit trail.
+    ballot_time = poll.created_at if poll.anonymous else ctx.now
+    if not await repo.cast(ctx.session, poll.id, ctx.member.id, key, choices, now=ctx.now, ballot_time=ballot_time):
+        return _closed(ctx, poll)
+    ctx.audit("poll.vote", poll_id(poll))
+    options = await repo.options(ctx.session, poll.id)
+    said = ballot_rules.describe(poll.method, choices, {o.position: o.label for o in options})
+    change = Buttons([Button("Change my vote", f"poll.ballot:{poll.number}", str(poll.number), private=True)])
+    reply = Reply(
+        [
+            Text(f"Your vote on {poll_id(poll)} is recorded: {said}. Vote again to change it until the poll closes."),
+            change,
+        ]
+    )
+    if poll.anonymous:
+        # The de-duplication ledger is keyed by the delivery, which names the voter: it keeps a
+        # stand-in, never the ballot.
+        reply.ledger_elements = [Text(f"Your vote on {poll_id(poll)} is recorded."), change]
+    return reply
+
+
+def _closed(ctx: Context, poll: Poll) -> Reply:
+    when = f" at {fmt_dt(poll.closed_at, ctx.tz)}" if poll.closed_at else ""
+    return Reply(
+        [
+            Text(
+                f"{poll_id(poll)} closed{when}; votes are no longer accepted. `poll results {poll_id(poll)}` "
+                "shows the result."
+            )
+        ],
+        ok=False,
+    )
+
+
+async def _my_ballot(ctx: Context, poll: Poll) -> dict[str, Any] | None:
+    key = ballot_rules.voter_key(ctx.config.ballot_secret, poll.salt, ctx.member.id)
+    return await repo.ballot_of(ctx.session, poll.id, key)
+
+
+@command(
+    "poll vote",
+    summary="Vote (again to change your vote); with no choices, opens your ballot.",
+    usage="poll vote POLL-n CHOICE [CHOICE ...]",
+    args=(Arg("poll", required=True), Arg("choices", rest=True)),
+    examples=("poll vote POLL-1 3 1 2", "poll vote POLL-2 1=6 3=4", "poll vote POLL-3 2=5/3 1=4/4"),
+)
+async def vote(ctx: Context, args: Parsed) -> Reply:
+    poll = await poll_or_refuse(ctx, args.args.get("poll"))
+    if poll.status != "open":
+        return _closed(ctx, poll)
+    tokens = args.args.get("choices") or []
+    assert isinstance(tokens, list)
+    options = await repo.options(ctx.session, poll.id)
+    if not tokens:
+        return Reply([ballot_form(poll, options, await _my_ballot(ctx, poll))])
+    choices = ballot_rules.parse_tokens(poll.method, tokens, await choices_for(ctx.session, options), dots=poll.dots)
+    return await record_vote(ctx, poll, choices)
+
+
+@action("poll.pick")
+async def pick(ctx: Context, act: Action) -> Reply:
+    """A button on the poll message: single sets the choice, approval toggles the option."""
+    number, _, position = act.value.partition(":")
+    poll = await poll_or_refuse(ctx, number)
+    if poll.status != "open":
+        return _closed(ctx, poll)
+    options = await repo.options(ctx.session, poll.id)
+    p = int(position) if position.isdigit() else 0
+    if not any(o.position == p for o in options) or poll.method not in ("single", "approval"):
+        return Reply([Text("That button is out of date; use the poll's Vote button.")], ok=False)
+    if poll.method == "single":
+        return await record_vote(ctx, poll, {"pick": p})
+    current = set((await _my_ballot(ctx, poll) or {}).get("approve", []))
+    chosen = current ^ {p}
+    if not chosen:
+        return Reply([Text("That would approve nothing: an approval ballot needs at least one option.")], ok=False)
+    return await record_vote(ctx, poll, {"approve": sorted(chosen)})
+
+
+@action("poll.ballot")
+async def open_ballot(ctx: Context, act: Action) -> Reply:
+    poll = await poll_or_refuse(ctx, act.value)
+    if poll.status != "open":
+        return _closed(ctx, poll)
+    return Reply([ballot_form(poll, await repo.options(ctx.session, poll.id), await _my_ballot(ctx, poll))])
+
+
+def ballot_form(poll: Poll, options: list[PollOption], current: dict[str, Any] | None) -> Form:
+    """The right inputs for the method, prefilled with the voter's current ballot."""
+    cur = current or {}
+    choices = [(str(o.position), option_label(o)) for o in options]
+    fields: list[FormField]
+    if poll.method == "single":
+        fields = [FormField("choice", "Your choice", "select", True, choices, str(cur.get("pick", "")))]
+    elif poll.method == "approval":
+        initial = ",".join(str(p) for p in cur.get("approve", []))
+        fields = [FormField("approve", "The options you approve", "multiselect", True, choices, initial)]
+    elif poll.method == "ranked":
+        ranking = [str(p) for p in cur.get("rank", [])]
+        fields = [
+            FormField(
+                f"rank_{i}",
+                f"{ballot_rules.ordinal(i)} choice",
+                "select",
+                i == 1,
+                choices,
+                ranking[i - 1] if i <= len(ranking) else "",
+            )
+            for i in range(1, len(options) + 1)
+        ]
+    elif poll.method == "dots":
+        points = cur.get("points", {})
+        fields = [
+            FormField(
+                f"points_{o.position}",
+                f"{option_label(o)}: points",
+                "number",
+                initial=str(points.get(str(o.position), "")),
+            )
+            for o in options
+        ]
+    else:
+        scores = cur.get("scores", {})
+        scale = [(str(i), str(i)) for i in range(1, 6)]
+        fields = []
+        for o in options:
+            s = scores.get(str(o.position)) or ["", ""]
+            fields.append(
+                FormField(
+                    f"impact_{o.position}", f"{option_label(o)}: impact", "select", options=scale, initial=str(s[0])
+                )
+            )
+            fields.append(
+                FormField(
+                    f"feasibility_{o.position}",
+                    f"{option_label(o)}: feasibility",
+                    "select",
+                    options=scale,
+                    initial=str(s[1]),
+                )
+            )
+    title = f"Vote on {poll_id(poll)}"
+    return Form(
+        command="poll vote",
+        title=title,
+        fields=fields,
+        submit_label="Vote",
+        hints={"poll": str(poll.number)},
+        private=True,
+    )
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value).strip()
+
+
+def choices_from_form(poll: Poll, options: list[PollOption], values: dict[str, Any]) -> dict[str, Any]:
+    positions = {o.position for o in options}
+
+    def position(raw: Any, field: str) -> int:
+        text = _as_text(raw)
+        if not text.isdigit() or int(text) not in positions:
+            raise InvalidInput({field: f"{field.replace('_', ' ')}: choose one of the poll's options."})
+        return int(text)
+
+    if poll.method == "single":
+        if not _as_text(values.get("choice")):
+            raise InvalidInput({"choice": "Choose an option."})
+        return ballot_rules.from_picks("single", [position(values.get("choice"), "choice")])
+    if poll.method == "approval":
+        raw = values.get("approve") or []
+        items = raw if isinstance(raw, list) else [x for x in str(raw).split(",") if x.strip()]
+        return ballot_rules.from_picks("approval", [position(x, "approve") for x in items])
+    if poll.method == "ranked":
+        ranking = []
+        for i in range(1, len(options) + 1):
+            if _as_text(values.get(f"rank_{i}")):
+                ranking.append(position(values.get(f"rank_{i}"), f"rank_{i}"))
+        if len(set(ranking)) != len(ranking):
+            raise InvalidInput({"rank_1": "An option is chosen twice; rank each option once."})
+        return ballot_rules.from_picks("ranked", ranking)
+    if poll.method == "dots":
+        raw = {o.position: _as_text(values.get(f"points_{o.position}")) for o in options}
+        try:
+            return ballot_rules.from_points({p: v for p, v in raw.items() if v}, dots=poll.dots)
+        except InvalidInput as e:
+            first = next((f"points_{p}" for p, v in raw.items() if v), f"points_{options[0].position}")
+            raise InvalidInput({first: " ".join(e.errors.values())}) from None
+    raw_scores: dict[int, str] = {}
+    for o in options:
+        i, f = _as_text(values.get(f"impact_{o.position}")), _as_text(values.get(f"feasibility_{o.position}"))
+        if i or f:
+            if not (i and f):
+                raise InvalidInput({f"impact_{o.position}": f"Option {o.position}: give both impact and feasibility."})
+            raw_scores[o.position] = f"{i}/{f}"
+    if not raw_scores:
+        raise InvalidInput({f"impact_{options[0].position}": "Score at least one option."})
+    return ballot_rules.from_scores(raw_scores)
+
+
+@form("poll vote")
+async def vote_submitted(ctx: Context, submission: FormSubmission) -> Reply:
+    poll = await poll_or_refuse(ctx, submission.hints.get("poll"))
+    if poll.status != "open":
+        return _closed(ctx, poll)
+    options = await repo.options(ctx.session, poll.id)
+    return await record_vote(ctx, poll, choices_from_form(poll, options, submission.values))
+
+
+@command(
+    "poll results",
+    summary="A poll's result (so far, unless hidden), with the figures and participation.",
+    usage="poll results POLL-n [--count schulze|borda|irv]",
+    args=(Arg("poll", required=True),),
+    opts=(Opt("count"),),
+    examples=("poll results POLL-1 --count irv",),
+)
+async def results(ctx: Context, args: Parsed) -> Reply:
+    poll = await poll_or_refuse(ctx, args.args.get("poll"))
+    check = Check()
+    count = check.choice("count", args.text("count"), {c: c for c in COUNT_METHODS})
+    if count and poll.method != "ranked":
+        check.fail("count", f"--count applies to ranked polls; {poll_id(poll)} is {poll.method}.")
+    check.done()
+    members = await electorate(ctx.session, ctx.initiative.id)
+    voters = await repo.participants(ctx.session, poll.id)
+    if poll.hide_results and poll.status == "open":
+        return Reply(
+            [
+                Heading(f"{poll_id(poll)}: {poll.question}"),
+                Text(
+                    f"The results are hidden from everyone until the poll closes. "
+                    f"{len(voters)} of {max(len(members), len(voters))} voted so far."
+                ),
+            ]
+        )
+    options = await repo.options(ctx.session, poll.id)
+    stored = await repo.ballots(ctx.session, poll.id)
+    tally = count_tally(poll.method, len(options), stored, count or poll.count_method)
+    who: dict[str, Any] = {}
+    if not poll.anonymous:
+        voted_ids = {m.id for m in voters}
+        who = {"voters": voters, "non_voters": [m for m in members if m.id not in voted_ids]}
+    return Reply(results_elements(poll, options, tally, voted=len(voters), members=len(members), tz=ctx.tz, **who))
+
+
+def _may_manage(ctx: Context, poll: Poll) -> None:
+    if not (ctx.is_facilitator or poll.created_by_member_id == ctx.member.id):
+        raise UsageError(f"Only {poll_id(poll)}'s creator or a facilitator can do that.")
+
+
+@command(
+    "poll close",
+    summary="Close a poll now and post its result (creator or facilitator).",
+    usage="poll close POLL-n",
+    args=(Arg("poll", required=True),),
+)
+async def close(ctx: Context, args: Parsed) -> Reply:
+    poll = await poll_or_refuse(ctx, args.args.get("poll"))
+    _may_manage(ctx, poll)
+    if not await close_poll(
+        ctx.session, poll, ctx.initiative, ctx.now, actor=ctx.member.user_id, actor_name=ctx.member.display_name
+    ):
+        return Reply([Text(f"{poll_id(poll)} is already closed.")], ok=False)
+    ctx.queued += 1
+    return Reply([Text(f"{poll_id(poll)} is closed; the result is posted in this conversation.")])
+
+
+@command(
+    "poll extend",
+    summary="Move a poll's deadline later (creator or facilitator).",
+    usage="poll extend POLL-n --in 2d | --closes DATETIME",
+    args=(Arg("poll", required=True),),
+    opts=(Opt("in"), Opt("closes")),
+    examples=("poll extend POLL-1 --in 2d",),
+)
+async def extend(ctx: Context, args: Parsed) -> Reply:
+    poll = await poll_or_refuse(ctx, args.args.get("poll"))
+    _may_manage(ctx, poll)
+    if poll.status != "open":
+        return _closed(ctx, poll)
+    check = Check()
+    if args.has("closes") == args.has("in"):
+        check.fail("in", "Give --in DURATION (added to the current deadline) or --closes DATETIME.")
+    span = parse_duration(check, "in", args.text("in"))
+    closes_at = parse_deadline(check, args.text("closes"), ctx.tz)
+    if span is not None:
+        closes_at = max(poll.closes_at or ctx.now, ctx.now) + span
+    if closes_at is not None and closes_at <= max(poll.closes_at or ctx.now, ctx.now):
+        check.fail("closes", "The new deadline must be later than the current one and than now.")
+    elif closes_at is not None and closes_at - ctx.now > MAX_LENGTH:
+        check.fail("closes", "A poll can run for at most a year.")
+    check.done()
+    assert closes_at is not None
+    if not await repo.extend(ctx.session, poll.id, closes_at):
+        return _closed(ctx, poll)
+    poll.closes_at = closes_at
+    await schedule_auto_reminder(ctx.session, poll, ctx.now)
+    ctx.audit("poll.extend", poll_id(poll), closes_at=closes_at.isoformat())
+    return Reply([Text(f"{poll_id(poll)} now closes {fmt_dt(closes_at, ctx.tz)} ({ctx.tz.key}).")], "channel")
+
+
+@command(
+    "poll remind",
+    summary="Privately remind everyone who has not voted (creator or facilitator).",
+    usage="poll remind POLL-n",
+    args=(Arg("poll", required=True),),
+)
+async def remind(ctx: Context, args: Parsed) -> Reply:
+    poll = await poll_or_refuse(ctx, args.args.get("poll"))
+    _may_manage(ctx, poll)
+    if poll.status != "open":
+        return _closed(ctx, poll)
+    key = f"poll:{poll.id}:manual:{ctx.incoming.delivery_key or ctx.now.isoformat()}"[:200]
+    await repo.schedule_reminder(ctx.session, poll.id, key, ctx.now)
+    members = await electorate(ctx.session, ctx.initiative.id)
+    voted = await repo.participant_count(ctx.session, poll.id)
+    ctx.audit("poll.remind", poll_id(poll))
+    return Reply(
+        [
+            Text(
+                f"Reminding everyone who has not voted on {poll_id(poll)} yet, privately "
+                f"({voted} of {max(len(members), voted)} have voted)."
+            )
+        ]
+    )
+
+
+@command("poll list", summary="The initiative's polls.", usage="poll list [--open]", opts=(Opt("open", flag=True),))
+async def list_polls(ctx: Context, args: Parsed) -> Reply:
+    polls = await repo.list_for(ctx.session, ctx.initiative.id, open_only=args.flag("open"))
+    if not polls:
+        return Reply([Text('No polls yet. Start one with `poll start "QUESTION" --method ranked --usecases all`.')])
+    counts = await repo.counts(ctx.session, [p.id for p in polls])
+    rows = [
+        [
+            poll_id(p),
+            p.question,
+            p.method + (f" ({p.count_method})" if p.count_method else ""),
+            p.status,
+            str(counts.get(p.id, 0)),
+            fmt_dt(p.closed_at if p.status == "closed" else p.closes_at, ctx.tz) or "-",
+        ]
+        for p in polls
+    ]
+    return Reply([Table(["ID", "Question", "Method", "Status", "Voted", "Closes/closed"], rows)])

@@ -1,0 +1,323 @@
+"""Counting votes: pure functions of the options and the ballots, no session, no clock.
+
+Options are numbered 1..n as shown on the poll. Every count returns a `Tally`: standings in
+rank order where tied options share a rank (1, 1, 3), the figure behind each place, and notes that
+state every tie and every tie-break rule that was applied. Ballot order never matters: every
+count is a sum or a set operation over the ballots, and every ordering is by value then by
+option number only for display, never to decide a place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+COUNT_METHODS = ("schulze", "borda", "irv")
+
+
+@dataclass(frozen=True)
+class Standing:
+    option: int
+    rank: int
+    value: float
+    figure: str
+
+
+@dataclass(frozen=True)
+class Tally:
+    method: str
+    standings: list[Standing]
+    ballots: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def winners(self) -> list[int]:
+        return [s.option for s in self.standings if s.rank == 1]
+
+    def rank_of(self) -> dict[int, int]:
+        return {s.option: s.rank for s in self.standings}
+
+
+def _plural(n: float, word: str) -> str:
+    shown = f"{n:g}" if isinstance(n, float) else str(n)
+    return f"{shown} {word}" + ("" if n == 1 else "s")
+
+
+def rank_by_value(values: Mapping[int, float]) -> list[tuple[int, int, float]]:
+    """(option, rank, value), highest value first; equal values share a rank (1, 1, 3)."""
+    ordered = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+    out: list[tuple[int, int, float]] = []
+    for i, (option, value) in enumerate(ordered):
+        rank = out[-1][1] if out and out[-1][2] == value else i + 1
+        out.append((option, rank, value))
+    return out
+
+
+def tie_notes(standings: Sequence[Standing], labels: Mapping[int, str] | None = None) -> list[str]:
+    """One note per group of options sharing a place: ties are shown, never broken silently."""
+    groups: dict[int, list[int]] = {}
+    for s in standings:
+        groups.setdefault(s.rank, []).append(s.option)
+    notes = []
+    for rank, options in groups.items():
+        if len(options) > 1:
+            names = ", ".join((labels or {}).get(o, str(o)) for o in options)
+            notes.append(f"Tie for place {rank}: {names}.")
+    return notes
+
+
+def _by_value(method: str, options: int, values: Mapping[int, float], unit: str, ballots: int) -> Tally:
+    standings = [Standing(o, r, v, _plural(v, unit)) for o, r, v in rank_by_value(values)]
+    return Tally(method, standings, ballots, tie_notes(standings))
+
+
+def _check(options: int, chosen: Iterable[int]) -> None:
+    for c in chosen:
+        if not 1 <= c <= options:
+            raise ValueError(f"option {c} is not between 1 and {options}")
+
+
+def tally_single(options: int, ballots: Sequence[int]) -> Tally:
+    """Plurality: one vote per ballot."""
+    _check(options, ballots)
+    counts = {o: 0 for o in range(1, options + 1)}
+    for choice in ballots:
+        counts[choice] += 1
+    return _by_value("single", options, counts, "vote", len(ballots))
+
+
+def tally_approval(options: int, ballots: Sequence[Iterable[int]]) -> Tally:
+    """Each ballot approves a set; an option's figure is how many ballots approve it."""
+    counts = {o: 0 for o in range(1, options + 1)}
+    for approved in ballots:
+        chosen = set(approved)
+        _check(options, chosen)
+        for c in chosen:
+            counts[c] += 1
+    return _by_value("approval", options, counts, "approval", len(ballots))
+
+
+def tally_dots(options: int, ballots: Sequence[Mapping[int, int]]) -> Tally:
+    """Each ballot spreads points; an option's figure is its total."""
+    totals = {o: 0 for o in range(1, options + 1)}
+    for points in ballots:
+        _check(options, points)
+        for c, p in points.items():
+            totals[c] += p
+    return _by_value("dots", options, totals, "point", len(ballots))
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    option: int
+    impact: float | None
+    feasibility: float | None
+    scored_by: int
+
+    @property
+    def priority(self) -> float | None:
+        if self.impact is None or self.feasibility is None:
+            return None
+        return self.impact * self.feasibility
+
+
+def score_rows(options: int, ballots: Sequence[Mapping[int, tuple[int, int]]]) -> list[ScoreRow]:
+    """Mean impact and mean feasibility per option over the ballots that scored it."""
+    sums = {o: [0, 0, 0] for o in range(1, options + 1)}
+    for scores in ballots:
+        _check(options, scores)
+        for c, (impact, feasibility) in scores.items():
+            sums[c][0] += impact
+            sums[c][1] += feasibility
+            sums[c][2] += 1
+    return [ScoreRow(o, i / n if n else None, f / n if n else None, n) for o, (i, f, n) in sorted(sums.items())]
+
+
+def tally_score(options: int, ballots: Sequence[Mapping[int, tuple[int, int]]]) -> Tally:
+    """Priority = mean impact x mean feasibility; options nobody scored come last, tied."""
+    rows = score_rows(options, ballots)
+    values = {r.option: round(r.priority, 9) if r.priority is not None else -1.0 for r in rows}
+    by = {r.option: r for r in rows}
+    standings = []
+    for o, rank, v in rank_by_value(values):
+        r = by[o]
+        figure = (
+            f"impact {r.impact:.2f} x feasibility {r.feasibility:.2f} = {r.priority:.2f}"
+            if r.priority is not None
+            else "not scored"
+        )
+        standings.append(Standing(o, rank, max(v, 0.0), figure))
+    notes = tie_notes(standings)
+    if any(r.priority is None for r in rows):
+        notes.append("Options nobody scored are placed last.")
+    return Tally("score", standings, len(ballots), notes)
+
+
+# ---- ranked ballots -------------------------------------------------------------------------
+
+
+def _clean_ranking(options: int, ranking: Sequence[int]) -> list[int]:
+    _check(options, ranking)
+    if len(set(ranking)) != len(ranking):
+        raise ValueError("an option appears twice in one ranking")
+    return list(ranking)
+
+
+def pairwise(options: int, ballots: Sequence[Sequence[int]]) -> dict[tuple[int, int], int]:
+    """d[a, b]: ballots preferring a to b. A ranked option beats every unranked one; unranked
+    options are tied with each other."""
+    d = {(a, b): 0 for a in range(1, options + 1) for b in range(1, options + 1) if a != b}
+    everyone = range(1, options + 1)
+    for ranking in ballots:
+        ranked = _clean_ranking(options, ranking)
+        position = {o: i for i, o in enumerate(ranked)}
+        for a in ranked:
+            for b in everyone:
+                if a != b and position[a] < position.get(b, options + 1):
+                    d[a, b] += 1
+    return d
+
+
+def strongest_paths(options: int, d: Mapping[tuple[int, int], int]) -> dict[tuple[int, int], int]:
+    """Schulze's widest paths (Floyd-Warshall over the winning margins' support)."""
+    opts = range(1, options + 1)
+    p = {(a, b): (d[a, b] if d[a, b] > d[b, a] else 0) for a in opts for b in opts if a != b}
+    for k in opts:
+        for a in opts:
+            if a == k:
+                continue
+            for b in opts:
+                if b in (a, k):
+                    continue
+                p[a, b] = max(p[a, b], min(p[a, k], p[k, b]))
+    return p
+
+
+def condorcet_winner(options: int, ballots: Sequence[Sequence[int]]) -> int | None:
+    """The option that beats every other head to head, if there is one."""
+    d = pairwise(options, ballots)
+    for a in range(1, options + 1):
+        if all(d[a, b] > d[b, a] for b in range(1, options + 1) if b != a):
+            return a
+    return None
+
+
+def tally_schulze(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
+    """Places are peeled off: the options no remaining option beats by strongest path share the
+    next place. Figure: how many options each one beats."""
+    d = pairwise(options, ballots)
+    p = strongest_paths(options, d)
+    beats = {a: sum(1 for b in range(1, options + 1) if b != a and p[a, b] > p[b, a]) for a in range(1, options + 1)}
+    remaining = set(range(1, options + 1))
+    standings: list[Standing] = []
+    while remaining:
+        top = sorted(a for a in remaining if not any(p[b, a] > p[a, b] for b in remaining if b != a))
+        rank = len(standings) + 1
+        for a in top:
+            standings.append(Standing(a, rank, beats[a], f"beats {_plural(beats[a], 'option')}"))
+        remaining -= set(top)
+    notes = tie_notes(standings)
+    if notes:
+        notes.append("Schulze: options whose strongest paths are equal share a place; no tie-break is applied.")
+    return Tally("schulze", standings, len(ballots), notes)
+
+
+def borda_points(options: int, ranking: Sequence[int]) -> dict[int, int]:
+    """With n options, a ballot's 1st choice gets n-1 points, 2nd n-2, ...; unranked get 0."""
+    return {o: options - 1 - i for i, o in enumerate(_clean_ranking(options, ranking))}
+
+
+def tally_borda(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
+    totals = {o: 0 for o in range(1, options + 1)}
+    for ranking in ballots:
+        for o, pts in borda_points(options, ranking).items():
+            totals[o] += pts
+    t = _by_value("borda", options, totals, "point", len(ballots))
+    return Tally(
+        "borda",
+        t.standings,
+        t.ballots,
+        [*t.notes, f"Borda: 1st choice {options - 1} points, then one less per place; unranked options 0."],
+    )
+
+
+def tally_irv(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
+    """Instant runoff, run until every option is placed: the last one standing wins, then the
+    others in reverse order of elimination.
+
+    Tie-break for elimination: among the options with the fewest votes, the one with fewer votes
+    in the latest earlier round where they differed goes; if they never differed, all of them go
+    together and share a place. When every option left is tied, they share the place: no
+    tie-break decides a win. A ballot whose ranked options are all eliminated is exhausted.
+    """
+    rankings = [_clean_ranking(options, r) for r in ballots]
+    continuing = set(range(1, options + 1))
+    history: list[dict[int, int]] = []
+    eliminated: list[tuple[list[int], int]] = []  # (options, their last-round votes)
+    notes: list[str] = []
+    while continuing:
+        counts = {o: 0 for o in continuing}
+        for r in rankings:
+            top = next((o for o in r if o in continuing), None)
+            if top is not None:
+                counts[top] += 1
+        history.append(counts)
+        if len(continuing) == 1:
+            eliminated.append((sorted(continuing), counts[next(iter(continuing))]))
+            break
+        low = min(counts.values())
+        losers = sorted(o for o in continuing if counts[o] == low)
+        if set(losers) == continuing:  # no tie-break decides a win: the last ones share first place
+            notes.append(f"Round {len(history)}: the last options are tied, so they share first place.")
+            eliminated.append((losers, low))
+            break
+        if len(losers) > 1:
+            losers = _break_elimination_tie(losers, history, notes)
+        eliminated.append((losers, low))
+        continuing -= set(losers)
+    standings: list[Standing] = []
+    for group, votes in reversed(eliminated):
+        rank = len(standings) + 1
+        for o in group:
+            standings.append(Standing(o, rank, votes, f"{_plural(votes, 'vote')} in its last round"))
+    rounds = "; ".join(
+        f"round {i + 1}: " + ", ".join(f"{o}={c}" for o, c in sorted(h.items())) for i, h in enumerate(history)
+    )
+    notes = [*tie_notes(standings), *notes, f"IRV rounds (option=votes) {rounds}."]
+    notes.append(
+        "IRV tie-break: of the options tied for fewest votes, the one with fewer votes in the latest earlier "
+        "round where they differed is eliminated; if they never differed, they are eliminated together."
+    )
+    return Tally("irv", standings, len(ballots), notes)
+
+
+def _break_elimination_tie(losers: list[int], history: list[dict[int, int]], notes: list[str]) -> list[int]:
+    for back, earlier in enumerate(reversed(history[:-1])):
+        votes = {o: earlier[o] for o in losers}
+        low = min(votes.values())
+        if len(set(votes.values())) > 1:
+            chosen = sorted(o for o in losers if votes[o] == low)
+            round_no = len(history) - 1 - back
+            notes.append(
+                f"Round {len(history)}: options {', '.join(map(str, losers))} tied for fewest votes; "
+                f"round {round_no} decided ({', '.join(map(str, chosen))} eliminated)."
+            )
+            losers = chosen
+            if len(losers) == 1:
+                return losers
+    if len(losers) > 1:
+        notes.append(
+            f"Round {len(history)}: options {', '.join(map(str, losers))} tied for fewest votes in every round; "
+            "they are eliminated together."
+        )
+    return losers
+
+
+def tally_ranked(options: int, ballots: Sequence[Sequence[int]], count: str) -> Tally:
+    if count == "schulze":
+        return tally_schulze(options, ballots)
+    if count == "borda":
+        return tally_borda(options, ballots)
+    if count == "irv":
+        return tally_irv(options, ballots)
+    raise ValueError(f"unknown count method {count}")

@@ -1,0 +1,139 @@
+"""The poll clock: closes polls at their deadline, sends reminders to non-voters, and keeps each
+poll message current without flooding the platform.
+
+APScheduler only wakes `tick` every second; the database says what is due and conditional
+updates decide who does it, so two replicas close a poll once and a restart loses nothing (the
+first tick closes whatever passed its deadline while we were down).
+
+Coalescing: a poll whose tally changed gets at most one message update every `SPACING`; the
+update renders the poll as it is when queued, and a later change queues another, so the last
+update always shows the final count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from handlers.messages import elements_to_json
+from handlers.polls import close_poll, poll_message, remind_non_voters
+from storage.db import Database
+from storage.models import Workspace
+from storage.repos import polls as repo
+from storage.repos import record
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 1.0
+SPACING = timedelta(seconds=2)
+
+# platform -> (workspace external id, conversation id) -> the conversation's member ids
+Roster = Callable[[str, str], Awaitable[list[str]]]
+
+
+class PollClock:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        instance: str,
+        clock: Callable[[], datetime],
+        default_timezone: str = "UTC",
+        rosters: dict[str, Roster] | None = None,
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db = db
+        self.instance = instance
+        self.clock = clock
+        self.default_timezone = default_timezone
+        self.rosters = rosters or {}
+        self.on_queued = on_queued
+        self._lock = asyncio.Lock()
+
+    def attach(self, timer) -> None:
+        timer.every("poll-clock", TICK_SECONDS, self.tick)
+
+    async def tick(self) -> None:
+        async with self._lock:
+            queued = 0
+            for step in (self.close_due, self.send_reminders, self.update_messages):
+                try:
+                    queued += await step()
+                except Exception:
+                    log.exception("poll clock step %s failed; the next tick retries", step.__name__)
+            if queued:
+                self.on_queued()
+
+    async def close_due(self) -> int:
+        now = self.clock()
+        async with self.db.reading() as s:
+            due = await repo.due_to_close(s, now)
+        closed = 0
+        for pid in due:
+            async with self.db.transaction() as s:
+                found = await repo.poll_scope(s, pid)
+                if found and await close_poll(s, found[0], found[1], now, actor="alignbot", actor_name="deadline"):
+                    closed += 1
+        return closed
+
+    async def send_reminders(self) -> int:
+        now = self.clock()
+        async with self.db.transaction() as s:
+            won = await repo.claim_due_reminders(s, now, self.instance)
+        sent = 0
+        for rid, pid, key in won:
+            try:
+                async with self.db.reading() as s:
+                    poll, initiative = await repo.poll_scope(s, pid)  # type: ignore[misc]
+                    ws = await s.get(Workspace, initiative.workspace_id)
+                roster: list[str] = []
+                if ws is not None and ws.platform in self.rosters and poll.status == "open":
+                    roster = await self.rosters[ws.platform](ws.external_id, initiative.conversation_id)
+                async with self.db.transaction() as s:
+                    poll, initiative = await repo.poll_scope(s, pid)  # type: ignore[misc]
+                    n = await remind_non_voters(s, poll, initiative, key, roster, self.clock())
+                    await repo.finish_reminder(s, rid, self.clock(), reminded=n)
+                sent += n
+            except Exception as e:  # recorded on the row; the lease would otherwise hand it back
+                log.exception("poll reminder %s failed", rid)
+                async with self.db.transaction() as s:
+                    await repo.finish_reminder(s, rid, self.clock(), error=f"{type(e).__name__}: {e}")
+        return sent
+
+    async def update_messages(self) -> int:
+        now = self.clock()
+        async with self.db.reading() as s:
+            ids = await repo.needing_update(s, now, SPACING)
+        queued = 0
+        for pid in ids:
+            async with self.db.transaction() as s:
+                found = await repo.poll_scope(s, pid)
+                if not found:
+                    continue
+                poll, initiative = found
+                ref = await repo.message_ref(s, poll)
+                if ref is None:
+                    continue  # the poll message itself is not sent yet
+                if not ref:
+                    await repo.skip_render(s, pid)
+                    continue
+                version = await repo.claim_render(s, poll, now, SPACING)
+                if version is None:
+                    continue
+                tz = ZoneInfo(initiative.timezone or self.default_timezone)
+                elements = await poll_message(s, poll, tz)
+                if await record.enqueue(
+                    s,
+                    workspace_id=initiative.workspace_id,
+                    initiative_id=initiative.id,
+                    target_kind="channel",
+                    target_id=ref["channel"] or initiative.conversation_id,
+                    payload={"elements": elements_to_json(elements), "update": ref},
+                    now=now,
+                    dedupe_key=f"poll-upd:{pid}:{version}",
+                ):
+                    queued += 1
+        return queued

@@ -1,0 +1,295 @@
+"""Poll queries. Every state change is a conditional UPDATE on the poll row, so the database
+decides who closed a poll, whether a vote arrived before the close, and who sends an update."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Ballot, Initiative, Member, Outbox, Participation, Poll, PollOption, PollReminder, UseCase
+from storage.repos.upsert import insert_ignore
+
+REMINDER_LEASE = timedelta(minutes=5)
+
+
+async def by_number(session: AsyncSession, initiative_id: int, number: int) -> Poll | None:
+    return (
+        await session.execute(select(Poll).where(Poll.initiative_id == initiative_id, Poll.number == number))
+    ).scalar_one_or_none()
+
+
+async def list_for(session: AsyncSession, initiative_id: int, *, open_only: bool = False) -> list[Poll]:
+    q = select(Poll).where(Poll.initiative_id == initiative_id)
+    if open_only:
+        q = q.where(Poll.status == "open")
+    return list((await session.execute(q.order_by(Poll.number))).scalars())
+
+
+async def options(session: AsyncSession, poll_id: int) -> list[PollOption]:
+    rows = await session.execute(select(PollOption).where(PollOption.poll_id == poll_id).order_by(PollOption.position))
+    return list(rows.scalars())
+
+
+async def ballots(session: AsyncSession, poll_id: int) -> list[dict[str, Any]]:
+    """The choices only, in key order: nothing in them says whose they are."""
+    rows = await session.execute(select(Ballot.choices).where(Ballot.poll_id == poll_id).order_by(Ballot.voter_key))
+    return list(rows.scalars())
+
+
+async def ballot_of(session: AsyncSession, poll_id: int, voter_key: str) -> dict[str, Any] | None:
+    return (
+        await session.execute(select(Ballot.choices).where(Ballot.poll_id == poll_id, Ballot.voter_key == voter_key))
+    ).scalar_one_or_none()
+
+
+async def participants(session: AsyncSession, poll_id: int) -> list[Member]:
+    rows = await session.execute(
+        select(Member)
+        .join(Participation, Participation.member_id == Member.id)
+        .where(Participation.poll_id == poll_id)
+        .order_by(Member.display_name, Member.id)
+    )
+    return list(rows.scalars())
+
+
+async def participant_count(session: AsyncSession, poll_id: int) -> int:
+    return (
+        await session.execute(select(func.count()).select_from(Participation).where(Participation.poll_id == poll_id))
+    ).scalar_one()
+
+
+async def counts(session: AsyncSession, poll_ids: list[int]) -> dict[int, int]:
+    if not poll_ids:
+        return {}
+    rows = await session.execute(
+        select(Participation.poll_id, func.count())
+        .where(Participation.poll_id.in_(poll_ids))
+        .group_by(Participation.poll_id)
+    )
+    return {pid: n for pid, n in rows.all()}
+
+
+async def cast(
+    session: AsyncSession,
+    poll_id: int,
+    member_id: int,
+    voter_key: str,
+    choices: dict[str, Any],
+    *,
+    now: datetime,
+    ballot_time: datetime,
+) -> bool:
+    """Record or replace one ballot; False when the poll is no longer open.
+
+    The version bump comes first: it takes the poll row's lock, so a close that committed first
+    makes it match nothing, and a close that comes later waits for this vote.
+    """
+    bumped = await session.execute(
+        update(Poll)
+        .where(Poll.id == poll_id, Poll.status == "open")
+        .values(tally_version=Poll.tally_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if bumped.rowcount != 1:
+        return False
+    await insert_ignore(session, Participation, poll_id=poll_id, member_id=member_id, voted_at=now)
+    dialect = session.bind.dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Ballot).values(
+        poll_id=poll_id, voter_key=voter_key, choices=choices, updated_at=ballot_time
+    )
+    await session.execute(
+        ins.on_conflict_do_update(
+            index_elements=[Ballot.poll_id, Ballot.voter_key],
+            set_={"choices": ins.excluded.choices, "updated_at": ins.excluded.updated_at},
+        )
+    )
+    return True
+
+
+async def claim_close(session: AsyncSession, poll_id: int, now: datetime) -> bool:
+    """Open -> closed, once: whoever's UPDATE matches closes (a command, a timer, a replica)."""
+    result = await session.execute(
+        update(Poll)
+        .where(Poll.id == poll_id, Poll.status == "open")
+        .values(status="closed", closed_at=now, tally_version=Poll.tally_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def due_to_close(session: AsyncSession, now: datetime, limit: int = 50) -> list[int]:
+    rows = await session.execute(
+        select(Poll.id).where(Poll.status == "open", Poll.closes_at <= now).order_by(Poll.closes_at).limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def extend(session: AsyncSession, poll_id: int, closes_at: datetime) -> bool:
+    result = await session.execute(
+        update(Poll)
+        .where(Poll.id == poll_id, Poll.status == "open")
+        .values(closes_at=closes_at, tally_version=Poll.tally_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def use_cases(session: AsyncSession, initiative_id: int, statuses: tuple[str, ...] | None) -> list[UseCase]:
+    q = select(UseCase).where(UseCase.initiative_id == initiative_id)
+    if statuses is not None:
+        q = q.where(UseCase.status.in_(statuses))
+    return list((await session.execute(q.order_by(UseCase.number))).scalars())
+
+
+async def set_priorities(session: AsyncSession, initiative_id: int, poll_id: int, ranks: dict[int, int]) -> None:
+    """This poll's ranks replace every earlier poll's: ranks from older polls are cleared."""
+    await session.execute(
+        update(UseCase)
+        .where(UseCase.initiative_id == initiative_id, UseCase.priority_poll_id.is_not(None))
+        .values(priority_rank=None, priority_poll_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    for use_case_id, rank in ranks.items():
+        await session.execute(
+            update(UseCase)
+            .where(UseCase.id == use_case_id, UseCase.initiative_id == initiative_id)
+            .values(priority_rank=rank, priority_poll_id=poll_id)
+            .execution_options(synchronize_session=False)
+        )
+
+
+# ---- the poll message and its coalesced updates ---------------------------------------------
+
+
+def message_key(poll_id: int) -> str:
+    return f"poll-msg:{poll_id}"
+
+
+async def message_ref(session: AsyncSession, poll: Poll) -> dict[str, str] | None:
+    """Where the poll message went (channel + ts), once the outbox has sent it."""
+    if poll.message_ts:
+        return {"channel": poll.message_channel, "ts": poll.message_ts}
+    row = (
+        await session.execute(select(Outbox.state, Outbox.result).where(Outbox.dedupe_key == message_key(poll.id)))
+    ).first()
+    if row is None or row.state != "sent":
+        return None
+    result = row.result or {}
+    ts = result.get("ts") or (result.get("activity_ids") or [None])[0]
+    if not ts:
+        return {}
+    poll.message_channel = str(result.get("channel") or "")
+    poll.message_ts = str(ts)
+    return {"channel": poll.message_channel, "ts": poll.message_ts}
+
+
+async def needing_update(session: AsyncSession, now: datetime, spacing: timedelta, limit: int = 50) -> list[int]:
+    rows = await session.execute(
+        select(Poll.id)
+        .where(
+            Poll.tally_version > Poll.rendered_version,
+            or_(Poll.rendered_at.is_(None), Poll.rendered_at <= now - spacing),
+        )
+        .order_by(Poll.id)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def claim_render(session: AsyncSession, poll: Poll, now: datetime, spacing: timedelta) -> int | None:
+    """Claim the right to queue the next update; the version it will show, or None."""
+    version = (await session.execute(select(Poll.tally_version).where(Poll.id == poll.id))).scalar_one()
+    result = await session.execute(
+        update(Poll)
+        .where(
+            Poll.id == poll.id,
+            Poll.rendered_version < version,
+            or_(Poll.rendered_at.is_(None), Poll.rendered_at <= now - spacing),
+        )
+        .values(rendered_version=version, rendered_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return version if result.rowcount == 1 else None
+
+
+async def skip_render(session: AsyncSession, poll_id: int) -> None:
+    """A poll message that cannot be edited (the console's) is never updated."""
+    await session.execute(
+        update(Poll)
+        .where(Poll.id == poll_id)
+        .values(rendered_version=Poll.tally_version)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# ---- reminders ------------------------------------------------------------------------------
+
+
+async def schedule_reminder(session: AsyncSession, poll_id: int, key: str, due_at: datetime) -> bool:
+    return await insert_ignore(
+        session, PollReminder, poll_id=poll_id, key=key, due_at=due_at, state="pending", reminded=0, last_error=""
+    )
+
+
+async def cancel_pending_reminders(session: AsyncSession, poll_id: int) -> None:
+    await session.execute(
+        update(PollReminder)
+        .where(PollReminder.poll_id == poll_id, PollReminder.state == "pending")
+        .values(state="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def claim_due_reminders(
+    session: AsyncSession, now: datetime, instance: str, limit: int = 20
+) -> list[tuple[int, int, str]]:
+    """(reminder id, poll id, key) of the due reminders this call won; stale claims come back."""
+    await session.execute(
+        update(PollReminder)
+        .where(PollReminder.state == "sending", PollReminder.claimed_at < now - REMINDER_LEASE)
+        .values(state="pending")
+        .execution_options(synchronize_session=False)
+    )
+    due = (
+        await session.execute(
+            select(PollReminder.id, PollReminder.poll_id, PollReminder.key)
+            .where(PollReminder.state == "pending", PollReminder.due_at <= now)
+            .order_by(PollReminder.due_at)
+            .limit(limit)
+        )
+    ).all()
+    won = []
+    for rid, pid, key in due:
+        res = await session.execute(
+            update(PollReminder)
+            .where(PollReminder.id == rid, PollReminder.state == "pending")
+            .values(state="sending", claimed_by=instance, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if res.rowcount == 1:
+            won.append((rid, pid, key))
+    return won
+
+
+async def finish_reminder(
+    session: AsyncSession, reminder_id: int, now: datetime, *, reminded: int = 0, error: str = ""
+) -> None:
+    await session.execute(
+        update(PollReminder)
+        .where(PollReminder.id == reminder_id)
+        .values(state="failed" if error else "sent", sent_at=now, reminded=reminded, last_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def poll_scope(session: AsyncSession, poll_id: int) -> tuple[Poll, Initiative] | None:
+    row = (
+        await session.execute(
+            select(Poll, Initiative).join(Initiative, Initiative.id == Poll.initiative_id).where(Poll.id == poll_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
