@@ -8,7 +8,7 @@ import json
 
 from bot.render import slack as blocks
 from tests.report_sample import insert_sample
-from tests.support import signed_headers
+from tests.support import block_action, signed_headers
 
 TITLES = (
     "Assessment overview",
@@ -116,3 +116,27 @@ async def test_home_tab_is_published_when_opened(server, slack_api):
         "home.export:html",
     ]
     assert json.loads(buttons[0]["value"]) == {"c": "C1", "v": "overview"}
+
+
+async def test_a_home_tab_button_answers_in_the_dm_and_refreshes_the_tab(server, slack_api):
+    await sample(server)
+    await server.bot.slack.publish_home("T1", "U03")
+    (published,) = await slack_api.wait_for("views.publish", 1)
+    risks = next(
+        e
+        for b in published.params["view"]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "home.summary:risks"
+    )
+    payload = block_action("home.summary:risks", risks["value"], user="U03")
+    del payload["channel"], payload["message"]
+    payload["container"] = {"type": "view", "view_id": published.params["view"].get("id", "V1")}
+    resp = await server.interact(payload)
+    assert resp.status == 200
+    (done,) = await slack_api.wait_for("files.completeUploadExternal", 1)
+    post = slack_api.of("chat.postMessage")[0]
+    assert post.params["channel"] == "U03"
+    assert "Risk register and mitigation plans" in json.dumps(post.params["blocks"])
+    assert done.params["files"][0]["title"] == "Risk heat map" and done.params["channel_id"] == "D03"
+    assert len(await slack_api.wait_for("views.publish", 2)) == 2  # the tab refreshed after the click

@@ -287,8 +287,18 @@ class SlackFace:
                 await self._ephemeral(here, actor.user_id, msgs)
             except SlackApiError:  # in the app's DM there is no ephemeral: answer in the DM
                 await self._post_thread(actor.user_id, msgs)
-        else:
-            await self._post_thread(actor.user_id, msgs)
+        else:  # from the Home tab: the answer (and its files) goes to the person's DM
+            posted = await self._post_thread(actor.user_id, msgs)
+            await self._upload_files(reply.elements, posted["channel"], posted["ts"])
+        if reply.ok:
+            await self._refresh_home(actor)
+
+    async def _refresh_home(self, actor: Actor) -> None:
+        """After a person acts, their Home tab shows the new state (a vote no longer waiting...)."""
+        try:
+            await self.publish_home(actor.workspace_id, actor.user_id)
+        except SlackApiError as e:
+            log.warning("views.publish for %s failed: %s", actor.user_id, e.response.get("error"))
 
     async def _on_message_shortcut(self, ack, body: dict[str, Any]) -> None:
         """"Propose as use case" on a message: the core answers with the propose form, prefilled."""
