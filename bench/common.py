@@ -417,6 +417,18 @@ def write_result(figure: str, result: dict[str, Any], *, quick: bool, out_dir: P
     return path
 
 
+def finish(figure: str, line: str, result: dict[str, Any], *, quick: bool, out_dir: Path | None) -> int:
+    """Write the JSON (with the summary line in it, for the table) and print the line; the exit
+    status says whether every target and check was met."""
+    checks: dict[str, bool] = result.get("checks", {})
+    met = bool(checks) and all(checks.values())
+    missed = [k for k, v in checks.items() if not v]
+    line = f"{line}; {verdict(met)}" + (f" ({'; '.join(missed)})" if missed else "")
+    path = write_result(figure, {**result, "summary": line, "met": met}, quick=quick, out_dir=out_dir)
+    print(f"{line} -> {path}")
+    return 0 if met else 1
+
+
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         return asdict(value)
@@ -442,9 +454,12 @@ def standard_args(description: str) -> Any:
     return parser
 
 
-class FeatureMissing(SystemExit):
-    """A figure whose feature has not landed: say so and exit non-zero rather than fake a number."""
+NOT_RUN = 3
 
-    def __init__(self, figure: str, what: str) -> None:
-        print(f"{figure}: NOT RUN — {what}", file=sys.stderr)
-        super().__init__(3)
+
+def not_run(figure: str, label: str, reason: str, *, quick: bool, out_dir: Path | None) -> int:
+    """A figure whose feature has not landed says so (and exits 3) rather than fake a number."""
+    line = f"{label}: NOT RUN — {reason}"
+    path = write_result(figure, {"summary": line, "met": False, "not_run": reason}, quick=quick, out_dir=out_dir)
+    print(f"{line} -> {path}")
+    return NOT_RUN

@@ -95,27 +95,20 @@ async def run(args) -> int:
                     )
     finally:
         await fake.stop()
-    met = all(checks.values())
-    path = common.write_result(
+    ratios = " ".join(f"{r['db']}@c{r['concurrency']}={r['p99_ratio']}" for r in rows if r["server"] == "alignbot")
+    c10 = " ".join(f"{r['db']}={r['p99_ms']}ms" for r in rows if r["server"] == "alignbot" and r["concurrency"] == 10)
+    return common.finish(
         FIGURE,
+        f"fig1 slack ack: p99 ratio vs bare bolt {ratios}; p99@c10 {c10 or 'n/a'}",
         {
             "target": "p99 ratio <= 1.5 at every concurrency and p99 < 100 ms at c10, on SQLite and PostgreSQL",
             "requests_per_level": requests,
             "rows": rows,
             "checks": checks,
-            "met": met,
         },
         quick=args.quick,
         out_dir=args.out,
     )
-    ratios = " ".join(f"{r['db']}@c{r['concurrency']}={r['p99_ratio']}" for r in rows if r["server"] == "alignbot")
-    c10 = " ".join(f"{r['db']}={r['p99_ms']}ms" for r in rows if r["server"] == "alignbot" and r["concurrency"] == 10)
-    missed = [k for k, v in checks.items() if not v]
-    print(
-        f"fig1 slack ack: p99 ratio vs bare bolt {ratios}; p99@c10 {c10 or 'n/a'}; "
-        f"{common.verdict(met)}{' (' + '; '.join(missed) + ')' if missed else ''} -> {path.name}"
-    )
-    return 0 if met else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,27 +93,20 @@ async def run(args) -> int:
                     )
     finally:
         await connector.stop()
-    met = all(checks.values())
-    path = common.write_result(
+    ratios = " ".join(f"{r['db']}@c{r['concurrency']}={r['p99_ratio']}" for r in rows if r["server"] == "alignbot")
+    floor_rps = max((r["throughput_rps"] for r in rows if r["server"] == "bare-botbuilder"), default=0)
+    return common.finish(
         FIGURE,
+        f"fig2 teams: p99 ratio vs bare botbuilder {ratios}; floor peak {floor_rps} replies/s",
         {
             "target": "p99 ratio <= 1.5 against a bare botbuilder ActivityHandler replying 'ok'",
             "requests_per_level": requests,
             "rows": rows,
             "checks": checks,
-            "met": met,
         },
         quick=args.quick,
         out_dir=args.out,
     )
-    ratios = " ".join(f"{r['db']}@c{r['concurrency']}={r['p99_ratio']}" for r in rows if r["server"] == "alignbot")
-    floor_rps = max((r["throughput_rps"] for r in rows if r["server"] == "bare-botbuilder"), default=0)
-    missed = [k for k, v in checks.items() if not v]
-    print(
-        f"fig2 teams: p99 ratio vs bare botbuilder {ratios}; floor peak {floor_rps} replies/s; "
-        f"{common.verdict(met)}{' (' + '; '.join(missed) + ')' if missed else ''} -> {path.name}"
-    )
-    return 0 if met else 1
 
 
 def main(argv: list[str] | None = None) -> int:
