@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.messages import Image
+from handlers.polls import chart_for as poll_chart
+from handlers.polls import count_tally
 from handlers.risks import level
 from storage.models import DataSource, Member, Milestone, Risk, UseCase
 from storage.repos.reports import Snapshot
@@ -262,8 +264,24 @@ class Builder:
         return self.doc("usecases", sections)
 
     def _poll_chart(self, ranked: list[UseCase]) -> Section:
+        """The closed priority poll's own result chart (its tally) when its ballots are here,
+        else the stored ranks drawn as bars."""
         polls = {p.id: p for p in self.snap.polls}
         poll = polls.get(ranked[0].priority_poll_id) if ranked[0].priority_poll_id else None
+        stored = self.snap.priority_ballots.get(poll.id, []) if poll else []
+        if poll is not None and stored:
+            options = [o for o in self.snap.options if o.poll_id == poll.id]
+            try:
+                tally = count_tally(poll.method, len(options), stored, poll.count_method)
+                chart = poll_chart(poll, options, tally, stored)
+            except (KeyError, ValueError, TypeError):  # a ballot shape this version cannot count
+                chart = None
+            if chart is not None:
+                return Section(
+                    "Priority poll result",
+                    text=f"POLL-{poll.number}: {poll.question} ({len(stored)} ballots)",
+                    chart=chart,
+                )
         worst = max(u.priority_rank or 0 for u in ranked)
         # Bar length is the inverted rank so the top priority has the longest bar.
         return Section(

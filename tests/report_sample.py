@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    Ballot,
     DataSource,
     Initiative,
     Kpi,
@@ -112,7 +113,7 @@ async def insert_sample(
         initiative_id=ini.id,
         number=1,
         question="Which use cases should we start with?",
-        method="rank",
+        method="ranked",
         count_method="borda",
         status="closed",
         closes_at=T0 + timedelta(days=10),
@@ -165,8 +166,10 @@ async def insert_sample(
             PollOption(poll_id=open_poll.id, position=2, label="North Europe"),
         ]
     )
-    for m in members[:5]:
+    rankings = [[1, 2, 4, 3, 6, 5], [2, 1, 4, 3, 5, 6], [1, 4, 2, 6, 3, 5], [1, 2, 3, 4, 5, 6], [4, 1, 2, 3, 6, 5]]
+    for i, (m, ranking) in enumerate(zip(members[:5], rankings, strict=True)):
         session.add(Participation(poll_id=poll.id, member_id=m.id, voted_at=T0 + timedelta(days=5)))
+        session.add(Ballot(poll_id=poll.id, voter_key=f"key{i}", choices={"rank": ranking}, updated_at=T0))
     session.add(Participation(poll_id=open_poll.id, member_id=members[1].id, voted_at=NOW - timedelta(hours=3)))
 
     for uc, texts in [

@@ -280,3 +280,18 @@ async def test_only_the_overview_depends_on_the_clock(sqlite_url):
             s, ini, "overview", now=later
         )
     await db.dispose()
+
+
+async def test_the_priority_chart_is_the_closed_polls_own_tally(sqlite_url):
+    db, ini = await sample_db(sqlite_url, sign_offs=False)
+    async with db.reading() as s:
+        (doc,) = await build_documents(s, ini, ["usecases"], NOW)
+    section = next(s for s in doc.sections if s.heading == "Priority poll result")
+    assert section.text == "POLL-1: Which use cases should we start with? (5 ballots)"
+    chart = section.chart
+    assert chart.chart == "bar" and chart.title == "POLL-1: ranking"
+    # Borda over the five sample rankings: option 1 (demand forecasting) wins, 2 next, 6 last.
+    assert chart.data["labels"][0] == "Demand forecasting per store"
+    assert chart.data["labels"][1] == "Customer 360 profile"
+    assert chart.data["values"] == sorted(chart.data["values"], reverse=True) and len(chart.data["values"]) == 6
+    await db.dispose()

@@ -63,7 +63,7 @@ def test_summary_all_and_export_in_the_console(tmp_path):
     assert "Only a facilitator can post a summary to the channel." in out
     assert 'format must be one of md, html, csv, xlsx, got "pdf"' in out
     charts = re.findall(
-        r"^(?:Impact versus feasibility|Priority ranking|Risk heat map|Project timeline): (\S+)$", out, re.M
+        r"^(?:Impact versus feasibility|POLL-1: ranking|Risk heat map|Project timeline): (\S+)$", out, re.M
     )
     assert len(charts) == 5  # four from `summary all`, the heat map again from `summary risk`
     for path in charts:

@@ -52,7 +52,7 @@ async def test_summary_all_post_splits_into_a_thread_and_uploads_the_charts(serv
     assert len(slack_api.of("files.getUploadURLExternal")) == 4 and len(slack_api.of("upload")) == 4
     assert all(u.params.get("channel_id") == "C1" and u.params.get("thread_ts") == thread for u in uploads)
     titles = sorted(f["title"] for u in uploads for f in u.params["files"])
-    assert titles == ["Impact versus feasibility", "Priority ranking", "Project timeline", "Risk heat map"]
+    assert titles == ["Impact versus feasibility", "POLL-1: ranking", "Project timeline", "Risk heat map"]
     assert all(c.params["size"] > 1000 for c in slack_api.of("upload"))
 
 

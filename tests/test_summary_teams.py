@@ -32,7 +32,7 @@ async def test_summary_all_in_teams_cards_within_limits_with_pictures(server, co
     images = [b for b in body if b["type"] == "Image"]
     assert [i["altText"] for i in images] == [
         "Impact versus feasibility of the use cases",
-        "Use cases by priority rank",
+        "Bar chart of the ranking of POLL-1",
         "Heat map of open risks by likelihood and impact",
         "Timeline of the milestones",
     ]

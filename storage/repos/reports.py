@@ -54,6 +54,8 @@ class Snapshot:
     options: list[PollOption] = field(default_factory=list)
     participations: list[Participation] = field(default_factory=list)
     ballot_counts: dict[int, int] = field(default_factory=dict)  # poll id -> ballots
+    # Choices of the closed polls that ranked use cases (for the result chart); never whose they are.
+    priority_ballots: dict[int, list[dict]] = field(default_factory=dict)
     activities: list[RaciActivity] = field(default_factory=list)
     assignments: list[RaciAssignment] = field(default_factory=list)
     roles: list[ProjectRole] = field(default_factory=list)
@@ -125,6 +127,17 @@ async def load_snapshot(session: AsyncSession, initiative: Initiative, since: da
             )
         ).all()
     }
+    ranked_by = {u.priority_poll_id for u in snap.use_cases if u.priority_poll_id is not None}
+    closed = [p.id for p in snap.polls if p.id in ranked_by and p.status == "closed"]
+    if closed:
+        for poll_id, choices in (
+            await session.execute(
+                select(Ballot.poll_id, Ballot.choices)
+                .where(Ballot.poll_id.in_(closed))
+                .order_by(Ballot.poll_id, Ballot.voter_key)
+            )
+        ).all():
+            snap.priority_ballots.setdefault(poll_id, []).append(choices)
     snap.activities = await _all(
         session, select(RaciActivity).where(RaciActivity.initiative_id == iid).order_by(RaciActivity.number)
     )
