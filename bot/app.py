@@ -99,6 +99,7 @@ class Alignbot:
         self.outbox.wake()
 
     async def stop(self) -> None:
+        await self.polls.stop()
         self.timer.shutdown()
         await self.outbox.stop()
         await self.db.dispose()

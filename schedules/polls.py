@@ -52,14 +52,33 @@ class PollClock:
         self.rosters = rosters or {}
         self.on_queued = on_queued
         self._lock = asyncio.Lock()
+        self._stopped = False
 
     def attach(self, timer) -> None:
         timer.every("poll-clock", TICK_SECONDS, self.tick)
 
-    async def tick(self) -> None:
+    async def stop(self) -> None:
+        """No new tick starts, and the one under way finishes (it may hold a transaction)."""
+        self._stopped = True
         async with self._lock:
+            pass
+
+    async def tick(self) -> None:
+        if self._stopped:
+            return
+        async with self._lock:
+            if self._stopped:
+                return
+            now = self.clock()
+            async with self.db.reading() as s:  # one cheap look; most ticks find nothing to do
+                work = await repo.pending_work(s, now, SPACING)
+            steps = [
+                step
+                for step, due in zip((self.close_due, self.send_reminders, self.update_messages), work, strict=True)
+                if due
+            ]
             queued = 0
-            for step in (self.close_due, self.send_reminders, self.update_messages):
+            for step in steps:
                 try:
                     queued += await step()
                 except Exception:

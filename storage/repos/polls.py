@@ -187,6 +187,33 @@ async def message_ref(session: AsyncSession, poll: Poll) -> dict[str, str] | Non
     return {"channel": poll.message_channel, "ts": poll.message_ts}
 
 
+async def pending_work(session: AsyncSession, now: datetime, spacing: timedelta) -> tuple[bool, bool, bool]:
+    """(a poll to close, a reminder to send, a message to update): one round trip per tick."""
+    close = select(Poll.id).where(Poll.status == "open", Poll.closes_at <= now).limit(1).exists()
+    remind = (
+        select(PollReminder.id)
+        .where(
+            or_(
+                (PollReminder.state == "pending") & (PollReminder.due_at <= now),
+                (PollReminder.state == "sending") & (PollReminder.claimed_at < now - REMINDER_LEASE),
+            )
+        )
+        .limit(1)
+        .exists()
+    )
+    render = (
+        select(Poll.id)
+        .where(
+            Poll.tally_version > Poll.rendered_version,
+            or_(Poll.rendered_at.is_(None), Poll.rendered_at <= now - spacing),
+        )
+        .limit(1)
+        .exists()
+    )
+    row = (await session.execute(select(close, remind, render))).one()
+    return bool(row[0]), bool(row[1]), bool(row[2])
+
+
 async def needing_update(session: AsyncSession, now: datetime, spacing: timedelta, limit: int = 50) -> list[int]:
     rows = await session.execute(
         select(Poll.id)
