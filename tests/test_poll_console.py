@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import AuditEvent, Ballot, Member, Participation, ProcessedEvent, UseCase
-from tests.console import run_console
+from tests.console import ROOT, run_console
 
 # The "done when" profile: 30 voters, 4 use cases (A..D = UC-1..UC-4), partial rankings allowed.
 PROFILE = [(11, "1 2 3 4"), (9, "2 3 4 1"), (6, "3 4"), (4, "4 3 2 1")]
@@ -108,7 +112,7 @@ async def test_a_later_poll_supersedes_the_earlier_priority(sqlite_url):
     assert {u.priority_poll_id for u in cases} == {2}
 
 
-async def test_anonymous_poll_leaks_no_voter(sqlite_url):
+async def test_anonymous_poll_leaks_no_voter(sqlite_url, tmp_path):
     lines = [
         *setup_lines("--anonymous"),
         ":as zed",
@@ -137,6 +141,46 @@ async def test_anonymous_poll_leaks_no_voter(sqlite_url):
         if a.action == "poll.vote":
             assert a.detail == {}
     assert all("choices" not in str(p.reply) for p in await db_rows(sqlite_url, ProcessedEvent))
+    # Nor does an export: whoever appears in it appears apart from any choice.
+    for fmt in ("csv", "md"):
+        exported = export_text(sqlite_url, fmt, tmp_path / fmt)
+        assert not any(b.voter_key in exported for b in ballots)
+        for line in exported.splitlines():
+            if re.search(r"\b(zed|yan)\b", line):
+                assert not re.search(r"Alpha|Bravo|Charlie|Delta|UC-\d", line), line
+
+
+def export_text(db_url: str, fmt: str, out: Path) -> str:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "export",
+            "--db",
+            db_url,
+            "--initiative",
+            "general",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    texts = []
+    for f in sorted(out.rglob("*")):
+        if f.suffix == ".zip":
+            with zipfile.ZipFile(f) as z:
+                texts += [z.read(n).decode("utf-8", "replace") for n in z.namelist() if not n.endswith(".png")]
+        elif f.is_file() and f.suffix in (".csv", ".md", ".html"):
+            texts.append(f.read_text("utf-8", "replace"))
+    assert texts, list(out.rglob("*"))
+    return "\n".join(texts)
 
 
 def test_methods_errors_rights_and_hidden_results(sqlite_url):

@@ -195,7 +195,7 @@ async def test_deadline_close_by_the_scheduler_also_after_a_restart(db_url, slac
 
 async def test_reminders_reach_only_non_voters_once_and_never_after_close(sqlite_url, slack_api):
     clock = Clock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
-    slack_api.members["C1"] = ["U1", "U2", "U3", "U4"]
+    slack_api.members["C1"] = ["U1", "U2", "U3", "U4", "UBOT"]  # the bot itself is never reminded
     running = await serve(make_settings(sqlite_url, slack_api_url=slack_api.url), clock=clock)
     try:
         await running.slash('poll start "Which?" --method ranked --options "A; B; C" --in 3d', user="U1")
@@ -226,3 +226,21 @@ async def test_reminders_reach_only_non_voters_once_and_never_after_close(sqlite
         assert all(p.params["channel"] != "U2" for p in slack_api.of("chat.postMessage"))
     finally:
         await running.stop()
+
+
+async def test_hidden_results_stay_hidden_on_the_poll_message_until_close(server, slack_api):
+    await server.slash('poll start "Secret?" --method single --options "Yes; No" --hide-results')
+    msg = await poll_message(server, slack_api)
+    pick = {b["action_id"]: b for b in buttons(msg["blocks"])}
+    await server.interact(click(pick["poll.pick:1:1"], "U2"))
+    await server.interact(click(pick["poll.pick:1:1"], "U3"))
+    await slack_api.wait_for("chat.postEphemeral", 2)
+    shown = await settle_updates(server, slack_api)
+    assert "2 of 3 voted; the tally is hidden." in shown and "vote" not in shown.replace("voted", "")
+    asked = texts((await (await server.slash("poll results POLL-1")).json())["blocks"])
+    assert "hidden from everyone until the poll closes. 2 of 3 voted so far." in asked and "Place" not in asked
+    await server.slash("poll close POLL-1")
+    posts = await slack_api.wait_for("chat.postMessage", 2)
+    assert "Place 1: Yes (option 1) — 2 votes" in texts(posts[-1].params["blocks"])
+    final = await settle_updates(server, slack_api)
+    assert "1. Yes — place 1, 2 votes" in final and "This poll is closed" in final

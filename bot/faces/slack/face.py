@@ -403,12 +403,13 @@ class SlackFace:
         return {"channel": resp.get("channel", ref["channel"]), "ts": resp.get("ts", ref["ts"]), "updated": True}
 
     async def roster(self, workspace_id: str, conversation_id: str) -> list[str]:
-        """The channel's members (conversations.members, every page): a poll's electorate."""
+        """The channel's members (conversations.members, every page) but the bot: a poll's electorate."""
+        me = (await self.client.auth_test()).get("user_id")
         members: list[str] = []
         cursor = None
         while True:
             resp = await self.client.conversations_members(channel=conversation_id, cursor=cursor, limit=1000)
-            members += resp.get("members") or []
+            members += [m for m in resp.get("members") or [] if m != me]
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return members
