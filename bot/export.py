@@ -171,7 +171,7 @@ def chart_filename(image: Image) -> str:
 
 
 async def attachments(
-    db: Database, elements: list[Element], now: datetime, default_tz: str = "UTC"
+    db: Database | None, elements: list[Element], now: datetime, default_tz: str = "UTC"
 ) -> list[tuple[Element, Attachment]]:
     """The files a reply carries, built now: chart PNGs and exports (blocking work in a thread)."""
     out: list[tuple[Element, Attachment]] = []
@@ -179,7 +179,7 @@ async def attachments(
         if isinstance(e, Image) and e.chart:
             png = await asyncio.to_thread(render_chart, e.chart, e.data)
             out.append((e, Attachment(chart_filename(e), png, e.title or e.alt, "image/png")))
-        elif isinstance(e, File):
+        elif isinstance(e, File) and db is not None:
             async with db.reading() as s:
                 initiative = await s.get(Initiative, e.initiative_id)
                 if initiative is None:

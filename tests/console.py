@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,13 @@ def run_console(
         text=True,
         timeout=timeout,
         cwd=ROOT,
-        env={**os.environ, "ALIGNBOT_TIMEZONE": "UTC", **(env or {})},
+        env={
+            **os.environ,
+            "ALIGNBOT_TIMEZONE": "UTC",
+            # Charts and exports the console writes go to a fresh folder, never the repository.
+            "ALIGNBOT_FILES_DIR": tempfile.mkdtemp(prefix="alignbot-files-"),
+            **(env or {}),
+        },
     )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr

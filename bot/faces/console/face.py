@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,13 +28,31 @@ def console_text(line: str) -> str:
     return _AT.sub(lambda m: f"<@{m.group(1)}|{m.group(1)}>", line)
 
 
+async def write_files(elements: list, db: Any, now: datetime, timezone: str = "UTC") -> None:
+    """Charts and exports become files in ALIGNBOT_FILES_DIR (default ./alignbot-files); the
+    printed text names their paths."""
+    from bot.export import attachments
+
+    wanted = [e for e in elements if isinstance(e, Image | File) and not e.path]
+    if not wanted:
+        return
+    folder = Path(os.environ.get("ALIGNBOT_FILES_DIR") or "alignbot-files")
+    folder.mkdir(parents=True, exist_ok=True)
+    for element, attachment in await attachments(db, wanted, now, timezone):
+        path = folder / attachment.filename
+        await asyncio.to_thread(path.write_bytes, attachment.content)
+        element.path = str(path)
+
+
 class ConsoleDelivery:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
     async def deliver(self, envelope: Envelope) -> dict[str, Any]:
         where = f"@{envelope.target_id} (private)" if envelope.target_kind == "user" else f"#{envelope.target_id}"
-        body = render(elements_from_json(envelope.payload["elements"]))
+        elements = elements_from_json(envelope.payload["elements"])
+        await write_files(elements, None, datetime.now(UTC))  # charts only: exports are answers, not sends
+        body = render(elements)
         self.out.write(f"→ {where}: {body}\n")
         self.out.flush()
         return {"printed": True}
@@ -82,21 +101,7 @@ class ConsoleFace:
         return True
 
     async def _write_files(self, elements: list) -> None:
-        """Charts and exports become files in ALIGNBOT_FILES_DIR (default ./alignbot-files); the
-        printed reply names their paths."""
-        from bot.export import attachments
-
-        wanted = [e for e in elements if isinstance(e, Image | File) and not e.path]
-        if not wanted:
-            return
-        folder = Path(os.environ.get("ALIGNBOT_FILES_DIR") or "alignbot-files")
-        folder.mkdir(parents=True, exist_ok=True)
-        for element, attachment in await attachments(
-            self.app.db, wanted, self.app.clock(), self.app.settings.timezone
-        ):
-            path = folder / attachment.filename
-            await asyncio.to_thread(path.write_bytes, attachment.content)
-            element.path = str(path)
+        await write_files(elements, self.app.db, self.app.clock(), self.app.settings.timezone)
 
     def _meta(self, line: str) -> bool:
         name, _, arg = line[1:].partition(" ")
