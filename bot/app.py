@@ -82,7 +82,9 @@ class Alignbot:
             instance=settings.instance,
             clock=clock,
             default_timezone=settings.timezone,
-            rosters={"slack": self.slack.roster} if self.slack is not None else {},
+            rosters={
+                name: face.roster for name, face in (("slack", self.slack), ("teams", self.teams)) if face is not None
+            },
             on_queued=self.outbox.wake,
         )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select
 
-from storage.models import Ballot
+from storage.models import Ballot, Outbox
 from tests.support import message_activity
 
 
@@ -63,3 +65,43 @@ async def test_votes_are_action_execute_invokes_answered_privately_with_the_card
     edits = [a for a in updated[before:] if a["_method"] == "PUT"]
     assert edits and all(a["_method"] == "PUT" for a in updated[before:])
     assert "1 of 2 voted" in str(edits[-1]["attachments"][0]["content"])
+
+
+async def test_reminders_use_the_conversations_roster_and_skip_voters(server, connector):
+    connector.members["conv-1"] = [
+        {"id": f"29:aad-{i}", "name": f"P{i}", "aadObjectId": f"aad-{i}"} for i in (1, 2, 3, 4)
+    ]
+    await server.teams(message_activity('poll start "Q?" --method single --options "A; B"', service_url=connector.url))
+    await server.teams(message_activity("poll vote POLL-1 2", service_url=connector.url, user="aad-2", name="P2"))
+    # aad-3 has a 1:1 chat with the bot, so a private reminder can reach them there.
+    await server.teams(
+        message_activity(
+            "help",
+            service_url=connector.url,
+            user="aad-3",
+            name="P3",
+            conversation="personal-3",
+            conversation_type="personal",
+        )
+    )
+    await connector.wait_for(4)
+    await server.teams(message_activity("poll remind POLL-1", service_url=connector.url))
+    rows = await reminder_rows_settled(server, 3)
+    assert sorted(r.target_id for r in rows) == ["aad-1", "aad-3", "aad-4"]  # the voter aad-2 is not reminded
+    states = {r.target_id: r.state for r in rows}
+    assert states["aad-3"] == "sent"
+    # Nobody else has a 1:1 chat with the bot: their reminders fail visibly, with the reason.
+    assert states["aad-1"] == states["aad-4"] == "failed"
+    assert all("must message the bot first" in r.last_error for r in rows if r.state == "failed")
+    dm = [a for a in connector.activities if a["_conversation_id"] == "personal-3"]
+    assert any("You have not voted on POLL-1 yet: Q?." in str(a.get("attachments")) for a in dm)
+
+
+async def reminder_rows_settled(server, n: int) -> list:
+    for _ in range(100):  # bounded polling of a condition, not a fixed wait for an outcome
+        async with server.bot.db.reading() as s:
+            rows = (await s.execute(select(Outbox).where(Outbox.dedupe_key.like("poll-remind:%")))).scalars().all()
+        if len(rows) == n and all(r.state in ("sent", "failed") for r in rows):
+            return list(rows)
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"reminders did not settle: {[(r.target_id, r.state) for r in rows]}")

@@ -21,6 +21,7 @@ class FakeBotConnector:
         self.runner: web.AppRunner | None = None
         self.url = ""
         self._failures: list[tuple[int, dict[str, str]]] = []
+        self.members: dict[str, list[dict[str, str]]] = {}  # conversation -> ChannelAccounts (GET .../members)
 
     async def start(self) -> FakeBotConnector:
         app = web.Application()
@@ -28,6 +29,7 @@ class FakeBotConnector:
         app.router.add_post("/v3/conversations/{conversation_id}/activities/{reply_to}", self._post)
         app.router.add_put("/v3/conversations/{conversation_id}/activities/{activity_id}", self._post)
         app.router.add_post("/v3/conversations", self._create_conversation)
+        app.router.add_get("/v3/conversations/{conversation_id}/members", self._members)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -55,6 +57,9 @@ class FakeBotConnector:
             self.activities.append(body)
             self._changed.notify_all()
         return web.json_response({"id": f"act-{next(self._ids)}"})
+
+    async def _members(self, request: web.Request) -> web.Response:
+        return web.json_response(self.members.get(request.match_info["conversation_id"], []))
 
     async def _create_conversation(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 from aiohttp import web
-from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core import ActivityHandler, BotAdapter, CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ConversationReference
 
@@ -200,6 +200,23 @@ class TeamsFace:
     async def _on_error(self, turn_context: TurnContext, error: Exception) -> None:
         log.error("teams turn failed: %s", error, exc_info=error)
         await turn_context.send_activity("Sorry, something went wrong on our side and nothing was saved.")
+
+    async def roster(self, workspace_id: str, conversation_id: str) -> list[str]:
+        """The conversation's members (the Bot Connector's roster) as the ids our actors carry."""
+        async with self.db.reading() as s:
+            ws = await scope.workspace_if_exists(s, "teams", workspace_id)
+            data = await record.conversation_reference(s, ws.id, f"conv:{conversation_id}") if ws else None
+        if data is None:
+            return []
+        found: list[str] = []
+
+        async def read(turn_context: TurnContext) -> None:
+            client = turn_context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
+            for m in await client.conversations.get_conversation_members(conversation_id):
+                found.append(m.aad_object_id or m.id)
+
+        await self.adapter.continue_conversation(ConversationReference().deserialize(data), read, self.app_id)
+        return found
 
     async def deliver(self, envelope: Envelope) -> dict[str, Any]:
         key = f"user:{envelope.target_id}" if envelope.target_kind == "user" else f"conv:{envelope.target_id}"
