@@ -140,3 +140,33 @@ async def test_a_home_tab_button_answers_in_the_dm_and_refreshes_the_tab(server,
     assert "Risk register and mitigation plans" in json.dumps(post.params["blocks"])
     assert done.params["files"][0]["title"] == "Risk heat map" and done.params["channel_id"] == "D03"
     assert len(await slack_api.wait_for("views.publish", 2)) == 2  # the tab refreshed after the click
+
+
+async def test_a_long_private_summary_continues_past_the_response_url_limit(server, slack_api, monkeypatch):
+    from urllib.parse import parse_qsl, urlencode
+
+    from bot.faces.slack import face
+    from tests.support import slash_body
+
+    await sample(server)
+    monkeypatch.setattr(face, "RESPONSE_URL_USES", 0)  # Slack's is 5; the sample's summary is two messages
+    fields = dict(parse_qsl(slash_body("summary all", user="U03", channel="C1"), keep_blank_values=True))
+    fields["response_url"] = slack_api.url + "response_url"
+    resp = await server.slack(urlencode(fields))
+    first = await resp.json()
+    later = await slack_api.wait_for("chat.postEphemeral", 1)
+    responses = slack_api.of("response_url")
+    assert responses == []
+    sent = [first["blocks"], *[e.params["blocks"] for e in later]]
+    assert len(sent) >= 2
+    assert all(e.params["user"] == "U03" and e.params["channel"] == "C1" for e in later)
+    assert all(len(b) <= blocks.MAX_BLOCKS for b in sent)
+    assert [h for h in headers_of_blocks(sent) if h in TITLES] == list(TITLES)
+    text = json.dumps(sent)
+    for n in range(1, 13):
+        assert f"UC-{n} " in text, f"UC-{n} was dropped"
+    assert slack_api.of("chat.postMessage") == []
+
+
+def headers_of_blocks(sent: list[list[dict]]) -> list[str]:
+    return [b["text"]["text"] for msg in sent for b in msg if b["type"] == "header"]

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 COMMAND = "/align"
 MAX_HOME_BLOCKS = 100
+RESPONSE_URL_USES = 5  # Slack: a response_url takes at most 5 messages
 HOME_EMPTY = Text("You are not part of an initiative yet. Type /align help in a channel to start one.")
 ACK_BUDGET = 2.0  # seconds of Slack's 3 we may spend before acking
 
@@ -163,17 +164,28 @@ class SlackFace:
             await self._post_reply(reply, channel, actor, respond)
             return
         await ack(response_type="ephemeral", text=msgs[0]["text"], blocks=msgs[0]["blocks"])
-        for extra in msgs[1:]:
-            await respond(response_type="ephemeral", text=extra["text"], blocks=extra["blocks"])
+        await self._respond_all(msgs[1:], channel, actor.user_id, respond)
         await self._upload_private(reply.elements, actor.user_id)
 
     async def _respond_later(self, reply: Reply, channel: str, actor: Actor, respond) -> None:
         if reply.visibility == "channel":
             await self._post_reply(reply, channel, actor, respond)
             return
-        for msg in encode_buttons(blocks.messages(reply.elements), channel):
-            await respond(response_type="ephemeral", text=msg["text"], blocks=msg["blocks"])
+        msgs = encode_buttons(blocks.messages(reply.elements), channel)
+        await self._respond_all(msgs, channel, actor.user_id, respond)
         await self._upload_private(reply.elements, actor.user_id)
+
+    async def _respond_all(self, msgs: list[dict[str, Any]], channel: str, user: str, respond) -> None:
+        """Private messages through response_url, which Slack accepts only 5 times: a longer answer
+        (a whole deliverable) continues with chat.postEphemeral, or in the DM, never cut short."""
+        for msg in msgs[:RESPONSE_URL_USES]:
+            await respond(response_type="ephemeral", text=msg["text"], blocks=msg["blocks"])
+        rest = msgs[RESPONSE_URL_USES:]
+        if rest:
+            try:
+                await self._ephemeral(channel, user, rest)
+            except SlackApiError:
+                await self._post_thread(user, rest)
 
     async def _post_reply(self, reply: Reply, channel: str, actor: Actor, respond=None) -> None:
         """A visible reply is the bot's own message in the channel (long ones continue in a thread)."""
