@@ -68,6 +68,7 @@ class LoadResult:
     seconds: float
     latencies_ms: list[float] = field(repr=False, default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
+    server_cpu_ms: float | None = None  # server CPU per accepted request, when measured
 
     @property
     def p50(self) -> float:
@@ -97,6 +98,7 @@ class LoadResult:
             "p99_ms": round(self.p99, 2),
             "max_ms": round(self.max_ms, 2),
             "throughput_rps": round(self.throughput, 1),
+            **({"server_cpu_ms_per_request": round(self.server_cpu_ms, 2)} if self.server_cpu_ms is not None else {}),
         }
 
 
@@ -166,6 +168,15 @@ def title(seed: str) -> str:
     return " ".join(rng.sample(_WORDS, 6)).capitalize()
 
 
+async def measured_load(proc: Proc, send: Request, *, requests: int, concurrency: int) -> LoadResult:
+    """run_load, also recording the server process's CPU time per accepted request during the run
+    (PostgreSQL's own CPU is in its processes, not counted; work left after the run is not either)."""
+    before = proc.cpu_seconds()
+    res = await run_load(send, requests=requests, concurrency=concurrency)
+    res.server_cpu_ms = (proc.cpu_seconds() - before) * 1000 / max(1, res.ok)
+    return res
+
+
 def compare_row(server: str, db: str, res: LoadResult, floor: LoadResult | None) -> dict[str, Any]:
     out = {"server": server, "db": db, **res.summary()}
     if floor is not None:
@@ -180,7 +191,9 @@ def describe(server: str, db: str, res: LoadResult, floor: LoadResult | None = N
         extra = f" ratio p50 {ratio(res.p50, floor.p50):.2f} p99 {ratio(res.p99, floor.p99):.2f}"
     return (
         f"  {server:11} {db:8} c={res.concurrency:<3} n={res.ok}/{res.requests} p50 {fmt_ms(res.p50)} "
-        f"p99 {fmt_ms(res.p99)} {res.throughput:.0f} req/s{extra}"
+        f"p99 {fmt_ms(res.p99)} {res.throughput:.0f} req/s"
+        + (f" cpu {res.server_cpu_ms:.1f}ms/req" if res.server_cpu_ms is not None else "")
+        + extra
     )
 
 
@@ -202,6 +215,16 @@ def rss_mb(pid: int) -> float:
     return math.nan
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, from /proc (Linux).
+
+    CPU per request is the number that survives a noisy machine: latency under load is mostly
+    queueing behind that CPU on the server's one event loop.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Proc:
     """A server subprocess on 127.0.0.1:port; its stderr goes to a log file shown on failure."""
@@ -217,6 +240,9 @@ class Proc:
 
     def rss_mb(self) -> float:
         return rss_mb(self.pid)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -378,6 +404,22 @@ async def scalar(db_url: str, sql: str) -> Any:
             return (await s.execute(text(sql))).scalar_one()
     finally:
         await db.dispose()
+
+
+async def wait_for_count(db_url: str, sql: str, wanted: int, *, quiet: float = 15.0) -> tuple[int, float]:
+    """Poll `sql` (a count) until it reaches `wanted`, or stops changing for `quiet` seconds.
+
+    Work acked before it is done (a slow command answered "Working on it", a block action) lands
+    later: this waits for it, and returns the count and when it last changed (time.monotonic()).
+    """
+    count, changed = -1, time.monotonic()
+    while True:
+        now_count = await scalar(db_url, sql)
+        if now_count != count:
+            count, changed = now_count, time.monotonic()
+        if count >= wanted or time.monotonic() - changed > quiet:
+            return count, changed
+        await asyncio.sleep(0.05)
 
 
 @contextlib.contextmanager

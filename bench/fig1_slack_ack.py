@@ -23,6 +23,7 @@ from tests.support import signed_headers, slash_body
 
 FIGURE = "fig1_slack_ack"
 USERS = 20
+COUNT_USE_CASES = "SELECT count(*) FROM use_case"
 CHANNELS = 10  # workshops in parallel: each channel is its own initiative
 
 
@@ -48,8 +49,8 @@ def slash_request(url: str, run: str) -> common.Request:
     return send
 
 
-async def load(url: str, run: str, requests: int, concurrency: int) -> common.LoadResult:
-    return await common.run_load(slash_request(url, run), requests=requests, concurrency=concurrency)
+async def load(proc: common.Proc, run: str, requests: int, concurrency: int) -> common.LoadResult:
+    return await common.measured_load(proc, slash_request(proc.url, run), requests=requests, concurrency=concurrency)
 
 
 async def run(args) -> int:
@@ -70,17 +71,20 @@ async def run(args) -> int:
                     )
                     for kind, url in urls.items()
                 }
-                await load(floor.url, "warm-floor", warmup, 1)
+                await load(floor, "warm-floor", warmup, 1)
                 accepted = dict.fromkeys(servers, 0)
                 for kind, proc in servers.items():
-                    accepted[kind] += (await load(proc.url, f"warm-{kind}", warmup, 1)).ok
+                    accepted[kind] += (await load(proc, f"warm-{kind}", warmup, 1)).ok
+                    await common.wait_for_count(urls[kind], COUNT_USE_CASES, accepted[kind])
                 for c in levels:
-                    floor_res = await load(floor.url, f"floor-c{c}", requests, c)
+                    floor_res = await load(floor, f"floor-c{c}", requests, c)
                     rows.append(common.compare_row("bare-bolt", "-", floor_res, None))
                     print(common.describe("bare-bolt", "-", floor_res), file=sys.stderr)
                     for kind, proc in servers.items():
-                        res = await load(proc.url, f"{kind}-c{c}", requests, c)
+                        res = await load(proc, f"{kind}-c{c}", requests, c)
                         accepted[kind] += res.ok
+                        # Answers acked as "Working on it" finish later: let the backlog drain first.
+                        await common.wait_for_count(urls[kind], COUNT_USE_CASES, accepted[kind])
                         r = common.compare_row("alignbot", kind, res, floor_res)
                         rows.append(r)
                         print(common.describe("alignbot", kind, res, floor_res), file=sys.stderr)
@@ -89,7 +93,7 @@ async def run(args) -> int:
                         if c == 10:
                             checks[f"{kind} c10: p99 < 100 ms"] = res.p99 < 100
                 for kind, url in urls.items():
-                    stored = await common.scalar(url, "SELECT count(*) FROM use_case")
+                    stored = await common.scalar(url, COUNT_USE_CASES)
                     checks[f"{kind}: every acked proposal stored once ({stored}/{accepted[kind]})"] = (
                         stored == accepted[kind]
                     )

@@ -23,6 +23,7 @@ from tests.support import message_activity
 
 FIGURE = "fig2_teams"
 USERS = 20
+COUNT_USE_CASES = "SELECT count(*) FROM use_case"
 CONVERSATIONS = 10
 
 
@@ -52,9 +53,11 @@ async def run(args) -> int:
     rows: list[dict[str, Any]] = []
     checks: dict[str, bool] = {}
 
-    async def load(url: str, run_id: str, n: int, c: int) -> common.LoadResult:
+    async def load(proc: common.Proc, run_id: str, n: int, c: int) -> common.LoadResult:
         before = len(connector.activities)
-        res = await common.run_load(activity_request(url, run_id, connector.url), requests=n, concurrency=c)
+        res = await common.measured_load(
+            proc, activity_request(proc.url, run_id, connector.url), requests=n, concurrency=c
+        )
         replies = len(connector.activities) - before
         checks[f"{run_id}: one reply per accepted activity ({replies}/{res.ok})"] = replies == res.ok
         return res
@@ -71,23 +74,26 @@ async def run(args) -> int:
                     for kind, url in urls.items()
                 }
                 accepted = dict.fromkeys(servers, 0)
-                await load(floor.url, "warm-floor", warmup, 1)
+                await load(floor, "warm-floor", warmup, 1)
                 for kind, proc in servers.items():
-                    accepted[kind] += (await load(proc.url, f"warm-{kind}", warmup, 1)).ok
+                    accepted[kind] += (await load(proc, f"warm-{kind}", warmup, 1)).ok
+                    await common.wait_for_count(urls[kind], COUNT_USE_CASES, accepted[kind])
                 for c in levels:
-                    floor_res = await load(floor.url, f"floor-c{c}", requests, c)
+                    floor_res = await load(floor, f"floor-c{c}", requests, c)
                     rows.append(common.compare_row("bare-botbuilder", "-", floor_res, None))
                     print(common.describe("bare-botbuilder", "-", floor_res), file=sys.stderr)
                     for kind, proc in servers.items():
-                        res = await load(proc.url, f"{kind}-c{c}", requests, c)
+                        res = await load(proc, f"{kind}-c{c}", requests, c)
                         accepted[kind] += res.ok
+                        # Answers acked as "Working on it" finish later: let the backlog drain first.
+                        await common.wait_for_count(urls[kind], COUNT_USE_CASES, accepted[kind])
                         r = common.compare_row("alignbot", kind, res, floor_res)
                         rows.append(r)
                         print(common.describe("alignbot", kind, res, floor_res), file=sys.stderr)
                         checks[f"{kind} c{c}: p99 ratio <= 1.5"] = r["p99_ratio"] <= 1.5
                         checks[f"{kind} c{c}: no errors"] = res.errors == 0
                 for kind, url in urls.items():
-                    stored = await common.scalar(url, "SELECT count(*) FROM use_case")
+                    stored = await common.scalar(url, COUNT_USE_CASES)
                     checks[f"{kind}: every accepted proposal stored once ({stored}/{accepted[kind]})"] = (
                         stored == accepted[kind]
                     )

@@ -99,20 +99,6 @@ def vote_request(url: str, buttons: list[dict[str, Any]], voters: int) -> common
     return send
 
 
-async def stored(db_url: str, wanted: int, quiet: float = 15.0) -> tuple[int, float]:
-    """Block actions are acked before the vote is counted, so "accepted" means "a ballot row":
-    wait until `wanted` ballots are stored (or none arrive for `quiet` seconds); returns the count
-    and when the last one was seen (time.monotonic)."""
-    count, last_change = -1, time.monotonic()
-    while True:
-        now_count = await common.scalar(db_url, "SELECT count(*) FROM ballot")
-        if now_count != count:
-            count, last_change = now_count, time.monotonic()
-        if count >= wanted or time.monotonic() - last_change > quiet:
-            return count, last_change
-        await asyncio.sleep(0.05)
-
-
 async def settle(db_url: str, poll_number_sql: str) -> float:
     """Wait until the poll message shows the latest tally and the outbox is empty; seconds waited."""
     started = time.perf_counter()
@@ -132,7 +118,8 @@ async def burst_against(proc: common.Proc, fake: FakeSlackApi, db_url: str, *, v
     updates_before = len(fake.of("chat.update"))
     started = time.monotonic()
     res = await common.run_load(vote_request(proc.url, buttons, voters), requests=voters + retries, concurrency=50)
-    ballots, counted_at = await stored(db_url, voters)
+    # Block actions are acked before the vote is counted: "accepted" means "a ballot row".
+    ballots, counted_at = await common.wait_for_count(db_url, "SELECT count(*) FROM ballot", voters)
     lag_sql = "SELECT count(*) FROM poll WHERE tally_version > rendered_version"
     settled = await settle(db_url, lag_sql)
     updates = fake.of("chat.update")[updates_before:]

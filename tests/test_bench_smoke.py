@@ -129,6 +129,20 @@ def test_blockkit_violations_names_each_broken_limit():
     assert "message 1 block 51: 11 fields > 10" in problems
 
 
+@pytest.mark.skipif(not common.postgres_admin_url(), reason="figure 5 runs two replicas on PostgreSQL")
+def test_fig5_reminders_sends_each_due_reminder_once_across_two_replicas(tmp_path):
+    from bench.fig5_reminders import reminders_available
+
+    rc, doc = run_figure("fig5_reminders", tmp_path, "--milestones", "10", "--lead", "10")
+    if reminders_available():
+        assert rc == common.NOT_RUN
+        return
+    r = doc["result"]
+    assert (r["reminders_pending_at_start"], r["messages"], r["people_reached"]) == (100, 10, 10)
+    assert r["people_reached_twice"] == 0 and r["still_pending_later_reminders"] == 90
+    assert len(r["startup_s"]) == 2 and sum(r["sent_by_replica"].values()) == 10
+
+
 def test_fig6_footprint_measures_memory_and_console_start(tmp_path):
     _, doc = run_figure("fig6_footprint", tmp_path, "--runs", "1", "--requests", "10")
     assert 20 < doc["serve_rss"]["idle_mb"] < 2000
