@@ -9,7 +9,7 @@ import pytest
 from handlers.ballots import Choices, describe, parse_tokens, voter_key
 from handlers.fields import InvalidInput
 from handlers.grammar import tokenize
-from handlers.polls import ballot_form, choices_from_form
+from handlers.poll_views import ballot_form, choices_from_form
 from storage.models import Poll, PollOption
 
 LABELS = {1: "Migrate ETL", 2: "Churn model", 3: "Fraud"}
