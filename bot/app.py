@@ -6,14 +6,16 @@ clock and fake platform URLs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TextIO
 
 from aiohttp import web
 
+from bot.observability import Metrics
 from bot.settings import Settings
 from handlers.context import CoreConfig
 from handlers.core import Core, utc_now
@@ -23,10 +25,12 @@ from schedules.polls import PollClock
 from schedules.timer import Timer
 from storage import migrate
 from storage.db import Database
+from storage.repos import record
 
 log = logging.getLogger(__name__)
 
 OUTBOX_SWEEP_SECONDS = 5
+DELIVERY_PURGE_SECONDS = 600
 
 
 class Alignbot:
@@ -41,6 +45,8 @@ class Alignbot:
         self.clock = clock
         self.db = Database(settings.database_url)
         self.registry = Registry.discover()
+        self.metrics = Metrics()
+        self._heads: set[str] | None = None
         self.timer = Timer()
         self.deliveries: dict[str, Delivery] = {}
         self.outbox = OutboxSender(self.db, self.deliveries, instance=settings.instance, clock=clock)
@@ -93,6 +99,7 @@ class Alignbot:
             await migrate.upgrade(self.settings.database_url)
         self.timer.start()
         self.timer.every("outbox-sweep", OUTBOX_SWEEP_SECONDS, self._sweep)
+        self.timer.every("delivery-purge", DELIVERY_PURGE_SECONDS, self.purge_deliveries)
         self.outbox.start()
         self.outbox.wake()
         self.polls.attach(self.timer)
@@ -100,10 +107,25 @@ class Alignbot:
     async def _sweep(self) -> None:
         self.outbox.wake()
 
+    async def purge_deliveries(self) -> int:
+        """Forget deliveries older than the retention (never under an hour: Slack retries for minutes)."""
+        hours = max(1.0, getattr(self.settings, "delivery_retention_hours", 24.0))
+        async with self.db.transaction() as s:
+            return await record.forget_deliveries_before(s, self.clock() - timedelta(hours=hours))
+
+    async def migration_heads(self) -> set[str]:
+        if self._heads is None:
+            self._heads = await asyncio.to_thread(migrate.heads)
+        return self._heads
+
     async def stop(self) -> None:
+        """Graceful: answers already acked are posted and sends under way finish before closing."""
+        grace = getattr(self.settings, "shutdown_seconds", 30.0)
+        if self.slack is not None:
+            await self.slack.finish_in_flight(grace)
         await self.polls.stop()
         self.timer.shutdown()
-        await self.outbox.stop()
+        await self.outbox.stop(grace)
         await self.db.dispose()
 
     def web_app(self) -> web.Application:

@@ -1,25 +1,93 @@
-"""One aiohttp server: Slack on /slack/events, Teams on /api/messages, health on /healthz."""
+"""One aiohttp server: Slack on /slack/events, Teams on /api/messages, and the operator's endpoints.
+
+/healthz says the process is alive; /readyz that it can do work (database reachable, schema at
+the latest migration), so a load balancer sends traffic only to replicas that can answer;
+/metrics is Prometheus' text format. Every request gets a request id (kept from X-Request-Id when
+a proxy set one) that the logs carry, and bodies above the configured size are refused with 413
+before they are read.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from sqlalchemy import text
+
+from bot.observability import METRICS_CONTENT_TYPE, Metrics, new_request_id, request_id
 
 if TYPE_CHECKING:
     from bot.app import Alignbot
 
+log = logging.getLogger(__name__)
+
 MAX_BODY = 1024 * 1024
+PLATFORM_OF_PATH = {"/slack/events": "slack", "/api/messages": "teams"}
+
+
+def _platform(path: str) -> str:
+    if path in PLATFORM_OF_PATH:
+        return PLATFORM_OF_PATH[path]
+    return "slack" if path.startswith("/slack/") else "http"
 
 
 def build_web_app(bot: Alignbot) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    max_body = getattr(bot.settings, "max_body_bytes", MAX_BODY)
+    metrics: Metrics = bot.metrics
+
+    @web.middleware
+    async def observe(request: web.Request, handler) -> web.StreamResponse:
+        rid = new_request_id(request.headers.get("X-Request-Id"))
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        metrics.in_flight.inc()
+        status = 500
+        try:
+            if request.content_length is not None and request.content_length > max_body:
+                raise web.HTTPRequestEntityTooLarge(max_size=max_body, actual_size=request.content_length)
+            response = await handler(request)
+            status = response.status
+        except web.HTTPException as e:
+            status = e.status
+            e.headers["X-Request-Id"] = rid
+            raise
+        except Exception:
+            # Never a traceback to the caller: the log has it, under this request id.
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            response = web.json_response({"error": "internal error", "request_id": rid}, status=500)
+        finally:
+            metrics.in_flight.dec()
+            if request.path not in ("/metrics", "/healthz", "/readyz"):
+                metrics.observe(_platform(request.path), status, time.perf_counter() - started)
+            request_id.reset(token)
+        response.headers["X-Request-Id"] = rid
+        return response
+
+    app = web.Application(client_max_size=max_body, middlewares=[observe])
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    async def readyz(_request: web.Request) -> web.Response:
+        problems = await readiness_problems(bot)
+        metrics.ready.set(0 if problems else 1)
+        if problems:
+            return web.json_response({"status": "unavailable", "problems": problems}, status=503)
+        return web.json_response({"status": "ready"})
+
+    async def metrics_endpoint(_request: web.Request) -> web.Response:
+        try:
+            await metrics.refresh_from(bot.db)
+        except Exception as e:  # a scrape must still answer when the database is down
+            log.warning("metrics: database figures unavailable: %s", e)
+        return web.Response(body=metrics.exposition(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)
 
     if bot.slack is not None:
         slack_app = bot.slack.app
@@ -29,6 +97,10 @@ def build_web_app(bot: Alignbot) -> web.Application:
             return await to_aiohttp_response(await slack_app.async_dispatch(bolt_request))
 
         app.router.add_post("/slack/events", slack_events)
+        oauth = getattr(bot.slack, "oauth", None)
+        if oauth is not None:
+            app.router.add_get("/slack/install", slack_events)
+            app.router.add_get("/slack/oauth_redirect", slack_events)
 
     if bot.teams is not None:
         app.router.add_post("/api/messages", bot.teams.handle)
@@ -40,3 +112,21 @@ def build_web_app(bot: Alignbot) -> web.Application:
 
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+async def readiness_problems(bot: Alignbot) -> list[str]:
+    """Why this replica should not get traffic yet; empty when it can work."""
+    try:
+        async with bot.db.reading() as s:
+            await s.execute(text("SELECT 1"))
+            try:
+                current = set((await s.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+            except Exception:
+                current = set()
+    except Exception as e:
+        return [f"database unreachable: {type(e).__name__}"]
+    heads = await bot.migration_heads()
+    if current != heads:
+        at = sorted(current) or "nothing"
+        return [f"database schema is at {at}, the code needs {sorted(heads)}: run `alignbot db upgrade`"]
+    return []

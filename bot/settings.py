@@ -28,6 +28,14 @@ class Settings:
     secret: str = "dev-only-secret"  # keys anonymous ballots; set ALIGNBOT_SECRET in production
     dev: bool = False
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # production hardening (issue #8)
+    slack_client_id: str = ""  # with the secret: multi-workspace OAuth install
+    slack_client_secret: str = ""
+    slack_uninstall: str = "keep"  # keep | purge: an uninstalled workspace's data
+    max_body_bytes: int = 1024 * 1024
+    delivery_retention_hours: float = 24.0  # processed deliveries kept (>= 1 h) to spot redeliveries
+    shutdown_seconds: float = 30.0  # how long SIGTERM waits for in-flight requests and sends
+    log_level: str = "WARNING"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -47,6 +55,13 @@ class Settings:
             teams_app_tenant_id=get("TEAMS_APP_TENANT_ID", ""),
             timezone=get("ALIGNBOT_TIMEZONE") or "UTC",
             secret=get("ALIGNBOT_SECRET") or "dev-only-secret",
+            slack_client_id=get("SLACK_CLIENT_ID", ""),
+            slack_client_secret=get("SLACK_CLIENT_SECRET", ""),
+            slack_uninstall=(get("ALIGNBOT_UNINSTALL_DATA") or "keep").strip().lower(),
+            max_body_bytes=_number(get("ALIGNBOT_MAX_BODY_BYTES"), 1024 * 1024, int),
+            delivery_retention_hours=max(1.0, _number(get("ALIGNBOT_DELIVERY_RETENTION_HOURS"), 24.0, float)),
+            shutdown_seconds=_number(get("ALIGNBOT_SHUTDOWN_SECONDS"), 30.0, float),
+            log_level=(get("ALIGNBOT_LOG_LEVEL") or "WARNING").upper(),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -54,7 +69,24 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        return bool((self.slack_bot_token or self.slack_oauth_enabled) and self.slack_signing_secret)
+
+    @property
+    def slack_oauth_enabled(self) -> bool:
+        """Several workspaces install the app themselves; tokens come from the installation store."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line."""
+        return [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.slack_client_secret,
+            self.teams_app_password,
+            self.secret,
+        ]
 
     @property
     def teams_enabled(self) -> bool:
@@ -69,4 +101,29 @@ class Settings:
                 "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: without it nobody can tell Slack's "
                 "requests from forged ones. Copy the signing secret from the Slack app's Basic Information page."
             )
+        if self.slack_oauth_enabled and not self.slack_signing_secret:
+            problems.append(
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set but SLACK_SIGNING_SECRET is not: set it from the "
+                "Slack app's Basic Information page."
+            )
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            problems.append(
+                "Only one of SLACK_CLIENT_ID and SLACK_CLIENT_SECRET is set: the OAuth install needs both "
+                "(Basic Information > App Credentials), or neither for a single workspace with SLACK_BOT_TOKEN."
+            )
+        if not self.teams_app_id and not self.dev and (self.teams_app_password or self.teams_app_tenant_id):
+            problems.append(
+                "TEAMS_APP_PASSWORD or TEAMS_APP_TENANT_ID is set but TEAMS_APP_ID is not: without an app id "
+                "nobody can check that requests come from Microsoft. Set TEAMS_APP_ID to the bot's Microsoft app "
+                "id (Azure Bot > Configuration), or use `serve --dev` on a developer machine only."
+            )
+        if self.slack_uninstall not in ("keep", "purge"):
+            problems.append(f'ALIGNBOT_UNINSTALL_DATA must be "keep" or "purge", not "{self.slack_uninstall}".')
         return problems
+
+
+def _number(raw: str | None, default, kind):
+    try:
+        return kind(raw) if raw not in (None, "") else default
+    except ValueError:
+        return default

@@ -70,7 +70,11 @@ class Core:
             key = incoming.delivery_key
             if key and not await record.claim_delivery(session, key, now):
                 stored = await record.delivery_reply(session, key)
-                return reply_from_json(stored) if stored else None
+                if not stored:
+                    return None
+                replay = reply_from_json(stored)
+                replay.replayed = True
+                return replay
             ctx = await self._scope(session, incoming, now)
             reply = await self._run(ctx) if ctx else error_reply(NOT_A_MEMBER)
             if not reply.ok:

@@ -180,6 +180,9 @@ class Reply:
     visibility: Visibility = "ephemeral"
     field_errors: dict[str, str] = field(default_factory=dict)  # form field name -> message
     ok: bool = True
+    # True when this is the stored answer to a redelivery: faces answer the request again but
+    # must not repeat side effects (a channel post, a Teams message) the first delivery made.
+    replayed: bool = False
     # What the de-duplication ledger keeps instead of `elements`, when those must not be stored
     # beside a key that names the person (an anonymous voter's ballot).
     ledger_elements: list[Element] | None = None

@@ -77,13 +77,24 @@ class OutboxSender:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="outbox")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop the loop; with `grace`, first let a drain under way finish its sends (SIGTERM)."""
         if self._task:
+            held = False
+            if grace > 0:
+                try:
+                    await asyncio.wait_for(self._drain_lock.acquire(), grace)
+                    held = True
+                except TimeoutError:
+                    log.warning("outbox: sends still under way after %.0f s; their rows will be re-claimed", grace)
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
+            finally:
+                if held:
+                    self._drain_lock.release()
             self._task = None
 
     async def _loop(self) -> None:

@@ -24,6 +24,13 @@ def upgrade_sync(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def heads() -> set[str]:
+    """The revisions the code expects a current database to be at."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
 async def upgrade(url: str, revision: str = "head") -> None:
     """Alembic is blocking; it runs at start-up in a worker thread, never inside a handler."""
     await asyncio.to_thread(upgrade_sync, url, revision)

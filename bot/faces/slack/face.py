@@ -8,9 +8,11 @@ with the answer when the core is fast enough, otherwise acked at once and answer
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -23,6 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.export import attachments
+from bot.ratelimit import TokenBuckets, slack_channel_buckets
 from bot.render import slack as blocks
 from handlers.core import Core
 from handlers.home import home_view
@@ -105,15 +108,38 @@ class SlackFace:
             process_before_response=False,
             ignoring_self_events_enabled=True,
         )
-        self.app.command(COMMAND)(self._on_command)
-        self.app.view(blocks.FORM_CALLBACK)(self._on_form)
+        self._tasks: set[asyncio.Task] = set()
+        self.channels: TokenBuckets = slack_channel_buckets()
+        self.app.command(COMMAND)(self._tracked(self._on_command))
+        self.app.view(blocks.FORM_CALLBACK)(self._tracked(self._on_form))
         # Bolt matches no block action on "type" alone: every action id goes to the core.
-        self.app.action({"type": "block_actions", "action_id": re.compile(".")})(self._on_action)
+        self.app.action({"type": "block_actions", "action_id": re.compile(".")})(self._tracked(self._on_action))
         self.app.shortcut("propose_use_case")(self._on_message_shortcut)
         self.app.event("app_home_opened")(self._on_home_opened)
         self.app.event("member_left_channel")(self._on_membership)
         self.app.event("member_joined_channel")(self._on_membership)
-        self._tasks: set[asyncio.Task] = set()
+
+    def _tracked(self, listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """Bolt runs listeners on after the ack; remember them so shutdown can wait for them."""
+
+        @functools.wraps(listener)  # Bolt injects arguments by the wrapped function's signature
+        async def run(*args: Any, **kwargs: Any) -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks.add(task)
+            try:
+                await listener(*args, **kwargs)
+            finally:
+                if task is not None:
+                    self._tasks.discard(task)
+
+        return run
+
+    async def finish_in_flight(self, timeout: float) -> None:
+        """Let listeners already past their ack post their answers (graceful shutdown)."""
+        pending = [t for t in self._tasks if not t.done() and t is not asyncio.current_task()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
 
     # ---- incoming ----
 
@@ -146,12 +172,12 @@ class SlackFace:
         if not done:
             await ack(response_type="ephemeral", text="Working on it…")
             reply = await task
-            if reply is not None:
+            if reply is not None and not reply.replayed:
                 await self._respond_later(reply, channel, actor, respond)
             return
         reply = task.result()
-        if reply is None:
-            await ack()
+        if reply is None or (reply.replayed and (reply.form is not None or reply.visibility == "channel")):
+            await ack()  # a retry of something already answered: its post and modal happened once
             return
         form = reply.form
         if form is not None:
@@ -203,8 +229,10 @@ class SlackFace:
             await self._upload_files(reply.elements, posted["channel"], posted["ts"])
 
     async def _post_thread(self, channel: str, msgs: list[dict[str, Any]]) -> dict[str, Any]:
+        await self.channels.acquire(channel)  # about 1 message per second per channel
         first = await self.client.chat_postMessage(channel=channel, text=msgs[0]["text"], blocks=msgs[0]["blocks"])
         for msg in msgs[1:]:
+            await self.channels.acquire(channel)
             await self.client.chat_postMessage(
                 channel=channel, thread_ts=first["ts"], text=msg["text"], blocks=msg["blocks"]
             )
@@ -233,8 +261,16 @@ class SlackFace:
             delivery_key=f"slack:view:{actor.workspace_id}:{actor.user_id}:{view.get('id')}:{view.get('hash')}",
             conversation_is_hint=True,
         )
-        reply = await self.core.handle(incoming)
-        if reply is None:
+        task = asyncio.ensure_future(self.core.handle(incoming))
+        done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
+        if not done:  # close the modal within Slack's 3 s; the outcome follows as a message
+            await ack()
+            reply = await task
+            if reply is not None and not reply.replayed:
+                await self._answer_late_form(reply, channel, actor)
+            return
+        reply = task.result()
+        if reply is None or reply.replayed:
             await ack()
             return
         if not reply.ok:
@@ -252,6 +288,16 @@ class SlackFace:
             await self._post_reply(reply, channel, actor)
         else:
             await self._ephemeral(channel, actor.user_id, encode_buttons(blocks.messages(reply.elements), channel))
+
+    async def _answer_late_form(self, reply: Reply, channel: str, actor: Actor) -> None:
+        msgs = encode_buttons(blocks.messages(reply.elements), channel)
+        if reply.ok and reply.visibility == "channel":
+            await self._post_reply(reply, channel, actor)
+            return
+        try:
+            await self._ephemeral(channel, actor.user_id, msgs)
+        except SlackApiError:
+            await self._post_thread(actor.user_id, msgs)
 
     @staticmethod
     def _errors_on_first(view: dict[str, Any], message: str) -> dict[str, str]:
@@ -284,7 +330,7 @@ class SlackFace:
             conversation_is_hint=conversation != here or not here,
         )
         reply = await self.core.handle(incoming)
-        if reply is None:
+        if reply is None or reply.replayed:
             return
         if reply.form is not None and body.get("trigger_id"):
             await self.client.views_open(

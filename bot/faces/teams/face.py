@@ -21,6 +21,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ConversationReference
 
 from bot.export import with_pictures
+from bot.ratelimit import TokenBuckets, retry_after, teams_conversation_buckets, with_retries
 from bot.render import teams as cards
 from handlers.core import Core
 from handlers.messages import Action, Actor, FormSubmission, Incoming, Reply, Text, elements_from_json
@@ -63,10 +64,34 @@ def neutral_text(activity: Activity) -> str:
     return _AT_TAG.sub(r"\1", text).strip()
 
 
+def _status_of(error: BaseException) -> tuple[int | None, object]:
+    """HTTP status and headers of a Bot Connector error (msrest wraps aiohttp's response)."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    return (status if isinstance(status, int) else None), getattr(response, "headers", None)
+
+
+class PacedSender:
+    """Sends to one conversation at most 7 times a second, retrying 429/412/502/503/504."""
+
+    def __init__(self, buckets: TokenBuckets | None = None) -> None:
+        self.buckets = buckets or teams_conversation_buckets()
+
+    async def send(self, turn_context: TurnContext, activity: Activity | str):
+        conversation = turn_context.activity.conversation.id if turn_context.activity.conversation else ""
+
+        async def once():
+            await self.buckets.acquire(conversation)
+            return await turn_context.send_activity(activity)
+
+        return await with_retries(once, status_of=_status_of)
+
+
 class AlignbotTeamsBot(ActivityHandler):
-    def __init__(self, core: Core, db: Database) -> None:
+    def __init__(self, core: Core, db: Database, sender: PacedSender | None = None) -> None:
         self.core = core
         self.db = db
+        self.sender = sender or PacedSender()
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -75,7 +100,7 @@ class AlignbotTeamsBot(ActivityHandler):
         if incoming is None:
             return
         reply = await self.core.handle(incoming)
-        if reply is not None:
+        if reply is not None and not reply.replayed:  # a redelivery's reply was already sent
             await self._send(turn_context, reply)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
@@ -154,7 +179,7 @@ class AlignbotTeamsBot(ActivityHandler):
         for c in cards.cards(await with_pictures(reply.elements)):
             if isinstance(hinted, str) and hinted:
                 scope_card(c, hinted)
-            await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(c)))
+            await self.sender.send(turn_context, MessageFactory.attachment(CardFactory.adaptive_card(c)))
 
 
 def scope_card(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
@@ -179,7 +204,8 @@ class TeamsFace:
         config = TeamsAuthConfig(app_id, app_password, tenant_id, "SingleTenant" if tenant_id else "MultiTenant")
         self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
         self.adapter.on_turn_error = self._on_error
-        self.bot = AlignbotTeamsBot(core, db)
+        self.sender = PacedSender()
+        self.bot = AlignbotTeamsBot(core, db, self.sender)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """POST /api/messages. Bad bodies get 400 here; the adapter checks the token (401)."""
@@ -242,13 +268,15 @@ class TeamsFace:
                 return
             for c in cards.cards(await with_pictures(elements)):
                 scope_card(c, envelope.conversation_id)
-                resp = await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(c)))
+                resp = await self.sender.send(turn_context, MessageFactory.attachment(CardFactory.adaptive_card(c)))
                 if resp and resp.id:
                     sent.append(resp.id)
 
         try:
             await self.adapter.continue_conversation(reference, send, self.app_id)
         except Exception as e:
-            status = getattr(getattr(e, "response", None), "status_code", None)
-            raise SendError(f"teams send failed: {e}", permanent=status in (400, 403, 404)) from e
+            status, headers = _status_of(e)
+            raise SendError(
+                f"teams send failed: {e}", permanent=status in (400, 403, 404), retry_after=retry_after(headers)
+            ) from e
         return {"activity_ids": sent}
