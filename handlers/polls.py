@@ -46,7 +46,7 @@ from handlers.registry import action, command, form
 from handlers.tally import COUNT_METHODS
 from storage.models import Initiative, Poll, PollOption
 from storage.repos import polls as repo
-from storage.repos import record
+from storage.repos import record, scope
 
 QUESTION_MAX = 300
 LABEL_MAX = 200
@@ -179,6 +179,11 @@ async def remind_non_voters(
     if poll.status != "open":
         return 0
     voted = {m.user_id for m in await repo.participants(session, poll.id)}
+    known = {m.user_id for m in await scope.members(session, initiative.id)}
+    for user in sorted(set(roster) - known):
+        # A channel member the bot has not met joins the initiative: the Vote button in their
+        # reminder acts from a DM, which works for members only.
+        await scope.member(session, initiative, user, "", now)
     people = {m.user_id for m in await electorate(session, initiative.id)} | set(roster)
     tz = ZoneInfo(initiative.timezone or "UTC")
     sent = 0

@@ -211,6 +211,12 @@ async def test_reminders_reach_only_non_voters_once_and_never_after_close(sqlite
         assert "You have not voted on POLL-1 yet: Which?. It closes 2026-11-29 09:00 (UTC)." in texts(note["blocks"])
         button = buttons(note["blocks"])[0]
         assert button["action_id"] == "poll.ballot:1" and json.loads(button["value"]) == {"c": "C1", "v": "1"}
+        # U4 is only a channel member, yet the Vote button in the DM opens their ballot.
+        opened = len(slack_api.of("views.open"))
+        in_dm = next(p.params for p in dms if p.params["channel"] == "U4")
+        await running.interact(click(buttons(in_dm["blocks"])[0], "U4", channel="D4"))
+        view = (await slack_api.wait_for("views.open", opened + 1))[-1].params["view"]
+        assert view["title"]["text"] == "Vote on POLL-1"
         await running.bot.polls.tick()  # another tick (or replica) finds nothing left to send
         await running.slash("poll vote POLL-1 1", user="U3")
         await running.slash("poll remind POLL-1", user="U1")
