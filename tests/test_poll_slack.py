@@ -250,3 +250,24 @@ async def test_hidden_results_stay_hidden_on_the_poll_message_until_close(server
     assert "Place 1: Yes (option 1) — 2 votes" in texts(posts[-1].params["blocks"])
     final = await settle_updates(server, slack_api)
     assert "1. Yes — place 1, 2 votes" in final and "This poll is closed" in final
+
+
+async def test_a_failed_update_is_retried_before_any_newer_one_so_the_last_is_exact(sqlite_url, slack_api):
+    running = await serve(make_settings(sqlite_url, slack_api_url=slack_api.url))
+    try:
+        await running.slash('poll start "Order?" --method single --options "A; B"')
+        msg = await poll_message(running, slack_api)
+        pick = {b["action_id"]: b for b in buttons(msg["blocks"])}
+        slack_api.fail_next("chat.update", 500, times=3)  # the client's own retries, then the outbox's
+        await running.interact(click(pick["poll.pick:1:1"], "U2"))
+        await slack_api.wait_for("chat.update", 1)
+        await running.interact(click(pick["poll.pick:1:2"], "U3"))
+        await running.interact(click(pick["poll.pick:1:2"], "U4"))
+        final = await settle_updates(running, slack_api)
+        assert "3 of 4 voted" in final
+        shown = [
+            int(re.search(r"(\d) of \d voted", texts(c.params["blocks"])).group(1)) for c in slack_api.of("chat.update")
+        ]
+        assert shown == sorted(shown) and shown[-1] == 3
+    finally:
+        await running.stop()

@@ -227,6 +227,17 @@ async def needing_update(session: AsyncSession, now: datetime, spacing: timedelt
     return list(rows.scalars())
 
 
+async def update_in_flight(session: AsyncSession, poll_id: int) -> bool:
+    """An earlier update of this poll's message is still queued or retrying: the next one waits,
+    so updates land in order and the last one sent is the newest."""
+    row = await session.execute(
+        select(Outbox.id)
+        .where(Outbox.dedupe_key.like(f"poll-upd:{poll_id}:%"), Outbox.state.in_(("pending", "sending")))
+        .limit(1)
+    )
+    return row.first() is not None
+
+
 async def claim_render(session: AsyncSession, poll: Poll, now: datetime, spacing: timedelta) -> int | None:
     """Claim the right to queue the next update; the version it will show, or None."""
     version = (await session.execute(select(Poll.tally_version).where(Poll.id == poll.id))).scalar_one()
