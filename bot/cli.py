@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
@@ -30,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--dev", action="store_true", help="allow Teams without an app id (never in production)")
     s.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode (SLACK_APP_TOKEN)")
 
+    o = sub.add_parser("outbox", help="list the messages the bot failed to send, or retry them")
+    o.add_argument("action", nargs="?", default="list", choices=["list", "retry"])
+    o.add_argument("ids", nargs="*", type=int, help="retry: only these outbox ids (default: every failed one)")
+    o.add_argument("--db", help="database URL")
+
     d = sub.add_parser("db", help="database maintenance")
     d.add_argument("action", choices=["upgrade"])
     d.add_argument("--db", help="database URL")
@@ -50,14 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     if getattr(args, "db", None):
         settings = settings.with_(database_url=args.db)
-    logging.basicConfig(
-        level=os.environ.get("ALIGNBOT_LOG_LEVEL", "WARNING"),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from bot.observability import configure_logging
+
+    configure_logging(settings.log_level, sys.stderr, settings.secrets)  # JSON when not on a TTY, no secrets
 
     if args.cmd == "console":
         return asyncio.run(_console(settings, args.user, args.channel))
+    if args.cmd == "outbox":
+        from bot.operations import outbox_command
+
+        return asyncio.run(outbox_command(settings, args.action, args.ids, sys.stdout))
     if args.cmd == "serve":
         return _serve(settings.with_(dev=args.dev), args.host, args.port, args.socket_mode)
     if args.cmd == "db":
@@ -133,8 +139,6 @@ async def _console(settings: Settings, user: str, channel: str) -> int:
 
 
 def _serve(settings: Settings, host: str, port: int, socket_mode: bool) -> int:
-    from aiohttp import web
-
     from bot.app import create_app
 
     problems = settings.unsafe_reasons()
@@ -142,13 +146,23 @@ def _serve(settings: Settings, host: str, port: int, socket_mode: bool) -> int:
         for p in problems:
             print(f"alignbot: {p}", file=sys.stderr)
         return 2
+    from bot.operations import hold_sqlite_lock, run_http
+
+    _lock, busy = hold_sqlite_lock(settings.database_url)  # held (open) until serve returns
+    if busy:
+        print(f"alignbot: {busy}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     on = [name for name, face in (("slack", app.slack), ("teams", app.teams)) if face is not None]
-    print(f"alignbot serving on http://{host}:{port} — platforms on: {', '.join(on) or 'none'}", file=sys.stderr)
     if socket_mode:
+        print(f"alignbot serving on http://{host}:{port} — platforms on: {', '.join(on) or 'none'}", file=sys.stderr)
         return asyncio.run(_socket_mode(app, settings, host, port))
-    web.run_app(app.web_app(), host=host, port=port, print=None)
-    return 0
+
+    def announce(bound: int) -> None:  # after binding, so `--port 0` shows the port the OS chose
+        print(f"alignbot serving on http://{host}:{bound} — platforms on: {', '.join(on) or 'none'}",
+              file=sys.stderr, flush=True)
+
+    return asyncio.run(run_http(app, host, port, announce))
 
 
 async def _socket_mode(app, settings: Settings, host: str, port: int) -> int:

@@ -41,7 +41,7 @@ def build_web_app(bot: Alignbot) -> web.Application:
     @web.middleware
     async def observe(request: web.Request, handler) -> web.StreamResponse:
         rid = new_request_id(request.headers.get("X-Request-Id"))
-        token = request_id.set(rid)
+        request_id.set(rid)  # not reset: aiohttp's access log line, written after us, carries it too
         started = time.perf_counter()
         metrics.in_flight.inc()
         status = 500
@@ -62,7 +62,6 @@ def build_web_app(bot: Alignbot) -> web.Application:
             metrics.in_flight.dec()
             if request.path not in ("/metrics", "/healthz", "/readyz"):
                 metrics.observe(_platform(request.path), status, time.perf_counter() - started)
-            request_id.reset(token)
         response.headers["X-Request-Id"] = rid
         return response
 
