@@ -274,7 +274,9 @@ PROPOSE_FIELDS = (
 )
 
 
-async def create_use_case(ctx: Context, values: dict[str, Any], *, force: bool, link: str = "") -> Reply:
+async def create_use_case(
+    ctx: Context, values: dict[str, Any], *, force: bool, link: str = "", from_form: bool = False
+) -> Reply:
     check = Check()
     texts = {
         name: check.text(name, values.get(name), max_len=limit, required=name == "title")
@@ -295,12 +297,14 @@ async def create_use_case(ctx: Context, values: dict[str, Any], *, force: bool, 
         ]
         twin = similar_title(texts["title"], existing)
         if twin is not None:
-            message = (
-                f'{uc_id(twin)} "{twin.title}" already has the same or a very close title. '
-                "Look at it with `usecase show "
-                f"{uc_id(twin)}`; if yours is different, propose again with --force "
-                '(in the form: choose "Propose mine anyway").'
-            )
+            if from_form:  # shown next to the title field, where Slack allows 150 characters
+                short = twin.title if len(twin.title) <= 40 else twin.title[:39] + "…"
+                message = f'Close to {uc_id(twin)} "{short}". Change the title, or pick "Propose mine anyway" below.'
+            else:
+                message = (
+                    f'{uc_id(twin)} "{twin.title}" already has the same or a very close title. '
+                    f"Look at it with `usecase show {uc_id(twin)}`; if yours is different, propose again with --force."
+                )
             raise UsageError(message, field="title")
     sponsor_member = await ctx.person(sponsor) if sponsor else None
     uc = UseCase(
@@ -394,7 +398,8 @@ async def propose(ctx: Context, args: Parsed) -> Reply:
 async def propose_submitted(ctx: Context, submission: FormSubmission) -> Reply:
     values = {k: submission.values.get(k) for k in PROPOSE_FIELDS}
     force = submission.values.get("force") == FORCE_YES
-    return await create_use_case(ctx, values, force=force, link=submission.hints.get("source_link", ""))
+    link = submission.hints.get("source_link", "")
+    return await create_use_case(ctx, values, force=force, link=link, from_form=True)
 
 
 @action("usecase.from_message")
