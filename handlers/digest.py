@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import Element, Heading, ListItems, Text
-from handlers.report_views import DONE_MILESTONE, TITLES, Builder, fmt_day, fmt_local
+from handlers.report_rules import DONE_MILESTONE, fmt_day, fmt_local
+from handlers.report_views import TITLES, Builder
 from handlers.reports import document_elements, snapshot_builder
 from storage.models import Initiative
 

@@ -14,7 +14,8 @@ from handlers.digest import personal_items
 from handlers.grammar import Parsed
 from handlers.messages import Action, Button, Buttons, Element, Heading, ListItems, Reply, Text
 from handlers.registry import action
-from handlers.report_views import DONE_MILESTONE, Builder, fmt_day
+from handlers.report_rules import DONE_MILESTONE, fmt_day
+from handlers.report_views import Builder
 from handlers.reports import build_documents, document_elements, snapshot_builder
 from handlers.summary import export as export_command
 from storage.models import Initiative, Member, Workspace

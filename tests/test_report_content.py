@@ -14,7 +14,7 @@ from bot.render import slack, teams
 from bot.render.documents import render_markdown
 from handlers.digest import build_digest
 from handlers.messages import Heading, ListItems
-from handlers.report_views import (
+from handlers.report_rules import (
     gap_severity,
     priority_order,
     raci_findings,
