@@ -179,6 +179,8 @@ async def test_message_shortcut_opens_prefilled_modal_linking_back(server, slack
     resp = await server.slack(interaction_body(payload))
     assert resp.status == 200
     opened = (await slack_api.wait_for("views.open"))[0].params
+    retry = await server.slack(interaction_body(payload))  # Slack's retry of the same delivery
+    assert retry.status == 200
     assert opened["trigger_id"] == "trig.shortcut.1"
     view = opened["view"]
     description = next(b for b in view["blocks"] if b["block_id"] == "description")
@@ -188,6 +190,7 @@ async def test_message_shortcut_opens_prefilled_modal_linking_back(server, slack
     assert meta["hints"]["source_link"] == "https://acme.slack.com/archives/C5/p1700000123000200"
     await server.interact(view_submission(view, {"title": "Stream POS events", "description": text}))
     await slack_api.wait_for("chat.postMessage")
+    assert len(slack_api.of("views.open")) == 1
     async with server.bot.db.reading() as s:
         uc = (await s.execute(select(UseCase))).scalar_one()
         assert (uc.description, uc.source_link) == (text, "https://acme.slack.com/archives/C5/p1700000123000200")

@@ -375,7 +375,7 @@ class SlackFace:
             delivery_key=f"slack:shortcut:{actor.workspace_id}:{actor.user_id}:{body.get('trigger_id', '')}",
         )
         reply = await self.core.handle(incoming)
-        if reply is None:
+        if reply is None or reply.replayed:  # a retry: the modal was opened the first time
             return
         if reply.form is not None:
             view = blocks.modal(reply.form, channel_id=channel)
