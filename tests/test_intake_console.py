@@ -142,6 +142,8 @@ def test_duplicates_rights_workflow_and_notifications(sqlite_url):
             "usecase withdraw UC-2",
             "usecase show UC-2",
             "usecase list --status approved",
+            "usecase list --category governance",
+            "usecase list --status pending",
         ],
         sqlite_url,
     )
@@ -161,6 +163,9 @@ def test_duplicates_rights_workflow_and_notifications(sqlite_url):
     for step in ("propose by @bob", "edit by @bob", "shortlisted by @alice", "approved by @alice"):
         assert step in show, step
     assert out.count("Your use case") == 2
+    approved = out[out.index("1 use case(s)") : out.index("No use cases match those filters.")]
+    assert re.search(r"UC-2\s+migrate legacy ETL!.*approved", approved) and "UC-1" not in approved
+    assert 'status must be one of proposed, shortlisted, approved, rejected, withdrawn, got "pending".' in out
 
 
 def test_kpis_risks_sources_edit_withdraw_and_history(sqlite_url):
