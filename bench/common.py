@@ -260,6 +260,19 @@ class Proc:
                 self.popen.wait(5)
 
 
+def import_seconds(module: str, runs: int = 3) -> float:
+    """Median seconds for a fresh interpreter to import `module`: the part of any start-up that is
+    spent before our own code runs (imports of the app and its libraries)."""
+    import statistics
+
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([PYTHON, "-c", f"import {module}"], cwd=ROOT, check=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 async def wait_healthy(proc: Proc, path: str = "/healthz", timeout: float = START_TIMEOUT) -> float:
     """Poll until the server answers (or exits); returns seconds since it was spawned."""
     started = time.perf_counter()
