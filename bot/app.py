@@ -20,8 +20,10 @@ from bot.settings import Settings
 from handlers.context import CoreConfig
 from handlers.core import Core, utc_now
 from handlers.registry import Registry
+from schedules.digests import DigestScheduler
 from schedules.outbox import Delivery, OutboxSender
 from schedules.polls import PollClock
+from schedules.reminders import ReminderSender
 from schedules.timer import Timer
 from storage import migrate
 from storage.db import Database
@@ -50,12 +52,29 @@ class Alignbot:
         self.timer = Timer()
         self.deliveries: dict[str, Delivery] = {}
         self.outbox = OutboxSender(self.db, self.deliveries, instance=settings.instance, clock=clock)
+        self.reminders = ReminderSender(
+            self.db,
+            instance=settings.instance,
+            clock=clock,
+            default_timezone=settings.timezone,
+            grace=timedelta(hours=settings.reminder_grace_hours),
+            on_queued=self.outbox.wake,
+        )
+        self.digests = DigestScheduler(
+            self.db,
+            instance=settings.instance,
+            clock=clock,
+            default_timezone=settings.timezone,
+            on_queued=self.outbox.wake,
+        )
+        self._background: set[asyncio.Task] = set()
         self.core = Core(
             self.db,
             self.registry,
             CoreConfig(timezone=settings.timezone, ballot_secret=settings.secret),
             clock=clock,
             on_queued=self.outbox.wake,
+            on_timers_changed=self._rearm_reminders,
         )
         self.slack = None
         self.teams = None
@@ -102,7 +121,15 @@ class Alignbot:
         self.timer.every("delivery-purge", DELIVERY_PURGE_SECONDS, self.purge_deliveries)
         self.outbox.start()
         self.outbox.wake()
+        self.reminders.attach(self.timer)
+        self.digests.attach(self.timer)
         self.polls.attach(self.timer)
+        await self.reminders.tick()  # what fell due while we were down: late within the grace, else missed
+
+    def _rearm_reminders(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.reminders.arm())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _sweep(self) -> None:
         self.outbox.wake()

@@ -25,6 +25,7 @@ class Settings:
     teams_app_password: str = ""
     teams_app_tenant_id: str = ""
     timezone: str = "UTC"
+    reminder_grace_hours: float = 24.0  # reminders found later than this after their time are missed, not sent
     secret: str = "dev-only-secret"  # keys anonymous ballots; set ALIGNBOT_SECRET in production
     dev: bool = False
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
@@ -54,6 +55,7 @@ class Settings:
             teams_app_password=get("TEAMS_APP_PASSWORD", ""),
             teams_app_tenant_id=get("TEAMS_APP_TENANT_ID", ""),
             timezone=get("ALIGNBOT_TIMEZONE") or "UTC",
+            reminder_grace_hours=float(get("ALIGNBOT_REMINDER_GRACE_HOURS") or 24),
             secret=get("ALIGNBOT_SECRET") or "dev-only-secret",
             slack_client_id=get("SLACK_CLIENT_ID", ""),
             slack_client_secret=get("SLACK_CLIENT_SECRET", ""),

@@ -34,6 +34,8 @@ class Context:
     registry: Any = None
     initiative_created: bool = False
     queued: int = field(default=0)
+    # Set when the handler added, moved or cancelled reminder rows: the core then re-arms the timer.
+    timers_changed: bool = field(default=False)
 
     @property
     def is_facilitator(self) -> bool:

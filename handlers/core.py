@@ -37,12 +37,14 @@ class Core:
         *,
         clock: Clock = utc_now,
         on_queued: Callable[[], None] | None = None,
+        on_timers_changed: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
         self.config = config
         self.clock = clock
         self.on_queued = on_queued or (lambda: None)
+        self.on_timers_changed = on_timers_changed or (lambda: None)
 
     async def handle(self, incoming: Incoming) -> Reply | None:
         """Answer one delivery. None means: a redelivery of something already answered silently."""
@@ -85,8 +87,11 @@ class Core:
                 kept = reply if reply.ledger_elements is None else Reply(reply.ledger_elements, reply.visibility)
                 await record.remember_reply(session, key, reply_to_json(kept))
             queued = ctx.queued if ctx else 0
+            timers_changed = bool(ctx and ctx.timers_changed)
         if queued:
             self.on_queued()
+        if timers_changed:
+            self.on_timers_changed()
         return reply
 
     async def _scope(self, session, incoming: Incoming, now: datetime) -> Context | None:

@@ -319,10 +319,11 @@ async def record_vote(ctx: Context, poll: Poll, choices: dict[str, Any]) -> Repl
     key = ballot_rules.voter_key(ctx.config.ballot_secret, poll.salt, ctx.member.id)
     # An anonymous ballot carries no time of its own that could be matched with the audit trail.
     ballot_time = poll.created_at if poll.anonymous else ctx.now
-    if not await repo.cast(ctx.session, poll.id, ctx.member.id, key, choices, now=ctx.now, ballot_time=ballot_time):
-        return _closed(ctx, poll)
-    ctx.audit("poll.vote", poll_id(poll))
     options = await repo.options(ctx.session, poll.id)
+    if not await repo.cast(ctx.session, poll.id, ctx.member.id, key, choices, now=ctx.now, ballot_time=ballot_time):
+        await ctx.session.refresh(poll)  # closed meanwhile: say when
+        return _closed(ctx, poll)  # not ok: the core rolls the ballot back
+    ctx.audit("poll.vote", poll_id(poll))
     said = ballot_rules.describe(poll.method, choices, {o.position: o.label for o in options})
     change = Buttons([Button("Change my vote", f"poll.ballot:{poll.number}", str(poll.number), private=True)])
     reply = Reply(

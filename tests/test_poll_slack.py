@@ -8,11 +8,12 @@ import itertools
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import func, select
 
 from storage.models import Ballot, Outbox, Participation, Poll, ProcessedEvent, UseCase
-from tests.support import block_action, make_settings, serve, view_submission
+from tests.support import block_action, make_settings, serve, slash_body, view_submission
 from tests.test_poll_console import HAND, PROFILE, places
 
 
@@ -271,3 +272,23 @@ async def test_a_failed_update_is_retried_before_any_newer_one_so_the_last_is_ex
         assert shown == sorted(shown) and shown[-1] == 3
     finally:
         await running.stop()
+
+
+async def test_votes_racing_the_close_are_either_counted_or_refused_never_lost(server, slack_api):
+    await server.slash('poll start "Race?" --method single --options "A; B"')
+    msg = await poll_message(server, slack_api)
+    pick = {b["action_id"]: b for b in buttons(msg["blocks"])}
+    voters = [f"R{i:02d}" for i in range(40)]
+    votes = [server.interact(click(pick[f"poll.pick:1:{1 + i % 2}"], v)) for i, v in enumerate(voters)]
+    body = dict(parse_qsl(slash_body("poll close POLL-1")))
+    body["response_url"] = slack_api.url + "response.close"  # a slow answer goes there
+    await asyncio.gather(*votes[:20], server.slack(urlencode(body)), *votes[20:])
+    answers = await slack_api.wait_for("chat.postEphemeral", 40, timeout=60)
+    recorded = [a for a in answers if "Your vote on POLL-1 is recorded" in texts(a.params["blocks"])]
+    refused = [a for a in answers if "POLL-1 closed at" in texts(a.params["blocks"])]
+    assert all("votes are no longer accepted" in texts(a.params["blocks"]) for a in refused)
+    assert len(recorded) + len(refused) == 40
+    posts = await slack_api.wait_for("chat.postMessage", 2)
+    final = next(texts(p.params["blocks"]) for p in posts if "final result" in texts(p.params["blocks"]))
+    assert f"final result. {len(recorded)} of " in final
+    assert await count(server, Ballot) == len(recorded) == await count(server, Participation)

@@ -83,19 +83,12 @@ async def cast(
     now: datetime,
     ballot_time: datetime,
 ) -> bool:
-    """Record or replace one ballot; False when the poll is no longer open.
+    """Record or replace one ballot; False when the poll is no longer open (roll back then).
 
-    The version bump comes first: it takes the poll row's lock, so a close that committed first
-    makes it match nothing, and a close that comes later waits for this vote.
+    The version bump comes last: it takes the poll row's lock, which every vote needs, so it is
+    held only from here to the commit. A close that committed first makes it match nothing; a
+    close that comes later waits for this vote.
     """
-    bumped = await session.execute(
-        update(Poll)
-        .where(Poll.id == poll_id, Poll.status == "open")
-        .values(tally_version=Poll.tally_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if bumped.rowcount != 1:
-        return False
     await insert_ignore(session, Participation, poll_id=poll_id, member_id=member_id, voted_at=now)
     dialect = session.bind.dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Ballot).values(
@@ -107,6 +100,14 @@ async def cast(
             set_={"choices": ins.excluded.choices, "updated_at": ins.excluded.updated_at},
         )
     )
+    bumped = await session.execute(
+        update(Poll)
+        .where(Poll.id == poll_id, Poll.status == "open")
+        .values(tally_version=Poll.tally_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if bumped.rowcount != 1:
+        return False
     return True
 
 

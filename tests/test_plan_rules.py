@@ -1,0 +1,214 @@
+"""Plan arithmetic without a database: working days, holidays, the Phase 1 layout, shifting,
+the critical path, statuses, reminder times across DST, allocation and the digest schedule."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers import plan_rules as rules
+from handlers.plan_rules import Allocation, Calendar, PlanItem
+
+MON_FRI = Calendar()
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+
+days = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))
+weekday_sets = st.sets(st.integers(0, 6), min_size=1, max_size=7)
+
+
+def test_add_skips_weekends_and_holidays():
+    cal = Calendar(holidays=[date(2026, 12, 24), date(2026, 12, 25)])
+    assert cal.add(date(2026, 12, 23), 1) == date(2026, 12, 28)  # Thu/Fri off, then the weekend
+    assert cal.add(date(2026, 12, 28), -1) == date(2026, 12, 23)
+    assert cal.add(date(2026, 12, 5), 0) == date(2026, 12, 5)
+    assert cal.on_or_after(date(2026, 12, 5)) == date(2026, 12, 7)
+    assert not cal.is_workday(date(2026, 12, 24)) and cal.is_workday(date(2026, 12, 23))
+
+
+@settings(max_examples=150, deadline=None)
+@given(days, st.integers(-40, 40), weekday_sets, st.lists(days, max_size=5))
+def test_add_and_between_are_inverse(start, n, workdays, holidays):
+    cal = Calendar(workdays, holidays)
+    start = cal.on_or_after(start)
+    end = cal.add(start, n)
+    assert cal.is_workday(end)
+    assert cal.between(start, end) == n
+    assert cal.add(end, -n) == start
+
+
+def test_parse_workdays_and_offsets():
+    assert rules.parse_workdays("mon-fri") == frozenset(range(5))
+    assert rules.parse_workdays("sun,mon, tue") == frozenset({6, 0, 1})
+    assert rules.parse_workdays("fri-mon") == frozenset({4, 5, 6, 0})
+    assert rules.format_workdays(rules.parse_workdays("thu,mon")) == "mon,thu"
+    for bad in ("funday", "mon-xyz", ""):
+        with pytest.raises(ValueError):
+            rules.parse_workdays(bad)
+    assert rules.parse_offsets("0d,3d,1d,3") == (3, 1, 0)
+    with pytest.raises(ValueError):
+        rules.parse_offsets("3 days")
+
+
+def test_phase1_long_from_2026_12_01():
+    plan = rules.phase1_schedule(date(2026, 12, 1), "long", MON_FRI)
+    assert [p.step.name for p in plan] == [
+        "Identify use cases",
+        "Assess current infrastructure",
+        "Define objectives & metrics",
+        "Stakeholder alignment",
+        "Risk assessment & mitigation",
+        "Create project plan",
+    ]
+    assert [(p.start, p.due) for p in plan] == [
+        (date(2026, 12, 1), date(2026, 12, 14)),
+        (date(2026, 12, 15), date(2026, 12, 28)),
+        (date(2026, 12, 29), date(2027, 1, 4)),
+        (date(2027, 1, 5), date(2027, 1, 18)),
+        (date(2027, 1, 19), date(2027, 1, 25)),
+        (date(2027, 1, 26), date(2027, 2, 1)),
+    ]
+
+
+def test_phase1_short_with_holidays_lands_on_working_days():
+    cal = Calendar(holidays=[date(2026, 12, 24), date(2026, 12, 25), date(2027, 1, 1)])
+    plan = rules.phase1_schedule(date(2026, 12, 5), "short", cal)  # a Saturday: starts Monday
+    assert plan[0].start == date(2026, 12, 7)
+    assert all(cal.is_workday(p.due) and cal.is_workday(p.start) for p in plan)
+    assert all(cal.between(p.start, p.due) == 4 for p in plan)  # one working week each
+    assert all(cal.add(a.due, 1) == b.start for a, b in itertools.pairwise(plan))
+
+
+@settings(max_examples=100, deadline=None)
+@given(days, st.sampled_from(["short", "long"]), weekday_sets, st.lists(days, max_size=8))
+def test_phase1_always_on_working_days_in_order(start, length, workdays, holidays):
+    cal = Calendar(workdays, holidays)
+    plan = rules.phase1_schedule(start, length, cal)
+    assert len(plan) == 6
+    for p in plan:
+        assert cal.is_workday(p.start) and cal.is_workday(p.due) and p.start <= p.due
+        weeks = p.step.weeks[0] if length == "short" else p.step.weeks[1]
+        assert cal.between(p.start, p.due) == weeks * len(workdays) - 1
+    assert all(a.due < b.start for a, b in itertools.pairwise(plan))
+
+
+def chain() -> dict[int, PlanItem]:
+    return {
+        1: PlanItem(1, date(2026, 12, 4)),
+        2: PlanItem(2, date(2026, 12, 11), after=1, start=date(2026, 12, 7)),
+        3: PlanItem(3, date(2026, 12, 18), after=2),
+        4: PlanItem(4, date(2026, 12, 9), after=1),
+        5: PlanItem(5, date(2026, 12, 30)),  # independent
+    }
+
+
+def test_shift_moves_dependants_by_the_same_working_days():
+    changed = rules.shift(chain(), 1, date(2026, 12, 8), MON_FRI)  # Fri -> Tue: +2 working days
+    assert changed == {
+        1: (None, date(2026, 12, 8)),
+        2: (date(2026, 12, 9), date(2026, 12, 15)),
+        4: (None, date(2026, 12, 11)),
+        3: (None, date(2026, 12, 22)),
+    }
+    back = rules.shift(chain(), 2, date(2026, 12, 10), MON_FRI)
+    assert back == {2: (date(2026, 12, 4), date(2026, 12, 10)), 3: (None, date(2026, 12, 17))}
+
+
+def test_shift_leaves_done_dependants():
+    items = chain()
+    items[2] = PlanItem(2, date(2026, 12, 11), after=1, done=True)
+    changed = rules.shift(items, 1, date(2026, 12, 7), MON_FRI)
+    assert 2 not in changed and changed[3] == (None, date(2026, 12, 21))
+
+
+def test_cycles_and_dependants():
+    items = chain()
+    assert rules.dependants(items, 1) == [2, 4, 3]
+    assert rules.creates_cycle(items, 1, 3) and rules.creates_cycle(items, 2, 2)
+    assert not rules.creates_cycle(items, 3, 4)
+
+
+def test_critical_path_is_the_chain_that_ends_last():
+    items = chain()
+    assert rules.critical_path(items) == [5]
+    items[5] = PlanItem(5, date(2026, 12, 30), after=3)
+    assert rules.critical_path(items) == [1, 2, 3, 5]
+    assert rules.critical_path({1: PlanItem(1, date(2026, 1, 1), done=True)}) == []
+
+
+def test_status():
+    today = date(2026, 12, 7)  # Monday
+    assert rules.status(PlanItem(1, date(2026, 12, 4)), today, MON_FRI) == "overdue"
+    assert rules.status(PlanItem(1, date(2026, 12, 4), done=True), today, MON_FRI) == "done"
+    assert rules.status(PlanItem(1, date(2026, 12, 9)), today, MON_FRI) == "due soon"
+    assert rules.status(PlanItem(1, date(2026, 12, 10)), today, MON_FRI) == "on track"
+
+
+@pytest.mark.parametrize(
+    "tz, change",
+    [
+        (BERLIN, date(2026, 3, 29)),
+        (BERLIN, date(2026, 10, 25)),
+        (NEW_YORK, date(2026, 3, 8)),
+        (NEW_YORK, date(2026, 11, 1)),
+    ],
+)
+def test_reminders_at_nine_local_on_both_sides_of_dst(tz, change):
+    every_day = Calendar(range(7))
+    due = change + timedelta(days=2)
+    got = [rules.local_at(d, tz) for _, d in rules.reminder_days(due, (4, 3, 2, 1, 0), every_day)]
+    assert [t.astimezone(tz).time() for t in got] == [time(9, 0)] * 5
+    assert len(set(got)) == 5
+    offsets = {t.astimezone(tz).utcoffset() for t in got}
+    assert len(offsets) == 2  # the change really is inside the range
+    gaps = {b - a for a, b in itertools.pairwise(got)}
+    assert gaps == {timedelta(hours=24), timedelta(hours=23) if change.month < 6 else timedelta(hours=25)}
+
+
+def test_reminder_days_and_overdue_days():
+    due = date(2026, 12, 14)  # Monday
+    assert rules.reminder_days(due, (3, 1, 0), MON_FRI) == [
+        (3, date(2026, 12, 9)),
+        (1, date(2026, 12, 11)),
+        (0, due),
+    ]
+    assert [rules.overdue_day(due, n, MON_FRI) for n in (1, 2, 3)] == [
+        date(2026, 12, 16),
+        date(2026, 12, 18),
+        date(2026, 12, 22),
+    ]
+    assert not rules.escalates(1) and rules.escalates(2) and rules.escalates(3)
+
+
+def test_over_allocation_needs_overlap():
+    a = Allocation("dana", 1, 0.6, date(2026, 12, 1), date(2026, 12, 10))
+    b = Allocation("dana", 2, 0.5, date(2026, 12, 8), date(2026, 12, 20))
+    c = Allocation("dana", 3, 0.5, date(2026, 12, 11), date(2026, 12, 20))
+    assert rules.over_allocated([a, c]) == {}
+    assert rules.over_allocated([a, b]) == {"dana": (1.1, [1, 2])}
+    assert rules.over_allocated([a, Allocation("eve", 2, 0.5, a.start, a.end)]) == {}
+    assert rules.share_of(50, "%") == 0.5 and rules.share_of(1, "FTE") == 1 and rules.share_of(3, "EUR") is None
+
+
+def test_totals_per_milestone_kind_and_unit():
+    got = rules.totals([("MS-3", "person", 2, "FTE"), ("MS-3", "person", 1, "FTE"), ("MS-3", "budget", 10, "EUR")])
+    assert got == [("MS-3", "budget", "EUR", 10.0, 1), ("MS-3", "person", "FTE", 3.0, 2)]
+
+
+def test_digest_times_and_periods():
+    wd, at = rules.parse_digest_schedule("Monday", "09:00")
+    assert (wd, at) == (0, time(9, 0))
+    now = datetime(2026, 3, 30, 6, 59, tzinfo=UTC)  # Monday 08:59 CEST (after the change)
+    assert rules.last_digest_time(wd, at, BERLIN, now) == datetime(2026, 3, 23, 8, 0, tzinfo=UTC)  # CET
+    assert rules.next_digest_time(wd, at, BERLIN, now) == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # CEST
+    later = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    assert rules.last_digest_time(wd, at, BERLIN, later) == later
+    assert rules.digest_period(later, BERLIN) == "2026-W14"
+    for bad in (("someday", "09:00"), ("mon", "9am"), ("mon", "24:00")):
+        with pytest.raises(ValueError):
+            rules.parse_digest_schedule(*bad)
