@@ -145,6 +145,15 @@ async def test_the_same_voters_two_clicks_at_once_and_200_voters_at_once(server,
     assert all(u.params["ts"] == updates[0].params["ts"] for u in updates)
 
 
+async def update_showing(slack_api, text: str) -> dict:
+    """The first chat.update whose message shows `text` (an earlier, queued one may come first)."""
+    for n in range(1, 20):
+        calls = await slack_api.wait_for("chat.update", n, timeout=15)
+        if text in texts(calls[-1].params["blocks"]):
+            return calls[-1].params
+    raise AssertionError(f"no chat.update showed {text!r}")
+
+
 class Clock:
     def __init__(self, start: datetime) -> None:
         self.now = start
@@ -175,9 +184,8 @@ async def test_deadline_close_by_the_scheduler_also_after_a_restart(db_url, slac
         result = posts[-1].params
         assert "POLL-1: Now?" in texts(result["blocks"]) and "final result. 1 of 2 voted." in texts(result["blocks"])
         assert "Place 1: A (option 1) — 1 approval" in texts(result["blocks"])
-        closed = await slack_api.wait_for("chat.update", 1, timeout=15)
-        assert "This poll is closed" in texts(closed[-1].params["blocks"])
-        assert not buttons(closed[-1].params["blocks"])
+        closed = await update_showing(slack_api, "This poll is closed")
+        assert not buttons(closed["blocks"])
         refused = await second.interact(click(buttons(msg["blocks"])[1], "U3"))
         assert refused.status == 200
         eph = await slack_api.wait_for("chat.postEphemeral", 2)
@@ -190,6 +198,10 @@ async def test_deadline_close_by_the_scheduler_also_after_a_restart(db_url, slac
         assert "POLL-2: Later?" in texts(posts[-1].params["blocks"])
         assert "final result. 0 of 2 voted." in texts(posts[-1].params["blocks"])
         assert len([p for p in slack_api.of("chat.postMessage") if "final result" in str(p.params)]) == 2
+        # Each result carries its chart (drawn by the face from the Image's data): bar, then matrix.
+        charts = await slack_api.wait_for("files.completeUploadExternal", 2, timeout=30)
+        titles = [f.get("title", "") for c in charts for f in c.params.get("files") or []]
+        assert titles == ["POLL-1: ranking", "POLL-2: impact vs feasibility"], titles
     finally:
         await second.stop()
 
