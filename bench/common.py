@@ -168,11 +168,13 @@ def title(seed: str) -> str:
     return " ".join(rng.sample(_WORDS, 6)).capitalize()
 
 
-async def measured_load(proc: Proc, send: Request, *, requests: int, concurrency: int) -> LoadResult:
+async def measured_load(
+    proc: Proc, send: Request, *, requests: int, concurrency: int, time_limit: float = 120.0
+) -> LoadResult:
     """run_load, also recording the server process's CPU time per accepted request during the run
     (PostgreSQL's own CPU is in its processes, not counted; work left after the run is not either)."""
     before = proc.cpu_seconds()
-    res = await run_load(send, requests=requests, concurrency=concurrency)
+    res = await run_load(send, requests=requests, concurrency=concurrency, time_limit=time_limit)
     res.server_cpu_ms = (proc.cpu_seconds() - before) * 1000 / max(1, res.ok)
     return res
 

@@ -49,14 +49,16 @@ def slash_request(url: str, run: str) -> common.Request:
     return send
 
 
-async def load(proc: common.Proc, run: str, requests: int, concurrency: int) -> common.LoadResult:
-    return await common.measured_load(proc, slash_request(proc.url, run), requests=requests, concurrency=concurrency)
+async def load(proc: common.Proc, run: str, requests: int, concurrency: int, limit: float = 60.0) -> common.LoadResult:
+    send = slash_request(proc.url, run)
+    return await common.measured_load(proc, send, requests=requests, concurrency=concurrency, time_limit=limit)
 
 
 async def run(args) -> int:
     requests = args.requests or (60 if args.quick else 2000)
     warmup = 10 if args.quick else 100
     levels = [int(c) for c in args.concurrency.split(",")]
+    limit = args.time_limit or (8 if args.quick else 20)
     dbs = [d.strip() for d in args.db.split(",") if d.strip()]
     fake = await FakeSlackApi().start()
     rows: list[dict[str, Any]] = []
@@ -77,11 +79,11 @@ async def run(args) -> int:
                     accepted[kind] += (await load(proc, f"warm-{kind}", warmup, 1)).ok
                     await common.wait_for_count(urls[kind], COUNT_USE_CASES, accepted[kind])
                 for c in levels:
-                    floor_res = await load(floor, f"floor-c{c}", requests, c)
+                    floor_res = await load(floor, f"floor-c{c}", requests, c, limit)
                     rows.append(common.compare_row("bare-bolt", "-", floor_res, None))
                     print(common.describe("bare-bolt", "-", floor_res), file=sys.stderr)
                     for kind, proc in servers.items():
-                        res = await load(proc, f"{kind}-c{c}", requests, c)
+                        res = await load(proc, f"{kind}-c{c}", requests, c, limit)
                         accepted[kind] += res.ok
                         # Answers acked as "Working on it" finish later: let the backlog drain first.
                         await common.wait_for_count(urls[kind], COUNT_USE_CASES, accepted[kind])
@@ -107,6 +109,7 @@ async def run(args) -> int:
         {
             "target": "p99 ratio <= 1.5 at every concurrency and p99 < 100 ms at c10, on SQLite and PostgreSQL",
             "requests_per_level": requests,
+            "time_limit_per_load_s": limit,
             "rows": rows,
             "checks": checks,
         },
@@ -119,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = common.standard_args(__doc__.splitlines()[0])
     parser.add_argument("--db", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--concurrency", default="1,10,50")
+    parser.add_argument(
+        "--time-limit", type=float, default=0, help="seconds per load, so run_all fits 10 minutes (20; quick 8)"
+    )
     parser.add_argument("--requests", type=int, default=0, help="per concurrency level (default 2000, quick 60)")
     return asyncio.run(run(parser.parse_args(argv)))
 

@@ -45,9 +45,10 @@ def activity_request(url: str, run: str, service_url: str) -> common.Request:
 
 
 async def run(args) -> int:
-    requests = args.requests or (40 if args.quick else 1000)
+    requests = args.requests or (40 if args.quick else 2000)
     warmup = 10 if args.quick else 50
     levels = [int(c) for c in args.concurrency.split(",")]
+    limit = args.time_limit or (8 if args.quick else 12)
     dbs = [d.strip() for d in args.db.split(",") if d.strip()]
     connector = await FakeBotConnector().start()
     rows: list[dict[str, Any]] = []
@@ -55,9 +56,8 @@ async def run(args) -> int:
 
     async def load(proc: common.Proc, run_id: str, n: int, c: int) -> common.LoadResult:
         before = len(connector.activities)
-        res = await common.measured_load(
-            proc, activity_request(proc.url, run_id, connector.url), requests=n, concurrency=c
-        )
+        send = activity_request(proc.url, run_id, connector.url)
+        res = await common.measured_load(proc, send, requests=n, concurrency=c, time_limit=limit)
         replies = len(connector.activities) - before
         checks[f"{run_id}: one reply per accepted activity ({replies}/{res.ok})"] = replies == res.ok
         return res
@@ -107,6 +107,7 @@ async def run(args) -> int:
         {
             "target": "p99 ratio <= 1.5 against a bare botbuilder ActivityHandler replying 'ok'",
             "requests_per_level": requests,
+            "time_limit_per_load_s": limit,
             "rows": rows,
             "checks": checks,
         },
@@ -119,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = common.standard_args(__doc__.splitlines()[0])
     parser.add_argument("--db", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--concurrency", default="1,10,50")
-    parser.add_argument("--requests", type=int, default=0, help="per concurrency level (default 1000, quick 40)")
+    parser.add_argument(
+        "--time-limit", type=float, default=0, help="seconds per load, so run_all fits 10 minutes (12; quick 8)"
+    )
+    parser.add_argument("--requests", type=int, default=0, help="per concurrency level (default 2000, quick 40)")
     return asyncio.run(run(parser.parse_args(argv)))
 
 

@@ -283,7 +283,7 @@ async def measure(db_url: str, runs: int) -> dict[str, Any]:
 async def run(args) -> int:
     scale = args.scale or (QUICK_SCALE if args.quick else 1.0)
     sizes = {k: max(POLLS if k == "ballots" else 1, round(v * scale)) for k, v in FULL.items()}
-    runs = 2 if args.quick else 5
+    runs = 2 if args.quick else 3
     dbs = [d.strip() for d in args.db.split(",") if d.strip()]
     results: dict[str, Any] = {}
     checks: dict[str, bool] = {}
