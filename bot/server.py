@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError)
 PLATFORM_OF_PATH = {"/slack/events": "slack", "/api/messages": "teams"}
 
 
@@ -92,8 +93,15 @@ def build_web_app(bot: Alignbot) -> web.Application:
         slack_app = bot.slack.app
 
         async def slack_events(request: web.Request) -> web.Response:
-            bolt_request = await to_bolt_request(request)
-            return await to_aiohttp_response(await slack_app.async_dispatch(bolt_request))
+            try:
+                bolt_request = await to_bolt_request(request)  # parses the body (e.g. `payload=` JSON)
+                response = await slack_app.async_dispatch(bolt_request)
+            except MALFORMED as e:
+                # Bolt routes on keys it assumes are there (view.type, ...); a signed body without
+                # them is the sender's mistake: 400, and nothing ran.
+                log.warning("unusable Slack request: %s: %s", type(e).__name__, e)
+                return web.json_response({"error": "the body is not a Slack request Alignbot understands"}, status=400)
+            return await to_aiohttp_response(response)
 
         app.router.add_post("/slack/events", slack_events)
         oauth = getattr(bot.slack, "oauth", None)

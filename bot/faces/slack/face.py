@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -112,6 +113,7 @@ class SlackFace:
         self.channels: TokenBuckets = slack_channel_buckets()
         self.app.command(COMMAND)(self._tracked(self._on_command))
         self.app.view(blocks.FORM_CALLBACK)(self._tracked(self._on_form))
+        self.app.error(self._on_malformed)
         # Bolt matches no block action on "type" alone: every action id goes to the core.
         self.app.action({"type": "block_actions", "action_id": re.compile(".")})(self._tracked(self._on_action))
         self.app.shortcut("propose_use_case")(self._on_message_shortcut)
@@ -134,6 +136,13 @@ class SlackFace:
                     self._tasks.discard(task)
 
         return run
+
+    async def _on_malformed(self, error: Exception, logger, response) -> BoltResponse | None:
+        """A signed body whose shape Bolt cannot route (missing keys, wrong types): 400, never 500."""
+        logger.warning("unusable Slack request: %s: %s", type(error).__name__, error)
+        if response is None:  # after the ack there is no response left to change
+            return None
+        return BoltResponse(status=400, body="The request could not be understood.")
 
     async def finish_in_flight(self, timeout: float) -> None:
         """Let listeners already past their ack post their answers (graceful shutdown)."""

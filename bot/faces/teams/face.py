@@ -191,6 +191,22 @@ def scope_card(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
     return card
 
 
+def _activity_problem(body: dict[str, Any]) -> str | None:
+    """What makes a body unusable as an activity (we could not even answer it), or None."""
+    for key in ("conversation", "from"):
+        part = body.get(key)
+        if not isinstance(part, dict) or not isinstance(part.get("id"), str) or not part["id"]:
+            return f"{key}.id is missing"
+    for key in ("serviceUrl", "channelId"):
+        if not isinstance(body.get(key), str) or not body[key]:
+            return f"{key} is missing"
+    try:  # the adapter deserializes too, but a wrong type there escapes as an error
+        Activity().deserialize(body)
+    except Exception as e:
+        return type(e).__name__
+    return None
+
+
 def _tenant(activity: Activity) -> str | None:
     data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
     return (data.get("tenant") or {}).get("id")
@@ -217,10 +233,17 @@ class TeamsFace:
             return web.json_response({"error": "body is not JSON"}, status=400)
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return web.json_response({"error": "body is not a Bot Framework activity"}, status=400)
+        if problem := _activity_problem(body):
+            return web.json_response({"error": f"body is not a Bot Framework activity: {problem}"}, status=400)
         try:
             response = await self.adapter.process(request, self.bot)
         except jwt.PyJWTError:  # a token that is not even a JWT: botbuilder lets it escape
             raise web.HTTPUnauthorized() from None
+        except web.HTTPException:  # the adapter's own answers (401 for a missing or bad token)
+            raise
+        except Exception as e:  # the turn's error handler could not even send its apology
+            log.warning("teams turn could not answer: %s: %s", type(e).__name__, e)
+            return web.json_response({"error": "the reply could not be delivered to the Bot Connector"}, status=502)
         return response or web.Response(status=201)
 
     async def _on_error(self, turn_context: TurnContext, error: Exception) -> None:
