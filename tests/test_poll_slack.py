@@ -39,7 +39,7 @@ async def count(server, model, *where) -> int:
 
 
 async def poll_message(server, slack_api, n: int = 1) -> dict:
-    posts = await slack_api.wait_for("chat.postMessage", n)
+    posts = await slack_api.wait_for("chat.postMessage", n, timeout=30)
     return next(p.params for p in posts if "POLL-" in texts(p.params["blocks"]) and "poll.ballot" in str(p.params))
 
 
@@ -49,7 +49,7 @@ def click(button: dict, user: str, channel: str = "C1", ts: str = "1700000001.00
 
 async def settle_updates(server, slack_api) -> str:
     """Wait until the poll message shows the database's current state; its final text."""
-    for _ in range(100):
+    for _ in range(300):
         async with server.bot.db.reading() as s:
             poll = (await s.execute(select(Poll))).scalar_one()
             pending = await s.execute(select(func.count()).select_from(Outbox).where(Outbox.state != "sent"))
@@ -62,7 +62,7 @@ async def settle_updates(server, slack_api) -> str:
 async def test_ranked_poll_through_buttons_and_modals_matches_the_hand_count(server, slack_api):
     for n in range(1, 5):
         await server.slash(f'usecase propose "Case {n}"')
-    await slack_api.wait_for("chat.postMessage", 4)
+    await slack_api.wait_for("chat.postMessage", 4, timeout=30)
     resp = await server.slash('poll start "Which first?" --method ranked --usecases all --anonymous')
     assert "POLL-1 is open with 4 options" in str(await resp.json())
     msg = await poll_message(server, slack_api, 5)
@@ -74,20 +74,20 @@ async def test_ranked_poll_through_buttons_and_modals_matches_the_hand_count(ser
             voter += 1
             user = f"U{voter:03d}"
             await server.interact(click(vote, user))
-            view = (await slack_api.wait_for("views.open", voter))[-1].params["view"]
+            view = (await slack_api.wait_for("views.open", voter, timeout=30))[-1].params["view"]
             assert view["title"]["text"] == "Vote on POLL-1"
             values = {f"rank_{i}": p for i, p in enumerate(ranking.split(), start=1)}
             ok = await server.interact(view_submission(view, values, user=user))
             assert ok.status == 200 and (await ok.read()) in (b"", b"{}")
-    confirmations = await slack_api.wait_for("chat.postEphemeral", 30)
+    confirmations = await slack_api.wait_for("chat.postEphemeral", 30, timeout=30)
     assert all("Your vote on POLL-1 is recorded" in texts(c.params["blocks"]) for c in confirmations)
     # A voter reopening the ballot finds it prefilled with what they voted.
     await server.interact(click(vote, "U001"))
-    again = (await slack_api.wait_for("views.open", 31))[-1].params["view"]
+    again = (await slack_api.wait_for("views.open", 31, timeout=30))[-1].params["view"]
     firsts = [b["element"].get("initial_option", {}).get("value") for b in again["blocks"]]
     assert firsts == ["1", "2", "3", "4"]
     await server.slash("poll close POLL-1")
-    posts = await slack_api.wait_for("chat.postMessage", 6)
+    posts = await slack_api.wait_for("chat.postMessage", 6, timeout=30)
     result = texts(posts[-1].params["blocks"])
     assert "final result. 30 of 31 voted." in result
     assert places(result) == HAND["schulze"]
@@ -112,7 +112,7 @@ async def test_the_same_voters_two_clicks_at_once_and_200_voters_at_once(server,
         server.interact(click(pick["poll.pick:1:1"], "U777")), server.interact(click(pick["poll.pick:1:2"], "U777"))
     )
     assert [r.status for r in twice] == [200, 200]
-    await slack_api.wait_for("chat.postEphemeral", 2)
+    await slack_api.wait_for("chat.postEphemeral", 2, timeout=30)
     assert await count(server, Ballot) == 1 and await count(server, Participation) == 1
 
     voters = [f"V{i:03d}" for i in range(200)]
@@ -148,7 +148,7 @@ async def test_the_same_voters_two_clicks_at_once_and_200_voters_at_once(server,
 async def update_showing(slack_api, text: str) -> dict:
     """The first chat.update whose message shows `text` (an earlier, queued one may come first)."""
     for n in range(1, 20):
-        calls = await slack_api.wait_for("chat.update", n, timeout=15)
+        calls = await slack_api.wait_for("chat.update", n, timeout=30)
         if text in texts(calls[-1].params["blocks"]):
             return calls[-1].params
     raise AssertionError(f"no chat.update showed {text!r}")
@@ -171,7 +171,7 @@ async def test_deadline_close_by_the_scheduler_also_after_a_restart(db_url, slac
         await first.slash('poll start "Later?" --method score --options "A; B" --in 1d')
         msg = await poll_message(first, slack_api)
         await first.interact(click(buttons(msg["blocks"])[0], "U2"))
-        await slack_api.wait_for("chat.postEphemeral")
+        await slack_api.wait_for("chat.postEphemeral", timeout=30)
     finally:
         await first.stop()
     clock.now += timedelta(hours=3)  # the first deadline passed while no server ran
@@ -180,7 +180,7 @@ async def test_deadline_close_by_the_scheduler_also_after_a_restart(db_url, slac
         async with second.bot.db.reading() as s:
             assert [p.status for p in (await s.execute(select(Poll).order_by(Poll.number))).scalars()] == ["open"] * 2
         await second.http.get(second.url + "/healthz")  # the app is started
-        posts = await slack_api.wait_for("chat.postMessage", 3, timeout=15)
+        posts = await slack_api.wait_for("chat.postMessage", 3, timeout=30)
         result = posts[-1].params
         assert "POLL-1: Now?" in texts(result["blocks"]) and "final result. 1 of 2 voted." in texts(result["blocks"])
         assert "Place 1: A (option 1) — 1 approval" in texts(result["blocks"])
@@ -188,13 +188,13 @@ async def test_deadline_close_by_the_scheduler_also_after_a_restart(db_url, slac
         assert not buttons(closed["blocks"])
         refused = await second.interact(click(buttons(msg["blocks"])[1], "U3"))
         assert refused.status == 200
-        eph = await slack_api.wait_for("chat.postEphemeral", 2)
+        eph = await slack_api.wait_for("chat.postEphemeral", 2, timeout=30)
         assert "POLL-1 closed at 2026-11-26 12:00; votes are no longer accepted" in texts(eph[-1].params["blocks"])
         async with second.bot.db.reading() as s:
             polls = list((await s.execute(select(Poll).order_by(Poll.number))).scalars())
         assert [p.status for p in polls] == ["closed", "open"]
         clock.now += timedelta(days=1)
-        posts = await slack_api.wait_for("chat.postMessage", 4, timeout=15)
+        posts = await slack_api.wait_for("chat.postMessage", 4, timeout=30)
         assert "POLL-2: Later?" in texts(posts[-1].params["blocks"])
         assert "final result. 0 of 2 voted." in texts(posts[-1].params["blocks"])
         assert len([p for p in slack_api.of("chat.postMessage") if "final result" in str(p.params)]) == 2
@@ -217,7 +217,7 @@ async def test_reminders_reach_only_non_voters_once_and_never_after_close(sqlite
         denied = await (await running.slash("poll remind POLL-1", user="U2")).json()
         assert "Only POLL-1's creator or a facilitator can do that." in str(denied)
         clock.now += timedelta(days=2, minutes=1)  # 24 h before the deadline
-        dms = await slack_api.wait_for("chat.postMessage", 4, timeout=15)
+        dms = await slack_api.wait_for("chat.postMessage", 4, timeout=30)
         reminded = sorted(p.params["channel"] for p in dms[1:])
         assert reminded == ["U1", "U3", "U4"]
         note = dms[-1].params
@@ -228,15 +228,15 @@ async def test_reminders_reach_only_non_voters_once_and_never_after_close(sqlite
         opened = len(slack_api.of("views.open"))
         in_dm = next(p.params for p in dms if p.params["channel"] == "U4")
         await running.interact(click(buttons(in_dm["blocks"])[0], "U4", channel="D4"))
-        view = (await slack_api.wait_for("views.open", opened + 1))[-1].params["view"]
+        view = (await slack_api.wait_for("views.open", opened + 1, timeout=30))[-1].params["view"]
         assert view["title"]["text"] == "Vote on POLL-1"
         await running.bot.polls.tick()  # another tick (or replica) finds nothing left to send
         await running.slash("poll vote POLL-1 1", user="U3")
         await running.slash("poll remind POLL-1", user="U1")
-        dms = await slack_api.wait_for("chat.postMessage", 6, timeout=15)
+        dms = await slack_api.wait_for("chat.postMessage", 6, timeout=30)
         assert sorted(p.params["channel"] for p in dms[4:]) == ["U1", "U4"]
         await running.slash("poll close POLL-1", user="U1")
-        await slack_api.wait_for("chat.postMessage", 7, timeout=15)
+        await slack_api.wait_for("chat.postMessage", 7, timeout=30)
         refused = await (await running.slash("poll remind POLL-1", user="U1")).json()
         assert "POLL-1 closed at" in str(refused)
         await running.bot.polls.tick()
@@ -253,13 +253,13 @@ async def test_hidden_results_stay_hidden_on_the_poll_message_until_close(server
     pick = {b["action_id"]: b for b in buttons(msg["blocks"])}
     await server.interact(click(pick["poll.pick:1:1"], "U2"))
     await server.interact(click(pick["poll.pick:1:1"], "U3"))
-    await slack_api.wait_for("chat.postEphemeral", 2)
+    await slack_api.wait_for("chat.postEphemeral", 2, timeout=30)
     shown = await settle_updates(server, slack_api)
     assert "2 of 3 voted; the tally is hidden." in shown and "vote" not in shown.replace("voted", "")
     asked = texts((await (await server.slash("poll results POLL-1")).json())["blocks"])
     assert "hidden from everyone until the poll closes. 2 of 3 voted so far." in asked and "Place" not in asked
     await server.slash("poll close POLL-1")
-    posts = await slack_api.wait_for("chat.postMessage", 2)
+    posts = await slack_api.wait_for("chat.postMessage", 2, timeout=30)
     assert "Place 1: Yes (option 1) — 2 votes" in texts(posts[-1].params["blocks"])
     final = await settle_updates(server, slack_api)
     assert "1. Yes — place 1, 2 votes" in final and "This poll is closed" in final
@@ -273,7 +273,7 @@ async def test_a_failed_update_is_retried_before_any_newer_one_so_the_last_is_ex
         pick = {b["action_id"]: b for b in buttons(msg["blocks"])}
         slack_api.fail_next("chat.update", 500, times=3)  # the client's own retries, then the outbox's
         await running.interact(click(pick["poll.pick:1:1"], "U2"))
-        await slack_api.wait_for("chat.update", 1)
+        await slack_api.wait_for("chat.update", 1, timeout=30)
         await running.interact(click(pick["poll.pick:1:2"], "U3"))
         await running.interact(click(pick["poll.pick:1:2"], "U4"))
         final = await settle_updates(running, slack_api)
@@ -300,7 +300,7 @@ async def test_votes_racing_the_close_are_either_counted_or_refused_never_lost(s
     refused = [a for a in answers if "POLL-1 closed at" in texts(a.params["blocks"])]
     assert all("votes are no longer accepted" in texts(a.params["blocks"]) for a in refused)
     assert len(recorded) + len(refused) == 40
-    posts = await slack_api.wait_for("chat.postMessage", 2)
+    posts = await slack_api.wait_for("chat.postMessage", 2, timeout=30)
     final = next(texts(p.params["blocks"]) for p in posts if "final result" in texts(p.params["blocks"]))
     assert f"final result. {len(recorded)} of " in final
     assert await count(server, Ballot) == len(recorded) == await count(server, Participation)

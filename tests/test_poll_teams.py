@@ -28,7 +28,7 @@ async def test_votes_are_action_execute_invokes_answered_privately_with_the_card
     await server.teams(
         message_activity('poll start "Lunch?" --method single --options "Pizza; Sushi"', service_url=connector.url)
     )
-    sent = await connector.wait_for(2)
+    sent = await connector.wait_for(2, timeout=30)
     poll_card = next(a for a in sent if "POLL-1: Lunch?" in str(a))["attachments"][0]["content"]
     actions = {a["title"]: a for a in poll_card["actions"]}
     assert actions["2. Sushi"]["type"] == "Action.Execute" and actions["2. Sushi"]["verb"] == "poll.pick:1:2"
@@ -61,7 +61,7 @@ async def test_votes_are_action_execute_invokes_answered_privately_with_the_card
         assert (await s.execute(select(func.count()).select_from(Ballot))).scalar_one() == 1
         assert (await s.execute(select(Ballot.choices))).scalar_one() == {"pick": 1}
     # The running tally arrives as an edit of the poll card, not as a new message.
-    updated = await connector.wait_for(before + 1, timeout=15)
+    updated = await connector.wait_for(before + 1, timeout=30)
     edits = [a for a in updated[before:] if a["_method"] == "PUT"]
     assert edits and all(a["_method"] == "PUT" for a in updated[before:])
     assert "1 of 2 voted" in str(edits[-1]["attachments"][0]["content"])
@@ -84,7 +84,7 @@ async def test_reminders_use_the_conversations_roster_and_skip_voters(server, co
             conversation_type="personal",
         )
     )
-    await connector.wait_for(4)
+    await connector.wait_for(4, timeout=30)
     await server.teams(message_activity("poll remind POLL-1", service_url=connector.url))
     rows = await reminder_rows_settled(server, 3)
     assert sorted(r.target_id for r in rows) == ["aad-1", "aad-3", "aad-4"]  # the voter aad-2 is not reminded
@@ -98,7 +98,7 @@ async def test_reminders_use_the_conversations_roster_and_skip_voters(server, co
 
 
 async def reminder_rows_settled(server, n: int) -> list:
-    for _ in range(100):  # bounded polling of a condition, not a fixed wait for an outcome
+    for _ in range(300):  # bounded polling of a condition, not a fixed wait for an outcome
         async with server.bot.db.reading() as s:
             rows = (await s.execute(select(Outbox).where(Outbox.dedupe_key.like("poll-remind:%")))).scalars().all()
         if len(rows) == n and all(r.state in ("sent", "failed") for r in rows):
