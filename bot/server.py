@@ -104,10 +104,6 @@ def build_web_app(bot: Alignbot) -> web.Application:
             return await to_aiohttp_response(response)
 
         app.router.add_post("/slack/events", slack_events)
-        oauth = getattr(bot.slack, "oauth", None)
-        if oauth is not None:
-            app.router.add_get("/slack/install", slack_events)
-            app.router.add_get("/slack/oauth_redirect", slack_events)
 
     if bot.teams is not None:
         app.router.add_post("/api/messages", bot.teams.handle)
