@@ -30,9 +30,8 @@ class Settings:
     dev: bool = False
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     # production hardening (issue #8)
-    slack_client_id: str = ""  # with the secret: multi-workspace OAuth install
+    slack_client_id: str = ""  # multi-workspace OAuth install: not available yet, refused at start-up
     slack_client_secret: str = ""
-    slack_uninstall: str = "keep"  # keep | purge: an uninstalled workspace's data
     max_body_bytes: int = 1024 * 1024
     delivery_retention_hours: float = 24.0  # processed deliveries kept (>= 1 h) to spot redeliveries
     shutdown_seconds: float = 30.0  # how long SIGTERM waits for in-flight requests and sends
@@ -59,7 +58,6 @@ class Settings:
             secret=get("ALIGNBOT_SECRET") or "dev-only-secret",
             slack_client_id=get("SLACK_CLIENT_ID", ""),
             slack_client_secret=get("SLACK_CLIENT_SECRET", ""),
-            slack_uninstall=(get("ALIGNBOT_UNINSTALL_DATA") or "keep").strip().lower(),
             max_body_bytes=_number(get("ALIGNBOT_MAX_BODY_BYTES"), 1024 * 1024, int),
             delivery_retention_hours=max(1.0, _number(get("ALIGNBOT_DELIVERY_RETENTION_HOURS"), 24.0, float)),
             shutdown_seconds=_number(get("ALIGNBOT_SHUTDOWN_SECONDS"), 30.0, float),
@@ -71,12 +69,7 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        return bool((self.slack_bot_token or self.slack_oauth_enabled) and self.slack_signing_secret)
-
-    @property
-    def slack_oauth_enabled(self) -> bool:
-        """Several workspaces install the app themselves; tokens come from the installation store."""
-        return bool(self.slack_client_id and self.slack_client_secret)
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     @property
     def secrets(self) -> list[str]:
@@ -103,15 +96,11 @@ class Settings:
                 "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: without it nobody can tell Slack's "
                 "requests from forged ones. Copy the signing secret from the Slack app's Basic Information page."
             )
-        if self.slack_oauth_enabled and not self.slack_signing_secret:
+        if self.slack_client_id or self.slack_client_secret:
             problems.append(
-                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set but SLACK_SIGNING_SECRET is not: set it from the "
-                "Slack app's Basic Information page."
-            )
-        if bool(self.slack_client_id) != bool(self.slack_client_secret):
-            problems.append(
-                "Only one of SLACK_CLIENT_ID and SLACK_CLIENT_SECRET is set: the OAuth install needs both "
-                "(Basic Information > App Credentials), or neither for a single workspace with SLACK_BOT_TOKEN."
+                "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set, but this version has no multi-workspace OAuth install "
+                "yet: it would run without any workspace's token. Unset them and install the app in one workspace "
+                "with SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see docs/operations.md)."
             )
         if not self.teams_app_id and not self.dev and (self.teams_app_password or self.teams_app_tenant_id):
             problems.append(
@@ -119,8 +108,6 @@ class Settings:
                 "nobody can check that requests come from Microsoft. Set TEAMS_APP_ID to the bot's Microsoft app "
                 "id (Azure Bot > Configuration), or use `serve --dev` on a developer machine only."
             )
-        if self.slack_uninstall not in ("keep", "purge"):
-            problems.append(f'ALIGNBOT_UNINSTALL_DATA must be "keep" or "purge", not "{self.slack_uninstall}".')
         return problems
 
 
