@@ -609,11 +609,16 @@ class Builder:
             ("Milestones", f"{sum(1 for m in order if m.status == 'done')} of {len(order)} done"),
         ]
         changes = [f"{action}: {n}" for action, n in sorted(snap.recent_actions.items())]
+        changed = (
+            f"Changed since the last digest ({fmt_local(snap.since, self.tz)})"
+            if snap.since_digest
+            else "Changed in the last 7 days"
+        )
         return self.doc(
             "overview",
             [
                 Section("State of the assessment", facts=facts),
-                Section("Changed in the last 7 days", items=changes, empty="Nothing changed in the last 7 days."),
+                Section(changed, items=changes, empty=f"Nothing {changed[0].lower()}{changed[1:]}."),
                 Section("Needs attention", items=self.attention(now, today), empty="Nothing needs attention."),
             ],
         )

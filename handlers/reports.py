@@ -18,7 +18,7 @@ from bot.render.documents import render_markdown
 from handlers.messages import Element, Fields, Heading, ListItems, Table, Text
 from handlers.report_views import DELIVERABLES, KEYS, Builder, Document
 from storage.models import Initiative
-from storage.repos.reports import Snapshot, load_snapshot
+from storage.repos.reports import Snapshot, last_digest_at, load_snapshot
 
 CHANGES_WINDOW = timedelta(days=7)
 
@@ -48,7 +48,9 @@ def stale_flags(builder: Builder, now: datetime) -> dict[str, bool]:
 async def snapshot_builder(
     session: AsyncSession, initiative: Initiative, now: datetime, default_tz: str = "UTC"
 ) -> Builder:
-    snap: Snapshot = await load_snapshot(session, initiative, since=now - CHANGES_WINDOW)
+    previous = await last_digest_at(session, initiative.id, now)
+    snap: Snapshot = await load_snapshot(session, initiative, since=previous or now - CHANGES_WINDOW)
+    snap.since_digest = previous is not None
     return Builder(snap, initiative_zone(initiative, default_tz))
 
 

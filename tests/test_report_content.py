@@ -295,3 +295,29 @@ async def test_the_priority_chart_is_the_closed_polls_own_tally(sqlite_url):
     assert chart.data["labels"][1] == "Customer 360 profile"
     assert chart.data["values"] == sorted(chart.data["values"], reverse=True) and len(chart.data["values"]) == 6
     await db.dispose()
+
+
+async def test_overview_counts_changes_since_the_previous_digest(sqlite_url):
+    from storage.models import AuditEvent, JobClaim
+
+    db, ini = await sample_db(sqlite_url, sign_offs=False)
+    async with db.transaction() as s:
+        for days, action in ((6, "risk.report"), (2, "usecase.propose"), (1, "usecase.propose"), (0.5, "kpi.suggest")):
+            s.add(
+                AuditEvent(
+                    workspace_id=ini.workspace_id,
+                    initiative_id=ini.id,
+                    actor_user_id="U01",
+                    action=action,
+                    at=NOW - timedelta(days=days),
+                )
+            )
+        s.add(JobClaim(key=f"digest:{ini.id}:2026-11-23", claimed_by="x", claimed_at=NOW - timedelta(days=3)))
+        s.add(JobClaim(key=f"digest:{ini.id + 1}:2026-11-25", claimed_by="x", claimed_at=NOW - timedelta(days=1)))
+        s.add(JobClaim(key=f"digest:{ini.id}:2026-11-26", claimed_by="x", claimed_at=NOW))  # this period's own
+    async with db.reading() as s:
+        (overview,) = await build_documents(s, ini, ["overview"], NOW)
+    changed = overview.sections[1]
+    assert changed.heading == "Changed since the last digest (2026-11-23 10:30)"
+    assert changed.items == ["kpi.suggest: 1", "usecase.propose: 2"]
+    await db.dispose()

@@ -18,6 +18,7 @@ from storage.models import (
     Ballot,
     DataSource,
     Initiative,
+    JobClaim,
     Kpi,
     Member,
     Milestone,
@@ -65,6 +66,20 @@ class Snapshot:
     milestone_owners: list[tuple[int, int]] = field(default_factory=list)  # (milestone id, member id)
     resources: list[Resource] = field(default_factory=list)
     recent_actions: Tally = field(default_factory=Tally)  # audit action -> count since `since`
+    since: datetime | None = None
+    since_digest: bool = False  # `since` is when the previous digest went out
+
+
+async def last_digest_at(session: AsyncSession, initiative_id: int, before: datetime) -> datetime | None:
+    """When the previous digest was claimed (the plan's digest schedule keys its claims
+    `digest:<initiative id>:<period>`); the current period's own claim is not "previous"."""
+    return (
+        await session.execute(
+            select(func.max(JobClaim.claimed_at)).where(
+                JobClaim.key.like(f"digest:{initiative_id}:%"), JobClaim.claimed_at < before
+            )
+        )
+    ).scalar_one_or_none()
 
 
 async def _all(session: AsyncSession, query) -> list:
@@ -175,6 +190,7 @@ async def load_snapshot(session: AsyncSession, initiative: Initiative, since: da
     snap.resources = await _all(
         session, select(Resource).where(Resource.initiative_id == iid).order_by(Resource.number)
     )
+    snap.since = since
     if since is not None:
         snap.recent_actions = Tally(
             {
