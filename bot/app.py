@@ -71,7 +71,11 @@ class Alignbot:
         self.core = Core(
             self.db,
             self.registry,
-            CoreConfig(timezone=settings.timezone, ballot_secret=settings.secret),
+            CoreConfig(
+                timezone=settings.timezone,
+                ballot_secret=settings.secret,
+                max_items_per_kind=settings.max_items_per_kind,
+            ),
             clock=clock,
             on_queued=self.outbox.wake,
             on_timers_changed=self._rearm_reminders,

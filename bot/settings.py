@@ -36,6 +36,7 @@ class Settings:
     delivery_retention_hours: float = 24.0  # processed deliveries kept (>= 1 h) to spot redeliveries
     shutdown_seconds: float = 30.0  # how long SIGTERM waits for in-flight requests and sends
     log_level: str = "WARNING"
+    max_items_per_kind: int = 5000  # UC-n, RISK-n, ... per initiative
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -62,6 +63,7 @@ class Settings:
             delivery_retention_hours=max(1.0, _number(get("ALIGNBOT_DELIVERY_RETENTION_HOURS"), 24.0, float)),
             shutdown_seconds=_number(get("ALIGNBOT_SHUTDOWN_SECONDS"), 30.0, float),
             log_level=(get("ALIGNBOT_LOG_LEVEL") or "WARNING").upper(),
+            max_items_per_kind=max(1, _number(get("ALIGNBOT_MAX_ITEMS_PER_KIND"), 5000, int)),
         )
 
     def with_(self, **changes: object) -> Settings:

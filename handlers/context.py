@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.grammar import Mention
+from handlers.grammar import Mention, UsageError
 from handlers.messages import Element, Incoming, elements_to_json
 from storage.models import Initiative, Member, Workspace
 from storage.repos import record, scope
@@ -46,7 +46,14 @@ class Context:
         return ZoneInfo(self.initiative.timezone or self.config.timezone)
 
     async def next_number(self, kind: str) -> int:
-        return await scope.next_number(self.session, self.initiative.id, kind)
+        """The next human number; refused past the per-initiative limit so nobody can flood an initiative."""
+        number = await scope.next_number(self.session, self.initiative.id, kind)
+        if number > self.config.max_items_per_kind:
+            raise UsageError(
+                f"This initiative already has the most {kind}-n items allowed ({self.config.max_items_per_kind}); "
+                "ask the operator to raise ALIGNBOT_MAX_ITEMS_PER_KIND, or start a new initiative in another channel."
+            )
+        return number
 
     async def person(self, mention: Mention) -> Member:
         """The member a mention names, made on first mention so roles can be given to newcomers."""

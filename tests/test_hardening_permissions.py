@@ -152,3 +152,21 @@ async def test_forged_button_values_and_modal_metadata_over_slack(server, slack_
     assert NOT_A_MEMBER in json.dumps(await resp.json())
     async with server.bot.db.reading() as s:
         assert [u.title for u in (await s.execute(select(UseCase))).scalars()] == ["Private roadmap"]
+
+
+async def test_items_per_initiative_are_capped_and_the_refusal_stores_nothing(sqlite_url):
+    await upgrade(sqlite_url)
+    app = create_app(make_settings(sqlite_url, max_items_per_kind=2))
+    chat = Chat(app)
+    try:
+        for title in ("Churn model", "Fraud scoring"):
+            assert (await chat.say("alice", f'usecase propose "{title}"')).ok
+        before = await chat.snapshot()
+        reply = await chat.say("alice", 'usecase propose "Supply forecast"')
+        assert not reply.ok and "most UC-n items allowed (2)" in reply.plain_text()
+        assert "ALIGNBOT_MAX_ITEMS_PER_KIND" in reply.plain_text()
+        assert await chat.snapshot() == before
+        assert (await chat.say("alice", 'usecase propose "Supply forecast"', conv="C2")).ok  # per initiative
+    finally:
+        await app.outbox.stop()
+        await app.db.dispose()
