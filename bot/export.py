@@ -17,7 +17,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -98,7 +98,26 @@ def xlsx_bytes(tables: list[TableData], created: datetime) -> bytes:
     wb.properties.creator = "Alignbot"
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return restamp_zip(buf.getvalue(), created)
+
+
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def restamp_zip(data: bytes, when: datetime) -> bytes:
+    """openpyxl stamps the ZIP entries and the "modified" property with the wall clock at save;
+    use the report's time instead, so the same data gives the same workbook."""
+    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", content)
+            entry = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, content)
+    return out.getvalue()
 
 
 def zip_bytes(files: list[ExportFile], when: datetime) -> bytes:

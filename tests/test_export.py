@@ -181,3 +181,24 @@ def test_html_report_renders_in_headless_chromium_with_its_charts(tmp_path):
         assert im.size == (1280, 2000)
         colours = im.convert("RGB").getcolors(maxcolors=1 << 20)
         assert colours is not None and len(colours) > 50  # a page with text and charts, not a blank one
+
+
+def test_workbook_timestamps_come_from_the_report_not_the_wall_clock():
+    from datetime import UTC, datetime
+
+    from bot.export import restamp_zip
+
+    def workbook(stamp: tuple, modified: str) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr(zipfile.ZipInfo("xl/workbook.xml", date_time=stamp), b"<workbook/>")
+            core = f'<x><dcterms:modified xsi:type="dcterms:W3CDTF">{modified}</dcterms:modified></x>'
+            z.writestr(zipfile.ZipInfo("docProps/core.xml", date_time=stamp), core.encode())
+        return buf.getvalue()
+
+    when = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    a = restamp_zip(workbook((2026, 1, 1, 0, 0, 0), "2026-01-01T00:00:00Z"), when)
+    b = restamp_zip(workbook((2027, 5, 5, 5, 5, 6), "2027-05-05T05:05:06Z"), when)
+    assert a == b
+    core = zipfile.ZipFile(io.BytesIO(a)).read("docProps/core.xml")
+    assert b">2026-11-26T09:30:00Z<" in core
