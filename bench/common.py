@@ -421,18 +421,22 @@ async def scalar(db_url: str, sql: str) -> Any:
         await db.dispose()
 
 
-async def wait_for_count(db_url: str, sql: str, wanted: int, *, quiet: float = 15.0) -> tuple[int, float]:
-    """Poll `sql` (a count) until it reaches `wanted`, or stops changing for `quiet` seconds.
+async def wait_for_count(
+    db_url: str, sql: str, wanted: int, *, quiet: float = 15.0, timeout: float = 600.0
+) -> tuple[int, float]:
+    """Poll `sql` (a count) until it reaches `wanted`, stops changing for `quiet` seconds, or
+    `timeout` passes.
 
     Work acked before it is done (a slow command answered "Working on it", a block action) lands
     later: this waits for it, and returns the count and when it last changed (time.monotonic()).
     """
     count, changed = -1, time.monotonic()
+    deadline = changed + timeout
     while True:
         now_count = await scalar(db_url, sql)
         if now_count != count:
             count, changed = now_count, time.monotonic()
-        if count >= wanted or time.monotonic() - changed > quiet:
+        if count >= wanted or time.monotonic() - changed > quiet or time.monotonic() > deadline:
             return count, changed
         await asyncio.sleep(0.05)
 

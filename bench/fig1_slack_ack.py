@@ -56,9 +56,9 @@ async def load(proc: common.Proc, run: str, requests: int, concurrency: int, lim
 
 async def run(args) -> int:
     requests = args.requests or (60 if args.quick else 2000)
-    warmup = 10 if args.quick else 100
+    warmup = 10 if args.quick else 50
     levels = [int(c) for c in args.concurrency.split(",")]
-    limit = args.time_limit or (8 if args.quick else 20)
+    limit = args.time_limit or (8 if args.quick else 12)
     dbs = [d.strip() for d in args.db.split(",") if d.strip()]
     fake = await FakeSlackApi().start()
     rows: list[dict[str, Any]] = []
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--concurrency", default="1,10,50")
     parser.add_argument(
-        "--time-limit", type=float, default=0, help="seconds per load, so run_all fits 10 minutes (20; quick 8)"
+        "--time-limit", type=float, default=0, help="seconds per load, so run_all fits 10 minutes (12; quick 8)"
     )
     parser.add_argument("--requests", type=int, default=0, help="per concurrency level (default 2000, quick 60)")
     return asyncio.run(run(parser.parse_args(argv)))

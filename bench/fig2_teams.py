@@ -48,7 +48,7 @@ async def run(args) -> int:
     requests = args.requests or (40 if args.quick else 2000)
     warmup = 10 if args.quick else 50
     levels = [int(c) for c in args.concurrency.split(",")]
-    limit = args.time_limit or (8 if args.quick else 12)
+    limit = args.time_limit or (8 if args.quick else 10)
     dbs = [d.strip() for d in args.db.split(",") if d.strip()]
     connector = await FakeBotConnector().start()
     rows: list[dict[str, Any]] = []
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--concurrency", default="1,10,50")
     parser.add_argument(
-        "--time-limit", type=float, default=0, help="seconds per load, so run_all fits 10 minutes (12; quick 8)"
+        "--time-limit", type=float, default=0, help="seconds per load, so run_all fits 10 minutes (10; quick 8)"
     )
     parser.add_argument("--requests", type=int, default=0, help="per concurrency level (default 2000, quick 40)")
     return asyncio.run(run(parser.parse_args(argv)))

@@ -30,8 +30,9 @@ FIGURE = "fig3_vote_burst"
 CHANNEL = "CVOTE"  # a channel of its own: its first speaker, the facilitator, starts the poll
 OPTIONS = ("Demand forecasting", "Customer 360", "Fraud detection", "Legacy ETL migration")
 RETRY_EVERY = 50  # one click in 50 is delivered a second time
-SETTLE_TIMEOUT = 60.0
+SETTLE_TIMEOUT = 20.0
 UPDATE_SPACING_S = 2.0
+COUNT_TIMEOUT_S = 80.0  # per database, so run_all stays bounded: slower counting is reported as missing ballots
 
 
 def polls_available() -> str:
@@ -106,8 +107,9 @@ def vote_request(url: str, buttons: list[dict[str, Any]], voters: int) -> common
     return send
 
 
-async def settle(db_url: str, poll_number_sql: str) -> float:
-    """Wait until the poll message shows the latest tally and the outbox is empty; seconds waited."""
+async def settle(db_url: str, poll_number_sql: str) -> float | None:
+    """Wait until the poll message shows the latest tally and the outbox is empty; seconds waited,
+    or None when it did not settle within SETTLE_TIMEOUT."""
     started = time.perf_counter()
     while time.perf_counter() - started < SETTLE_TIMEOUT:
         lag = await common.scalar(db_url, poll_number_sql)
@@ -115,7 +117,7 @@ async def settle(db_url: str, poll_number_sql: str) -> float:
         if lag == 0 and pending == 0:
             return time.perf_counter() - started
         await asyncio.sleep(0.2)
-    raise RuntimeError(f"the poll message did not catch up within {SETTLE_TIMEOUT}s")
+    return None
 
 
 async def burst_against(proc: common.Proc, fake: FakeSlackApi, db_url: str, *, voters: int) -> dict[str, Any]:
@@ -126,9 +128,11 @@ async def burst_against(proc: common.Proc, fake: FakeSlackApi, db_url: str, *, v
     started = time.monotonic()
     res = await common.run_load(vote_request(proc.url, buttons, voters), requests=voters + retries, concurrency=50)
     # Block actions are acked before the vote is counted: "accepted" means "a ballot row".
-    ballots, counted_at = await common.wait_for_count(db_url, "SELECT count(*) FROM ballot", voters)
+    ballots, counted_at = await common.wait_for_count(
+        db_url, "SELECT count(*) FROM ballot", voters, timeout=COUNT_TIMEOUT_S
+    )
     lag_sql = "SELECT count(*) FROM poll WHERE tally_version > rendered_version"
-    settled = await settle(db_url, lag_sql)
+    settled = await settle(db_url, lag_sql) if ballots >= voters else None  # still counting: no final state
     updates = fake.of("chat.update")[updates_before:]
     window = time.monotonic() - started
     gaps = [b.at - a.at for a, b in itertools.pairwise(updates)]
@@ -152,7 +156,7 @@ async def burst_against(proc: common.Proc, fake: FakeSlackApi, db_url: str, *, v
         "chat_update_calls": len(updates),
         "chat_update_min_gap_s": round(min(gaps), 2) if gaps else None,
         "update_window_s": round(window, 1),
-        "settle_s": round(settled, 2),
+        "settle_s": None if settled is None else round(settled, 2),
         "final_update_shows_count": f"{voters} of" in last_update,
         "_picks_match": picks == expected,
         **({} if ballots == voters else {"server_log_tail": proc.log_tail(40)}),
@@ -196,7 +200,9 @@ async def run(args) -> int:
                 allowed_updates = math.ceil(r["update_window_s"] / UPDATE_SPACING_S) + 1
                 checks[f"{kind}: >= 300 votes/s"] = r["votes_per_s"] >= 300
                 checks[f"{kind}: every vote acked in < 1 s"] = r["ack"]["errors"] == 0 and r["ack"]["max_ms"] < 1000
-                checks[f"{kind}: one ballot per voter ({r['ballots']}/{voters})"] = r["ballots"] == voters
+                checks[f"{kind}: one ballot per voter ({r['ballots']}/{voters} within {COUNT_TIMEOUT_S:.0f} s)"] = (
+                    r["ballots"] == voters
+                )
                 checks[f"{kind}: one participation per voter"] = r["participations"] == voters
                 checks[f"{kind}: every ballot holds the choice clicked"] = r.pop("_picks_match")
                 checks[f"{kind}: <= 1 update per 2 s ({r['chat_update_calls']} <= {allowed_updates})"] = r[
