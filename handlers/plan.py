@@ -142,7 +142,7 @@ async def show(ctx: Context, args: Parsed) -> Reply:
 
 @command(
     "plan workdays",
-    summary="Set the working days dates and reminders count (default mon-fri).",
+    summary="Set the working days that due dates and reminders count (default mon-fri).",
     usage="plan workdays DAYS",
     args=(Arg("days", required=True, rest=True),),
     roles=FACILITATOR,

@@ -31,6 +31,7 @@ LATE_AFTER = timedelta(minutes=2)
 SWEEP_SECONDS = 30
 SWEEP_JOB = "reminder-sweep"
 NEXT_JOB = "reminder-next"
+RETRY_LEFT = timedelta(seconds=1)
 
 
 class ReminderSender:
@@ -132,19 +133,27 @@ class ReminderSender:
         try:
             await self.sweep()
         except Exception:
-            log.exception("reminder sweep failed; the next sweep retries")
+            log.exception("reminder sweep failed; the periodic sweep retries")
+            return
         await self.arm()
 
     async def arm(self) -> None:
+        """Never raises: without this timer the periodic sweep still sends, only later."""
         if self.timer is None or not self.timer.running:
             return
-        # A write transaction on purpose: on SQLite it queues behind this process's writers
-        # instead of contending with them for the file lock.
-        async with self.db.transaction() as s:
-            due = await repo.next_due(s)
+        try:
+            # A write transaction on purpose: on SQLite it queues behind this process's writers
+            # instead of contending with them for the file lock.
+            async with self.db.transaction() as s:
+                due = await repo.next_due(s)
+        except Exception:
+            log.warning("could not read the next reminder time; the periodic sweep covers it", exc_info=True)
+            return
         if due is None:
             self.timer.cancel(NEXT_JOB)
             return
         # The injectable clock may run ahead of the wall clock (tests, replays): wait its distance.
-        wait = max(timedelta(0), due - self.clock())
+        # A row already due that this sweep left (another replica holds it) is retried a moment later.
+        now = self.clock()
+        wait = due - now if due > now else RETRY_LEFT
         self.timer.at(NEXT_JOB, datetime.now(UTC) + wait, self.tick)
