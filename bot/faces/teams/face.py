@@ -191,6 +191,9 @@ def scope_card(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
     return card
 
 
+_PATH_SAFE = re.compile(r"[^/?#%\\\s\x00-\x1f\x7f]{1,512}")
+
+
 def _activity_problem(body: dict[str, Any]) -> str | None:
     """What makes a body unusable as an activity (we could not even answer it), or None."""
     for key in ("conversation", "from"):
@@ -200,6 +203,10 @@ def _activity_problem(body: dict[str, Any]) -> str | None:
     for key in ("serviceUrl", "channelId"):
         if not isinstance(body.get(key), str) or not body[key]:
             return f"{key} is missing"
+    # Both ids become parts of the reply's URL at the Bot Connector; real ones never hold these.
+    for name, value in (("conversation.id", body["conversation"]["id"]), ("id", body.get("id", ""))):
+        if not isinstance(value, str) or not _PATH_SAFE.fullmatch(value or "x"):
+            return f"{name} is not a valid id"
     try:  # the adapter deserializes too, but a wrong type there escapes as an error
         Activity().deserialize(body)
     except Exception as e:
