@@ -75,6 +75,7 @@ class Alignbot:
                 timezone=settings.timezone,
                 ballot_secret=settings.secret,
                 max_items_per_kind=settings.max_items_per_kind,
+                workspace_admins_are_facilitators=settings.slack_admins_are_facilitators,
             ),
             clock=clock,
             on_queued=self.outbox.wake,
@@ -83,13 +84,28 @@ class Alignbot:
         self.slack = None
         self.teams = None
         if settings.slack_enabled:
-            from bot.faces.slack.face import SlackFace
+            from bot.faces.slack.face import SlackFace, web_client
 
+            installs = None
+            if settings.slack_oauth_enabled:
+                from bot.faces.slack.oauth import SlackInstalls
+                from bot.manifest import BOT_SCOPES
+
+                installs = SlackInstalls(
+                    self.db.engine,
+                    client_id=settings.slack_client_id,
+                    client_secret=settings.slack_client_secret,
+                    scopes=[s.strip() for s in settings.slack_scopes.split(",") if s.strip()] or BOT_SCOPES,
+                    api_client=web_client(None, settings.slack_api_url),
+                )
             self.slack = SlackFace(
                 self.core,
                 token=settings.slack_bot_token,
                 signing_secret=settings.slack_signing_secret,
                 api_url=settings.slack_api_url,
+                installs=installs,
+                purge_on_uninstall=settings.purge_on_uninstall,
+                admins_are_facilitators=settings.slack_admins_are_facilitators,
             )
             self.deliveries["slack"] = self.slack
         if settings.teams_enabled:

@@ -51,7 +51,10 @@ def slack_manifest(base_url: str) -> str:
                 }
             ],
         },
-        "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
+        "oauth_config": {
+            "redirect_urls": [base_url.rstrip("/") + "/slack/oauth_redirect"],  # the multi-workspace install
+            "scopes": {"bot": BOT_SCOPES},
+        },
         "settings": {
             "event_subscriptions": {
                 "request_url": events,

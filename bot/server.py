@@ -104,6 +104,18 @@ def build_web_app(bot: Alignbot) -> web.Application:
             return await to_aiohttp_response(response)
 
         app.router.add_post("/slack/events", slack_events)
+        oauth_flow = slack_app.oauth_flow
+        if oauth_flow is not None:
+            # The install: a redirect to Slack carrying a fresh state (also set as a cookie), and
+            # Slack's return, where the state is consumed and the installation stored.
+            async def slack_install(request: web.Request) -> web.Response:
+                return await to_aiohttp_response(await oauth_flow.handle_installation(await to_bolt_request(request)))
+
+            async def slack_oauth_redirect(request: web.Request) -> web.Response:
+                return await to_aiohttp_response(await oauth_flow.handle_callback(await to_bolt_request(request)))
+
+            app.router.add_get(oauth_flow.install_path, slack_install)
+            app.router.add_get(oauth_flow.redirect_uri_path, slack_oauth_redirect)
 
     if bot.teams is not None:
         app.router.add_post("/api/messages", bot.teams.handle)

@@ -30,8 +30,11 @@ class Settings:
     dev: bool = False
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     # production hardening (issue #8)
-    slack_client_id: str = ""  # multi-workspace OAuth install: not available yet, refused at start-up
+    slack_client_id: str = ""  # with the secret: multi-workspace OAuth install (bot/faces/slack/oauth.py)
     slack_client_secret: str = ""
+    slack_scopes: str = ""  # comma-separated bot scopes asked for at install; empty: the manifest's
+    purge_on_uninstall: bool = False  # app_uninstalled deletes the workspace's initiatives too
+    slack_admins_are_facilitators: bool = False  # workspace admins/owners facilitate every initiative
     max_body_bytes: int = 1024 * 1024
     delivery_retention_hours: float = 24.0  # processed deliveries kept (>= 1 h) to spot redeliveries
     shutdown_seconds: float = 30.0  # how long SIGTERM waits for in-flight requests and sends
@@ -59,6 +62,9 @@ class Settings:
             secret=get("ALIGNBOT_SECRET") or "dev-only-secret",
             slack_client_id=get("SLACK_CLIENT_ID", ""),
             slack_client_secret=get("SLACK_CLIENT_SECRET", ""),
+            slack_scopes=get("SLACK_SCOPES", ""),
+            purge_on_uninstall=_flag(get("ALIGNBOT_PURGE_ON_UNINSTALL")),
+            slack_admins_are_facilitators=_flag(get("ALIGNBOT_SLACK_ADMINS_ARE_FACILITATORS")),
             max_body_bytes=_number(get("ALIGNBOT_MAX_BODY_BYTES"), 1024 * 1024, int),
             delivery_retention_hours=max(1.0, _number(get("ALIGNBOT_DELIVERY_RETENTION_HOURS"), 24.0, float)),
             shutdown_seconds=_number(get("ALIGNBOT_SHUTDOWN_SECONDS"), 30.0, float),
@@ -71,7 +77,12 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        return bool((self.slack_bot_token or self.slack_oauth_enabled) and self.slack_signing_secret)
+
+    @property
+    def slack_oauth_enabled(self) -> bool:
+        """Installed per workspace through /slack/install: tokens come from the installation store."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @property
     def secrets(self) -> list[str]:
@@ -98,11 +109,21 @@ class Settings:
                 "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: without it nobody can tell Slack's "
                 "requests from forged ones. Copy the signing secret from the Slack app's Basic Information page."
             )
-        if self.slack_client_id or self.slack_client_secret:
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
             problems.append(
-                "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set, but this version has no multi-workspace OAuth install "
-                "yet: it would run without any workspace's token. Unset them and install the app in one workspace "
-                "with SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see docs/operations.md)."
+                "Only one of SLACK_CLIENT_ID and SLACK_CLIENT_SECRET is set: the OAuth install needs both. Copy "
+                "them from the Slack app's Basic Information page, or unset both to use SLACK_BOT_TOKEN."
+            )
+        if self.slack_oauth_enabled and not self.slack_signing_secret:
+            problems.append(
+                "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set but SLACK_SIGNING_SECRET is not: without it nobody can "
+                "tell Slack's requests from forged ones. Copy it from the Slack app's Basic Information page."
+            )
+        if self.slack_oauth_enabled and self.slack_bot_token:
+            problems.append(
+                "Both SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set: with the OAuth install every "
+                "workspace's token comes from its installation. Unset SLACK_BOT_TOKEN (or the client id and secret "
+                "for a single workspace)."
             )
         if not self.teams_app_id and not self.dev and (self.teams_app_password or self.teams_app_tenant_id):
             problems.append(
@@ -111,6 +132,10 @@ class Settings:
                 "id (Azure Bot > Configuration), or use `serve --dev` on a developer machine only."
             )
         return problems
+
+
+def _flag(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _number(raw: str | None, default, kind):

@@ -152,7 +152,7 @@ class Core:
 
     @staticmethod
     def _allowed(ctx: Context, roles: frozenset[str]) -> bool:
-        return ctx.member.role in roles
+        return ctx.member.role in roles or ("facilitator" in roles and ctx.is_facilitator)
 
     @staticmethod
     def _denied(what: str) -> Reply:

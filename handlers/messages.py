@@ -19,6 +19,9 @@ class Actor:
     workspace_id: str  # Slack team id, Teams tenant id, "console"
     user_id: str
     display_name: str = ""
+    # The platform says this person administers the whole workspace (Slack admin/owner); the core
+    # counts it only when CoreConfig.workspace_admins_are_facilitators is on.
+    is_workspace_admin: bool = False
 
 
 @dataclass(frozen=True)

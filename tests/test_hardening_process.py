@@ -99,8 +99,9 @@ def test_unsafe_teams_and_oauth_configurations_are_refused(tmp_path):
     proc = alignbot("serve", "--port", "0", env=base | {"TEAMS_APP_PASSWORD": "pw-123456"})
     assert proc.returncode == 2 and "TEAMS_APP_ID" in proc.stderr and "--dev" in proc.stderr
     proc = alignbot("serve", "--port", "0", env=base | {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "cs"})
-    assert proc.returncode == 2 and "no multi-workspace OAuth install" in proc.stderr
-    assert "SLACK_BOT_TOKEN" in proc.stderr
+    assert proc.returncode == 2 and "SLACK_SIGNING_SECRET is not" in proc.stderr
+    proc = alignbot("serve", "--port", "0", env=base | {"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "s"})
+    assert proc.returncode == 2 and "Only one of SLACK_CLIENT_ID and SLACK_CLIENT_SECRET" in proc.stderr
 
 
 async def cli(*args: str, env: dict[str, str]) -> tuple[int, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Counter, Initiative, Member, Workspace
@@ -24,6 +24,14 @@ async def workspace_if_exists(session: AsyncSession, platform: str, external_id:
             select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
         )
     ).scalar_one_or_none()
+
+
+async def forget_workspace(session: AsyncSession, platform: str, external_id: str) -> bool:
+    """Delete a workspace; the database cascades to its initiatives and everything under them."""
+    result = await session.execute(
+        delete(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
+    )
+    return bool(result.rowcount)
 
 
 async def find_initiative(session: AsyncSession, workspace_id: int, conversation_id: str) -> Initiative | None:

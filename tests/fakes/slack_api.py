@@ -30,6 +30,12 @@ class FakeSlackApi:
         self._ts = itertools.count(1)
         self._failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self.members: dict[str, list[str]] = {}  # channel -> user ids for conversations.members
+        self.admins: set[str] = set()  # user ids users.info reports as workspace admins
+        # OAuth (oauth.v2.access): the code "code-T2" installs workspace T2. With rotation on, bot
+        # tokens expire after `token_lifetime` seconds and come with a refresh token.
+        self.rotation = False
+        self.token_lifetime = 43200
+        self._tokens = itertools.count(1)
         self.runner: web.AppRunner | None = None
         self.url = ""
 
@@ -117,12 +123,14 @@ class FakeSlackApi:
 
     def _answer(self, method: str, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
         ts = f"{1700000000 + next(self._ts)}.000100"
+        if method == "oauth.v2.access":
+            return self._oauth(params)
         if method == "auth.test":
             return {
                 "ok": True,
                 "user_id": "UBOT",
                 "bot_id": "BBOT",
-                "team_id": "T1",
+                "team_id": team_of_token(params.get("_auth", "")) or "T1",
                 "team": "Test",
                 "url": "https://test.slack.com/",
             }
@@ -152,7 +160,13 @@ class FakeSlackApi:
             user = params.get("user", "")
             return {
                 "ok": True,
-                "user": {"id": user, "name": user.lower(), "real_name": user, "deleted": False, "is_admin": False},
+                "user": {
+                    "id": user,
+                    "name": user.lower(),
+                    "real_name": user,
+                    "deleted": False,
+                    "is_admin": user in self.admins,
+                },
             }
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._ts)}"
@@ -162,3 +176,44 @@ class FakeSlackApi:
             files = params.get("files") or []
             return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title", "")} for f in files]}
         return {"ok": True}
+
+    def _oauth(self, params: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: exchange an install code, or (grant_type=refresh_token) refresh a token."""
+        if params.get("grant_type") == "refresh_token":
+            team = team_of_token(params.get("refresh_token", ""))
+            if not team:
+                return {"ok": False, "error": "invalid_refresh_token"}
+        else:
+            code = str(params.get("code", ""))
+            if not code.startswith("code-T"):
+                return {"ok": False, "error": "invalid_code"}
+            team = code.removeprefix("code-")
+        n = next(self._tokens)
+        answer: dict[str, Any] = {
+            "ok": True,
+            "app_id": "A1",
+            "token_type": "bot",
+            "scope": "commands,chat:write,users:read",
+            "bot_user_id": f"UBOT{team}",
+            "team": {"id": team, "name": f"Workspace {team}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": "UINSTALLER"},
+        }
+        if self.rotation:
+            answer |= {
+                "access_token": f"xoxe.xoxb-{team}-{n}",
+                "refresh_token": f"xoxe-1-{team}-{n}",
+                "expires_in": self.token_lifetime,
+            }
+        else:
+            answer["access_token"] = f"xoxb-{team}-{n}"
+        return answer
+
+
+def team_of_token(token: str) -> str:
+    """The workspace a token from `_oauth` was issued for ("Bearer xoxb-T2-3" -> "T2")."""
+    for part in token.replace(" ", "-").split("-"):
+        if part.startswith("T") and part[1:].isalnum():
+            return part
+    return ""

@@ -8,16 +8,20 @@ with the answer when the core is fast enough, otherwise acked at once and answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import functools
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -26,6 +30,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.export import attachments
+from bot.faces.slack.oauth import SlackInstalls, purge_workspace
 from bot.ratelimit import TokenBuckets, slack_channel_buckets
 from bot.render import slack as blocks
 from handlers.core import Core
@@ -51,11 +56,12 @@ MAX_HOME_BLOCKS = 100
 RESPONSE_URL_USES = 5  # Slack: a response_url takes at most 5 messages
 HOME_EMPTY = Text("You are not part of an initiative yet. Type /align help in a channel to start one.")
 ACK_BUDGET = 2.0  # seconds of Slack's 3 we may spend before acking
+ADMIN_CACHE_SECONDS = 300  # how long users.info's is_admin/is_owner is trusted
 
 
-def web_client(token: str, base_url: str) -> AsyncWebClient:
+def web_client(token: str | None, base_url: str) -> AsyncWebClient:
     return AsyncWebClient(
-        token=token,
+        token=token or None,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
@@ -100,15 +106,38 @@ def message_link(body: dict[str, Any]) -> str:
 
 
 class SlackFace:
-    def __init__(self, core: Core, *, token: str, signing_secret: str, api_url: str) -> None:
+    def __init__(
+        self,
+        core: Core,
+        *,
+        token: str,
+        signing_secret: str,
+        api_url: str,
+        installs: SlackInstalls | None = None,
+        purge_on_uninstall: bool = False,
+        admins_are_facilitators: bool = False,
+    ) -> None:
         self.core = core
-        self.client = web_client(token, api_url)
+        self.api_url = api_url
+        self.installs = installs
+        self.purge_on_uninstall = purge_on_uninstall
+        self.admins_are_facilitators = admins_are_facilitators
+        self._admins: dict[tuple[str, str], tuple[bool, float]] = {}
+        # With the OAuth install each workspace has its own token: the client of the request (or of
+        # the outbox row's workspace) follows the work through the helpers below.
+        self._default_client = web_client(None if installs else token, api_url)
+        self._current: ContextVar[AsyncWebClient | None] = ContextVar(f"slack_client_{id(self)}", default=None)
         self.app = AsyncApp(
-            client=self.client,
+            client=self._default_client,
             signing_secret=signing_secret,
             process_before_response=False,
             ignoring_self_events_enabled=True,
+            **({"oauth_settings": installs.oauth_settings()} if installs else {}),
         )
+        self.app.middleware(self._bind_request_client)
+        if installs is not None:
+            self.app.event("app_uninstalled")(self._on_uninstalled)
+            self.app.event("tokens_revoked")(self._on_tokens_revoked)
         self._tasks: set[asyncio.Task] = set()
         self.channels: TokenBuckets = slack_channel_buckets()
         self.app.command(COMMAND)(self._tracked(self._on_command))
@@ -120,6 +149,74 @@ class SlackFace:
         self.app.event("app_home_opened")(self._on_home_opened)
         self.app.event("member_left_channel")(self._on_membership)
         self.app.event("member_joined_channel")(self._on_membership)
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The Web API client of the workspace being served (the one token without the OAuth install)."""
+        return self._current.get() or self._default_client
+
+    async def _bind_request_client(self, context, next) -> BoltResponse | None:
+        """Bolt has authorised the request with its workspace's (rotated) token: use that client.
+
+        Bolt's `next()` returns before the listeners run, so the binding is not reset here: it lives
+        in this request's task, and the listener tasks Bolt starts from it copy it.
+        """
+        if self.installs is not None and context.client is not None:
+            self._current.set(context.client)
+        return await next()
+
+    @contextlib.asynccontextmanager
+    async def _in_workspace(self, team_id: str) -> AsyncIterator[None]:
+        """Work the bot does on its own (outbox, rosters, Home tab) with that workspace's token."""
+        if self.installs is None:
+            yield
+            return
+        token = await self.installs.bot_token(team_id)
+        if token is None:
+            raise SendError(f"slack workspace {team_id} has not installed Alignbot (or uninstalled it)", permanent=True)
+        bound = self._current.set(web_client(token, self.api_url))
+        try:
+            yield
+        finally:
+            self._current.reset(bound)
+
+    async def _on_uninstalled(self, body: dict[str, Any]) -> None:
+        team_id = body.get("team_id", "")
+        if not team_id:
+            return
+        await self.installs.forget(team_id)  # type: ignore[union-attr]
+        purged = self.purge_on_uninstall and await purge_workspace(self.core.db, team_id)
+        log.warning("Slack workspace %s uninstalled Alignbot; its data was %s", team_id, "purged" if purged else "kept")
+
+    async def _on_tokens_revoked(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A revoked bot token leaves nothing to send with: forget the installation (data is kept)."""
+        team_id = body.get("team_id", "")
+        tokens = event.get("tokens") or {}
+        if not team_id:
+            return
+        if tokens.get("bot"):
+            await self.installs.forget(team_id)  # type: ignore[union-attr]
+        elif tokens.get("oauth"):
+            await self.installs.forget_users(team_id, [str(u) for u in tokens["oauth"]])  # type: ignore[union-attr]
+
+    async def _with_admin_flag(self, actor: Actor) -> Actor:
+        """Workspace admins and owners may facilitate (when configured): ask users.info, cached briefly."""
+        if not self.admins_are_facilitators or not actor.user_id:
+            return actor
+        key = (actor.workspace_id, actor.user_id)
+        now = time.monotonic()
+        known = self._admins.get(key)
+        if known is None or known[1] < now:
+            try:
+                user = (await self.client.users_info(user=actor.user_id)).get("user") or {}
+                is_admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+            except SlackApiError as e:
+                log.warning("users.info for %s failed: %s", actor.user_id, e.response.get("error"))
+                is_admin = False
+            if len(self._admins) > 10_000:
+                self._admins.clear()
+            known = self._admins[key] = (is_admin, now + ADMIN_CACHE_SECONDS)
+        return dataclasses.replace(actor, is_workspace_admin=known[0])
 
     def _tracked(self, listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         """Bolt runs listeners on after the ack; remember them so shutdown can wait for them."""
@@ -166,7 +263,7 @@ class SlackFace:
         )
 
     async def _on_command(self, ack, body: dict[str, Any], respond) -> None:
-        actor = self._actor(body)
+        actor = await self._with_admin_flag(self._actor(body))
         channel = body.get("channel_id", "")
         incoming = Incoming(
             actor=actor,
@@ -252,7 +349,7 @@ class SlackFace:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=msg["text"], blocks=msg["blocks"])
 
     async def _on_form(self, ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        actor = self._actor(body)
+        actor = await self._with_admin_flag(self._actor(body))
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
             command, channel = str(meta["command"]), str(meta["channel"])
@@ -326,7 +423,7 @@ class SlackFace:
 
     async def _on_action(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        actor = self._actor(body)
+        actor = await self._with_admin_flag(self._actor(body))
         here = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
         hinted, value = decode_value(action.get("value") or (action.get("selected_option") or {}).get("value", ""))
         conversation = hinted or here
@@ -370,7 +467,7 @@ class SlackFace:
     async def _on_message_shortcut(self, ack, body: dict[str, Any]) -> None:
         """"Propose as use case" on a message: the core answers with the propose form, prefilled."""
         await ack()
-        actor = self._actor(body)
+        actor = await self._with_admin_flag(self._actor(body))
         channel = (body.get("channel") or {}).get("id", "")
         message = body.get("message") or {}
         incoming = Incoming(
@@ -427,6 +524,10 @@ class SlackFace:
 
     async def publish_home(self, team_id: str, user_id: str) -> None:
         """The person's Home tab: their open items and roles per initiative (views.publish)."""
+        async with self._in_workspace(team_id):
+            await self._publish_home(team_id, user_id)
+
+    async def _publish_home(self, team_id: str, user_id: str) -> None:
         async with self.core.db.reading() as s:
             parts = await home_view(s, "slack", team_id, user_id, self.core.clock())
         view_blocks: list[dict[str, Any]] = []
@@ -443,6 +544,13 @@ class SlackFace:
     # ---- outgoing (outbox) ----
 
     async def deliver(self, envelope: Envelope) -> dict[str, Any]:
+        try:
+            async with self._in_workspace(envelope.workspace_external_id):
+                return await self._deliver(envelope)
+        except SlackTokenRotationError as e:
+            raise SendError(f"slack token rotation failed: {e}") from e
+
+    async def _deliver(self, envelope: Envelope) -> dict[str, Any]:
         msgs = encode_buttons(
             blocks.messages(elements_from_json(envelope.payload["elements"])), envelope.conversation_id
         )
@@ -471,6 +579,10 @@ class SlackFace:
 
     async def roster(self, workspace_id: str, conversation_id: str) -> list[str]:
         """The channel's members (conversations.members, every page) but the bot: a poll's electorate."""
+        async with self._in_workspace(workspace_id):
+            return await self._roster(conversation_id)
+
+    async def _roster(self, conversation_id: str) -> list[str]:
         me = (await self.client.auth_test()).get("user_id")
         members: list[str] = []
         cursor = None
