@@ -178,7 +178,7 @@ async def test_uninstall_forgets_the_tokens_and_keeps_or_purges_the_data(oauth_s
     await install(oauth_server, "T2")
     await install(oauth_server, "T3")
     for team in ("T2", "T3"):
-        await oauth_server.slash("usecase propose \"Lakehouse\"", team=team, channel=f"C{team[1]}")
+        await oauth_server.slash('usecase propose "Lakehouse"', team=team, channel=f"C{team[1]}")
     assert await initiatives_of(oauth_server, "T2") == 1
     await event(oauth_server, "T2", {"type": "app_uninstalled"}, "Ev-uninstall-1")
 
@@ -196,7 +196,7 @@ async def _equals(value: Awaitable[int], expected: int) -> bool:
 
 async def test_revoked_bot_token_removes_the_installation_only(oauth_server, slack_api):
     await install(oauth_server, "T2")
-    await oauth_server.slash("usecase propose \"Lakehouse\"", team="T2", channel="C2")
+    await oauth_server.slash('usecase propose "Lakehouse"', team="T2", channel="C2")
     await event(oauth_server, "T2", {"type": "tokens_revoked", "tokens": {"bot": ["UBOTT2"]}}, "Ev-revoke-1")
     await eventually(lambda: _equals(installations_of(oauth_server, "T2"), 0))
     assert await bots_of(oauth_server, "T2") == [] and await initiatives_of(oauth_server, "T2") == 1
