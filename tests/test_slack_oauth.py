@@ -15,6 +15,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import MetaData, select, update
 
+from handlers.messages import Text, elements_to_json
+from schedules.outbox import Envelope, SendError
 from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES, Initiative, Workspace
 from tests.fakes.slack_api import FakeSlackApi
 from tests.support import Running, make_settings, serve, signed_headers, slash_body
@@ -222,3 +224,17 @@ def test_our_tables_have_the_shapes_slack_sdk_stores_use():
     for ours, slack_sdk_table in expected:
         assert ours.name == slack_sdk_table.name
         assert shape(ours) == shape(slack_sdk_table)
+
+
+async def test_an_outbox_message_for_an_uninstalled_workspace_fails_for_good(oauth_server, slack_api):
+    await install(oauth_server, "T2")
+    envelope = Envelope("T2", "C2", "channel", "C2", {"elements": elements_to_json([Text("Poll closed")])})
+    await oauth_server.bot.slack.deliver(envelope)
+    [post] = posts_to(slack_api, "C2")
+    assert post == f"Bearer {(await bots_of(oauth_server, 'T2'))[0]['bot_token']}"
+    await event(oauth_server, "T2", {"type": "app_uninstalled"}, "Ev-uninstall-2")
+    await eventually(lambda: _equals(installations_of(oauth_server, "T2"), 0))
+    with pytest.raises(SendError) as refused:
+        await oauth_server.bot.slack.deliver(envelope)
+    assert refused.value.permanent and "has not installed" in str(refused.value)
+    assert len(posts_to(slack_api, "C2")) == 1
