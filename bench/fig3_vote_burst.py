@@ -131,7 +131,10 @@ async def burst_against(proc: common.Proc, fake: FakeSlackApi, db_url: str, *, v
     ballots, counted_at = await common.wait_for_count(
         db_url, "SELECT count(*) FROM ballot", voters, timeout=COUNT_TIMEOUT_S
     )
-    lag_sql = "SELECT count(*) FROM poll WHERE tally_version > rendered_version"
+    lag_sql = (
+        "SELECT count(*) FROM poll WHERE tally_version + (SELECT coalesce(sum(revision), 0) FROM ballot"
+        " WHERE ballot.poll_id = poll.id) > rendered_version"
+    )
     settled = await settle(db_url, lag_sql) if ballots >= voters else None  # still counting: no final state
     updates = fake.of("chat.update")[updates_before:]
     window = time.monotonic() - started

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 from sqlalchemy import func, select
 
 from storage.models import Ballot, Outbox, Participation, Poll, ProcessedEvent, UseCase
+from storage.repos import polls as repo
 from tests.support import block_action, make_settings, serve, slash_body, view_submission
 from tests.test_poll_console import HAND, PROFILE, places
 
@@ -52,8 +53,9 @@ async def settle_updates(server, slack_api) -> str:
     for _ in range(300):
         async with server.bot.db.reading() as s:
             poll = (await s.execute(select(Poll))).scalar_one()
+            version = (await s.execute(select(repo.tally_version()).where(Poll.id == poll.id))).scalar_one()
             pending = await s.execute(select(func.count()).select_from(Outbox).where(Outbox.state != "sent"))
-            if poll.rendered_version == poll.tally_version and pending.scalar_one() == 0:
+            if poll.rendered_version == version and pending.scalar_one() == 0:
                 return texts(slack_api.of("chat.update")[-1].params["blocks"]) if slack_api.of("chat.update") else ""
         await asyncio.sleep(0.2)  # polling a condition, bounded: not a fixed wait for an outcome
     raise AssertionError("the poll message never caught up")

@@ -85,30 +85,40 @@ async def cast(
 ) -> bool:
     """Record or replace one ballot; False when the poll is no longer open (roll back then).
 
-    The version bump comes last: it takes the poll row's lock, which every vote needs, so it is
-    held only from here to the commit. A close that committed first makes it match nothing; a
-    close that comes later waits for this vote.
+    The poll row is read with a share lock (PostgreSQL; SQLite writers are serialised anyway):
+    votes do not wait for each other, and a close, which updates the row, waits for the votes
+    already under way and is seen by every vote after it. Votes never write the poll row: a
+    thousand at once would queue on its lock, each holding a connection.
     """
+    status = (
+        await session.execute(select(Poll.status).where(Poll.id == poll_id).with_for_update(read=True))
+    ).scalar_one_or_none()
+    if status != "open":
+        return False
     await insert_ignore(session, Participation, poll_id=poll_id, member_id=member_id, voted_at=now)
     dialect = session.bind.dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Ballot).values(
-        poll_id=poll_id, voter_key=voter_key, choices=choices, updated_at=ballot_time
+        poll_id=poll_id, voter_key=voter_key, choices=choices, revision=1, updated_at=ballot_time
     )
     await session.execute(
         ins.on_conflict_do_update(
             index_elements=[Ballot.poll_id, Ballot.voter_key],
-            set_={"choices": ins.excluded.choices, "updated_at": ins.excluded.updated_at},
+            set_={
+                "choices": ins.excluded.choices,
+                "updated_at": ins.excluded.updated_at,
+                "revision": Ballot.revision + 1,
+            },
         )
     )
-    bumped = await session.execute(
-        update(Poll)
-        .where(Poll.id == poll_id, Poll.status == "open")
-        .values(tally_version=Poll.tally_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if bumped.rowcount != 1:
-        return False
     return True
+
+
+def tally_version():
+    """How far the poll's tally has moved: its own changes (close, extend) plus every ballot's."""
+    revisions = (
+        select(func.coalesce(func.sum(Ballot.revision), 0)).where(Ballot.poll_id == Poll.id).scalar_subquery()
+    )
+    return Poll.tally_version + revisions
 
 
 async def claim_close(session: AsyncSession, poll_id: int, now: datetime) -> bool:
@@ -205,7 +215,7 @@ async def pending_work(session: AsyncSession, now: datetime, spacing: timedelta)
     render = (
         select(Poll.id)
         .where(
-            Poll.tally_version > Poll.rendered_version,
+            tally_version() > Poll.rendered_version,
             or_(Poll.rendered_at.is_(None), Poll.rendered_at <= now - spacing),
         )
         .limit(1)
@@ -219,7 +229,7 @@ async def needing_update(session: AsyncSession, now: datetime, spacing: timedelt
     rows = await session.execute(
         select(Poll.id)
         .where(
-            Poll.tally_version > Poll.rendered_version,
+            tally_version() > Poll.rendered_version,
             or_(Poll.rendered_at.is_(None), Poll.rendered_at <= now - spacing),
         )
         .order_by(Poll.id)
@@ -241,7 +251,7 @@ async def update_in_flight(session: AsyncSession, poll_id: int) -> bool:
 
 async def claim_render(session: AsyncSession, poll: Poll, now: datetime, spacing: timedelta) -> int | None:
     """Claim the right to queue the next update; the version it will show, or None."""
-    version = (await session.execute(select(Poll.tally_version).where(Poll.id == poll.id))).scalar_one()
+    version = (await session.execute(select(tally_version()).where(Poll.id == poll.id))).scalar_one()
     result = await session.execute(
         update(Poll)
         .where(
@@ -260,7 +270,7 @@ async def skip_render(session: AsyncSession, poll_id: int) -> None:
     await session.execute(
         update(Poll)
         .where(Poll.id == poll_id)
-        .values(rendered_version=Poll.tally_version)
+        .values(rendered_version=tally_version())
         .execution_options(synchronize_session=False)
     )
 
