@@ -29,7 +29,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.export import attachments
 from bot.faces.slack.oauth import SlackInstalls, purge_workspace
 from bot.ratelimit import TokenBuckets, slack_channel_buckets
 from bot.render import slack as blocks
@@ -454,7 +453,9 @@ class SlackFace:
         else:  # from the Home tab: the answer (and its files) goes to the person's DM
             posted = await self._post_thread(actor.user_id, msgs)
             await self._upload_files(reply.elements, posted["channel"], posted["ts"])
-        if reply.ok:
+        if reply.ok and (body.get("container") or {}).get("type") == "view":
+            # Only clicks on the Home tab refresh it: rebuilding it loads the whole initiative,
+            # far too much to do for every vote in a burst; opening the tab rebuilds it anyway.
             await self._refresh_home(actor)
 
     async def _refresh_home(self, actor: Actor) -> None:
@@ -497,6 +498,8 @@ class SlackFace:
         upload is logged, never a reason to send the message again."""
         if not any(isinstance(e, Image | File) for e in elements):
             return
+        from bot.export import attachments  # matplotlib, numpy, openpyxl: loaded on the first file only
+
         made = await attachments(self.core.db, elements, self.core.clock(), self.core.config.timezone)
         for _, a in made:
             try:

@@ -20,7 +20,6 @@ from botbuilder.core import ActivityHandler, BotAdapter, CardFactory, InvokeResp
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ConversationReference
 
-from bot.export import with_pictures
 from bot.ratelimit import TokenBuckets, retry_after, teams_conversation_buckets, with_retries
 from bot.render import teams as cards
 from handlers.core import Core
@@ -85,6 +84,15 @@ class PacedSender:
             return await turn_context.send_activity(activity)
 
         return await with_retries(once, status_of=_status_of)
+
+
+async def _pictures(elements: list) -> list:
+    """Charts drawn into the card; matplotlib is loaded only when a reply has a chart."""
+    if not any(getattr(e, "chart", "") for e in elements):
+        return elements
+    from bot.export import with_pictures
+
+    return await with_pictures(elements)
 
 
 class AlignbotTeamsBot(ActivityHandler):
@@ -176,7 +184,7 @@ class AlignbotTeamsBot(ActivityHandler):
     async def _send(self, turn_context: TurnContext, reply: Reply) -> None:
         value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
         hinted = value.get("alignbot_conversation")
-        for c in cards.cards(await with_pictures(reply.elements)):
+        for c in cards.cards(await _pictures(reply.elements)):
             if isinstance(hinted, str) and hinted:
                 scope_card(c, hinted)
             await self.sender.send(turn_context, MessageFactory.attachment(CardFactory.adaptive_card(c)))
@@ -296,7 +304,7 @@ class TeamsFace:
                 await turn_context.update_activity(activity)
                 sent.append(activity.id)
                 return
-            for c in cards.cards(await with_pictures(elements)):
+            for c in cards.cards(await _pictures(elements)):
                 scope_card(c, envelope.conversation_id)
                 resp = await self.sender.send(turn_context, MessageFactory.attachment(CardFactory.adaptive_card(c)))
                 if resp and resp.id:
