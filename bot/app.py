@@ -171,7 +171,7 @@ class Alignbot:
         if self.slack is not None:
             await self.slack.finish_in_flight(grace)
         await self.polls.stop()
-        self.timer.shutdown()
+        await self.timer.shutdown()
         await self.outbox.stop(grace)
         await self.db.dispose()
 

@@ -6,6 +6,7 @@ claims it. So a restart loses nothing, and a job that fires on two replicas send
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -23,21 +24,43 @@ JOB_DEFAULTS = {
 class Timer:
     def __init__(self) -> None:
         self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
+        self._running: set[asyncio.Task] = set()
 
     def start(self) -> None:
         if not self.scheduler.running:
             self.scheduler.start()
 
-    def shutdown(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Let jobs already running finish (up to `grace` seconds) before stopping: cancelling one
+        midway would leave its claim to the lease and log a CancelledError traceback."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        if self._running:
+            await asyncio.wait(list(self._running), timeout=grace)
+        self.scheduler.shutdown(wait=False)
 
     def every(self, job_id: str, seconds: float, func: Callable[[], Awaitable[None]]) -> None:
-        self.scheduler.add_job(func, "interval", seconds=seconds, id=job_id, replace_existing=True)
+        self.scheduler.add_job(self._tracked(func), "interval", seconds=seconds, id=job_id, replace_existing=True)
 
     def at(self, job_id: str, when: datetime, func: Callable[[], Awaitable[None]]) -> None:
         """Fire once at `when` (aware); an earlier wake for the same id is replaced."""
-        self.scheduler.add_job(func, "date", run_date=when.astimezone(UTC), id=job_id, replace_existing=True)
+        self.scheduler.add_job(
+            self._tracked(func), "date", run_date=when.astimezone(UTC), id=job_id, replace_existing=True
+        )
+
+    def _tracked(self, func: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await func()
+            finally:
+                self._running.discard(task)  # type: ignore[arg-type]
+
+        run.__qualname__ = getattr(func, "__qualname__", "job")
+        return run
 
     def cancel(self, job_id: str) -> None:
         if self.scheduler.get_job(job_id):
