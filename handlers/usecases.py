@@ -90,9 +90,19 @@ def normal_title(title: str) -> str:
 def similar_title(title: str, existing: list[tuple[str, Any]]) -> Any | None:
     """The first (title, item) whose title is the same as, or very close to, `title`."""
     wanted = normal_title(title)
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(wanted)  # analysed once; each existing title is compared against it
     for other, item in existing:
         have = normal_title(other)
-        if have == wanted or difflib.SequenceMatcher(None, wanted, have).ratio() >= SIMILAR_RATIO:
+        if have == wanted:
+            return item
+        matcher.set_seq1(have)
+        # The quick ratios are upper bounds of ratio(): most titles are ruled out without it.
+        if (
+            matcher.real_quick_ratio() >= SIMILAR_RATIO
+            and matcher.quick_ratio() >= SIMILAR_RATIO
+            and matcher.ratio() >= SIMILAR_RATIO
+        ):
             return item
     return None
 
