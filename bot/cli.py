@@ -181,6 +181,7 @@ async def _socket_mode(app, settings: Settings, host: str, port: int) -> int:
     try:
         await handler.start_async()
     finally:
+        await handler.close_async()  # close the WebSocket before the app stops
         await runner.cleanup()
     return 0
 

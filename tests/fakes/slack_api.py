@@ -38,11 +38,13 @@ class FakeSlackApi:
         self._tokens = itertools.count(1)
         self.runner: web.AppRunner | None = None
         self.url = ""
+        self.socket_outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def start(self) -> FakeSlackApi:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_route("*", "/upload/{file_id}", self._upload)
+        app.router.add_get("/socket", self._socket)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -121,8 +123,29 @@ class FakeSlackApi:
         await self._record(Call("upload", {"file_id": request.match_info["file_id"], "size": len(data)}))
         return web.Response(text="OK")
 
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, send what tests queue in `socket_outbox`, record the acks."""
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+
+        async def pump() -> None:
+            while True:
+                await ws.send_json(await self.socket_outbox.get())
+
+        sender = asyncio.create_task(pump())
+        try:
+            async for msg in ws:
+                if msg.type == web.WSMsgType.TEXT:
+                    await self._record(Call("socket.ack", json.loads(msg.data)))
+        finally:
+            sender.cancel()
+        return ws
+
     def _answer(self, method: str, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
         ts = f"{1700000000 + next(self._ts)}.000100"
+        if method == "apps.connections.open":
+            return {"ok": True, "url": str(request.url.with_path("/socket").with_query(None)).replace("http", "ws", 1)}
         if method == "oauth.v2.access":
             return self._oauth(params)
         if method == "auth.test":
