@@ -54,6 +54,7 @@ COMMAND = "/align"
 MAX_HOME_BLOCKS = 100
 RESPONSE_URL_USES = 5  # Slack: a response_url takes at most 5 messages
 HOME_EMPTY = Text("You are not part of an initiative yet. Type /align help in a channel to start one.")
+HOME_VIEWER_SECONDS = 24 * 3600
 ACK_BUDGET = 2.0  # seconds of Slack's 3 we may spend before acking
 ADMIN_CACHE_SECONDS = 300  # how long users.info's is_admin/is_owner is trusted
 
@@ -122,6 +123,8 @@ class SlackFace:
         self.purge_on_uninstall = purge_on_uninstall
         self.admins_are_facilitators = admins_are_facilitators
         self._admins: dict[tuple[str, str], tuple[bool, float]] = {}
+        # People who opened their Home tab lately: only their tab is rebuilt after their actions.
+        self._home_viewers: dict[tuple[str, str], float] = {}
         # With the OAuth install each workspace has its own token: the client of the request (or of
         # the outbox row's workspace) follows the work through the helpers below.
         self._default_client = web_client(None if installs else token, api_url)
@@ -453,10 +456,17 @@ class SlackFace:
         else:  # from the Home tab: the answer (and its files) goes to the person's DM
             posted = await self._post_thread(actor.user_id, msgs)
             await self._upload_files(reply.elements, posted["channel"], posted["ts"])
-        if reply.ok and (body.get("container") or {}).get("type") == "view":
-            # Only clicks on the Home tab refresh it: rebuilding it loads the whole initiative,
-            # far too much to do for every vote in a burst; opening the tab rebuilds it anyway.
+        if reply.ok and self._uses_home(actor, body):
             await self._refresh_home(actor)
+
+    def _uses_home(self, actor: Actor, body: dict[str, Any]) -> bool:
+        """Rebuilding a Home tab loads the whole initiative: do it after the actions of people who
+        look at theirs (clicked in it, or opened it in the last day), not for every voter of a
+        burst; anyone else's tab is rebuilt when they open it."""
+        if (body.get("container") or {}).get("type") == "view":
+            return True
+        seen = self._home_viewers.get((actor.workspace_id, actor.user_id))
+        return seen is not None and time.monotonic() - seen < HOME_VIEWER_SECONDS
 
     async def _refresh_home(self, actor: Actor) -> None:
         """After a person acts, their Home tab shows the new state (a vote no longer waiting...)."""
@@ -523,6 +533,10 @@ class SlackFace:
     async def _on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
+        team = body.get("team_id") or event.get("view", {}).get("team_id", "")
+        if len(self._home_viewers) > 50_000:
+            self._home_viewers.clear()
+        self._home_viewers[(team, event["user"])] = time.monotonic()
         await self.publish_home(body.get("team_id") or event.get("view", {}).get("team_id", ""), event["user"])
 
     async def publish_home(self, team_id: str, user_id: str) -> None:
