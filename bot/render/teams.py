@@ -51,7 +51,7 @@ def body_for(element: Element) -> list[dict[str, Any]]:
             return [{"type": "Image", "url": element.path, "altText": element.alt, "size": "Stretch"}, caption]
         return [caption]
     if isinstance(element, File):
-        return [_text(f"{element.title}: files are not sent in Teams; ask a facilitator for `alignbot export`.")]
+        return [_text(f"{element.title}: offered as a file in your 1:1 chat with me.")]
     return []
 
 

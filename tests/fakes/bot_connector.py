@@ -20,6 +20,7 @@ class FakeBotConnector:
         self._ids = itertools.count(1)
         self.runner: web.AppRunner | None = None
         self.url = ""
+        self.uploads: list[tuple[str, bytes, dict[str, str]]] = []
         self._failures: list[tuple[int, dict[str, str]]] = []
         self.members: dict[str, list[dict[str, str]]] = {}  # conversation -> ChannelAccounts (GET .../members)
 
@@ -29,6 +30,7 @@ class FakeBotConnector:
         app.router.add_post("/v3/conversations/{conversation_id}/activities/{reply_to}", self._post)
         app.router.add_put("/v3/conversations/{conversation_id}/activities/{activity_id}", self._post)
         app.router.add_post("/v3/conversations", self._create_conversation)
+        app.router.add_put("/upload/{name}", self._upload)  # stands in for OneDrive's upload URL
         app.router.add_get("/v3/conversations/{conversation_id}/members", self._members)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
@@ -41,6 +43,10 @@ class FakeBotConnector:
     async def stop(self) -> None:
         if self.runner:
             await self.runner.cleanup()
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads.append((request.match_info["name"], await request.read(), dict(request.headers)))
+        return web.json_response({"id": "file-1"}, status=201)
 
     def fail_next(self, status: int = 429, headers: dict[str, str] | None = None, times: int = 1) -> None:
         self._failures += [(status, headers or {})] * times

@@ -9,8 +9,10 @@ proactive messages.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +22,11 @@ from botbuilder.core import ActivityHandler, BotAdapter, CardFactory, InvokeResp
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ConversationReference
 
+from bot.faces.teams import files
 from bot.ratelimit import TokenBuckets, retry_after, teams_conversation_buckets, with_retries
 from bot.render import teams as cards
 from handlers.core import Core
-from handlers.messages import Action, Actor, FormSubmission, Incoming, Reply, Text, elements_from_json
+from handlers.messages import Action, Actor, File, FormSubmission, Incoming, Reply, Text, elements_from_json
 from schedules.outbox import Envelope, SendError
 from storage.db import Database
 from storage.repos import record, scope
@@ -100,6 +103,8 @@ class AlignbotTeamsBot(ActivityHandler):
         self.core = core
         self.db = db
         self.sender = sender or PacedSender()
+        # Sends attachments to a person's 1:1 chat: (tenant, user, attachments) -> sent?
+        self.to_user: Callable[[str, str, list[Any]], Awaitable[bool]] | None = None
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -116,6 +121,9 @@ class AlignbotTeamsBot(ActivityHandler):
         invoke response, so nothing is posted in the conversation and nobody else sees it.
         (ActivityHandler's own route serializes the body twice, which CloudAdapter then rejects.)"""
         activity = turn_context.activity
+        if activity.name == "fileConsent/invoke":
+            await self._remember(activity)
+            return await self._file_consent(turn_context)
         if activity.name != "adaptiveCard/action" or not isinstance(activity.value, dict):
             return await super().on_invoke_activity(turn_context)
         await self._remember(activity)
@@ -188,6 +196,64 @@ class AlignbotTeamsBot(ActivityHandler):
             if isinstance(hinted, str) and hinted:
                 scope_card(c, hinted)
             await self.sender.send(turn_context, MessageFactory.attachment(CardFactory.adaptive_card(c)))
+        exports = [e for e in reply.elements if isinstance(e, File)]
+        if exports:
+            conversation = turn_context.activity.conversation
+            here = hinted if isinstance(hinted, str) and hinted else conversation.id
+            await self._offer_files(turn_context, exports, here)
+
+    async def _offer_files(self, turn_context: TurnContext, exports: list[File], initiative_conversation: str) -> None:
+        """File-consent cards in the person's 1:1 chat (Teams lets a bot send files nowhere else)."""
+        from bot.export import attachments
+
+        made = await attachments(self.db, exports, self.core.clock(), self.core.config.timezone)
+        offers = [
+            files.consent_card(a.filename, len(a.content), a.title, initiative_conversation, e.export_format)
+            for e, a in made
+        ]
+        activity = turn_context.activity
+        if activity.conversation.conversation_type == "personal":
+            for offer in offers:
+                await self.sender.send(turn_context, MessageFactory.attachment(offer))
+            return
+        user = activity.from_property.aad_object_id or activity.from_property.id
+        tenant = activity.conversation.tenant_id or _tenant(activity) or "teams"
+        sent = self.to_user is not None and await self.to_user(tenant, user, offers)
+        note = (
+            "I sent you the file in our 1:1 chat: accept it there to download it."
+            if sent
+            else "Teams lets me send files only in a 1:1 chat: message me there once, then ask here again."
+        )
+        await self.sender.send(turn_context, MessageFactory.text(note))
+
+    async def _file_consent(self, turn_context: TurnContext) -> InvokeResponse:
+        """The person accepted or declined a file: on accept, export again (scope re-checked by the
+        core) and upload to the URL Teams gave, then show the file's card."""
+        activity = turn_context.activity
+        value = activity.value if isinstance(activity.value, dict) else {}
+        context = value.get("context") if isinstance(value.get("context"), dict) else {}
+        info = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
+        if value.get("action") != "accept":
+            await self.sender.send(turn_context, MessageFactory.text("No file then."))
+            return InvokeResponse(status=200)
+        fmt, conversation = str(context.get("format", "")), context.get("alignbot_conversation")
+        if not isinstance(conversation, str) or not conversation or not info.get("uploadUrl"):
+            return InvokeResponse(status=400)
+        as_command = copy.copy(activity)
+        as_command.value = {"alignbot_conversation": conversation}
+        incoming = self._incoming(as_command)
+        incoming = dataclasses.replace(incoming, text=f"export {fmt}", form=None, action=None)
+        reply = await self.core.handle(incoming)
+        exports = [e for e in reply.elements if isinstance(e, File)] if reply is not None and reply.ok else []
+        if not exports:
+            await self._send(turn_context, reply or Reply([Text("That file is no longer available.")], ok=False))
+            return InvokeResponse(status=200)
+        from bot.export import attachments
+
+        ((_, made),) = await attachments(self.db, exports[:1], self.core.clock(), self.core.config.timezone)
+        await files.upload(info["uploadUrl"], made.content)
+        await self.sender.send(turn_context, MessageFactory.attachment(files.info_card(info)))
+        return InvokeResponse(status=200)
 
 
 def scope_card(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
@@ -237,6 +303,7 @@ class TeamsFace:
         self.adapter.on_turn_error = self._on_error
         self.sender = PacedSender()
         self.bot = AlignbotTeamsBot(core, db, self.sender)
+        self.bot.to_user = self.send_to_user
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """POST /api/messages. Bad bodies get 400 here; the adapter checks the token (401)."""
@@ -281,6 +348,21 @@ class TeamsFace:
 
         await self.adapter.continue_conversation(ConversationReference().deserialize(data), read, self.app_id)
         return found
+
+    async def send_to_user(self, tenant: str, user_id: str, attachments: list[Any]) -> bool:
+        """Proactively into the person's 1:1 chat; False when they never opened one with the bot."""
+        async with self.db.reading() as s:
+            ws = await scope.workspace_if_exists(s, "teams", tenant)
+            data = await record.conversation_reference(s, ws.id, f"user:{user_id}") if ws else None
+        if data is None:
+            return False
+
+        async def send(turn_context: TurnContext) -> None:
+            for attachment in attachments:
+                await self.sender.send(turn_context, MessageFactory.attachment(attachment))
+
+        await self.adapter.continue_conversation(ConversationReference().deserialize(data), send, self.app_id)
+        return True
 
     async def deliver(self, envelope: Envelope) -> dict[str, Any]:
         key = f"user:{envelope.target_id}" if envelope.target_kind == "user" else f"conv:{envelope.target_id}"
