@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -103,6 +104,7 @@ class AlignbotTeamsBot(ActivityHandler):
         self.core = core
         self.db = db
         self.sender = sender or PacedSender()
+        self._remembered: dict[tuple[str, str, bool], str] = {}
         # Sends attachments to a person's 1:1 chat: (tenant, user, attachments) -> sent?
         self.to_user: Callable[[str, str, list[Any]], Awaitable[bool]] | None = None
 
@@ -177,6 +179,13 @@ class AlignbotTeamsBot(ActivityHandler):
         ref = TurnContext.get_conversation_reference(activity)
         data = ref.serialize()
         tenant = (activity.conversation.tenant_id if activity.conversation else None) or _tenant(activity) or "teams"
+        personal = activity.conversation is not None and activity.conversation.conversation_type == "personal"
+        # A conversation's reference rarely changes (the message id aside): write it when it does,
+        # not in a second transaction for every message.
+        fingerprint = json.dumps({k: v for k, v in data.items() if k != "activityId"}, sort_keys=True, default=str)
+        seen_key = (tenant, ref.conversation.id, personal)
+        if self._remembered.get(seen_key) == fingerprint:
+            return
         async with self.db.transaction() as s:
             now = self.core.clock()
             ws = await scope.workspace(s, "teams", tenant, now)
@@ -188,6 +197,9 @@ class AlignbotTeamsBot(ActivityHandler):
             ):
                 user = activity.from_property.aad_object_id or activity.from_property.id
                 await record.save_conversation_reference(s, ws.id, f"user:{user}", data, now)
+        if len(self._remembered) > 100_000:
+            self._remembered.clear()
+        self._remembered[seen_key] = fingerprint
 
     async def _send(self, turn_context: TurnContext, reply: Reply) -> None:
         value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
