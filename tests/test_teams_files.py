@@ -48,7 +48,7 @@ async def test_export_in_a_channel_is_offered_in_the_1_1_chat_and_uploaded_on_ac
     before = len(connector.activities)
     resp = await server.teams(consent_invoke(connector, context))
     assert resp.status == 200
-    ((name, content, headers),) = connector.uploads
+    ((_name, content, headers),) = connector.uploads
     assert headers["Content-Range"] == f"bytes 0-{len(content) - 1}/{len(content)}"
     with zipfile.ZipFile(io.BytesIO(content)) as z:
         assert any("Churn model" in z.read(n).decode() for n in z.namelist())
