@@ -118,6 +118,32 @@ class AlignbotTeamsBot(ActivityHandler):
         if reply is not None and not reply.replayed:  # a redelivery's reply was already sent
             await self._send(turn_context, reply)
 
+    async def on_members_removed_activity(self, members_removed, turn_context: TurnContext) -> None:
+        await self._membership(members_removed, turn_context, "member.left")
+
+    async def on_members_added_activity(self, members_added, turn_context: TurnContext) -> None:
+        await self._membership(members_added, turn_context, "member.joined")
+
+    async def _membership(self, members, turn_context: TurnContext, what: str) -> None:
+        """People who left or rejoined the conversation: the core flags them (their RACI roles need
+        a new owner). Only an initiative that exists, for someone who is in it."""
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        tenant = (activity.conversation.tenant_id if activity.conversation else None) or _tenant(activity) or "teams"
+        for account in members or []:
+            if account.id == bot_id:
+                continue
+            user = account.aad_object_id or account.id
+            await self.core.handle(
+                Incoming(
+                    actor=Actor("teams", tenant, user, account.name or ""),
+                    conversation_id=activity.conversation.id if activity.conversation else "",
+                    action=Action(what),
+                    delivery_key=f"teams:{activity.conversation.id}:{activity.id}:{user}" if activity.id else None,
+                    conversation_is_hint=True,
+                )
+            )
+
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         """Action.Execute (a private button or form): the answer is the clicker's new card, in the
         invoke response, so nothing is posted in the conversation and nobody else sees it.
