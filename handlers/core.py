@@ -98,24 +98,31 @@ class Core:
         """Workspace from the delivery; initiative from where it happened, or, for a hinted
         conversation (a button in a DM), only an existing one the actor already belongs to."""
         actor = incoming.actor
-        ws = await scope.workspace(session, actor.platform, actor.workspace_id, now)
+        ws, initiative, member = await scope.resolve(
+            session, actor.platform, actor.workspace_id, incoming.conversation_id, actor.user_id
+        )
         if incoming.conversation_is_hint:
-            initiative = await scope.find_initiative(session, ws.id, incoming.conversation_id)
-            member = await scope.find_member(session, initiative.id, actor.user_id) if initiative else None
             if initiative is None or member is None:
                 return None
             return Context(session, incoming, ws, initiative, member, now, self.config, self.registry)
-        initiative, created = await scope.initiative(
-            session,
-            ws,
-            incoming.conversation_id,
-            name=incoming.conversation_name,
-            creator=actor.user_id,
-            is_private=incoming.is_private_conversation,
-            now=now,
-        )
-        role = "facilitator" if initiative.created_by == actor.user_id else "stakeholder"
-        member = await scope.member(session, initiative, actor.user_id, actor.display_name, now, role=role)
+        if ws is None:
+            ws = await scope.workspace(session, actor.platform, actor.workspace_id, now)
+        created = False
+        if initiative is None:
+            initiative, created = await scope.initiative(
+                session,
+                ws,
+                incoming.conversation_id,
+                name=incoming.conversation_name,
+                creator=actor.user_id,
+                is_private=incoming.is_private_conversation,
+                now=now,
+            )
+        if member is None:
+            role = "facilitator" if initiative.created_by == actor.user_id else "stakeholder"
+            member = await scope.member(session, initiative, actor.user_id, actor.display_name, now, role=role)
+        else:
+            scope.rename(member, actor.display_name)
         return Context(session, incoming, ws, initiative, member, now, self.config, self.registry, created)
 
     async def _run(self, ctx: Context) -> Reply:

@@ -302,9 +302,7 @@ async def create_use_case(
         check.fail("link", "The link back to the message must be an https:// address.")
     check.done()
     if not force:
-        existing = [
-            (uc.title, uc) for uc in await repo.list_for(ctx.session, ctx.initiative.id) if uc.status != "withdrawn"
-        ]
+        existing = [(t.title, t) for t in await repo.live_titles(ctx.session, ctx.initiative.id)]
         twin = similar_title(texts["title"], existing)
         if twin is not None:
             if from_form:  # shown next to the title field, where Slack allows 150 characters

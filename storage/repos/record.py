@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEvent, ConversationReference, Outbox, ProcessedEvent
@@ -23,9 +23,7 @@ async def delivery_reply(session: AsyncSession, key: str) -> dict[str, Any] | No
 
 
 async def remember_reply(session: AsyncSession, key: str, reply: dict[str, Any]) -> None:
-    row = await session.get(ProcessedEvent, key)
-    if row is not None:
-        row.reply = reply
+    await session.execute(update(ProcessedEvent).where(ProcessedEvent.key == key).values(reply=reply))
 
 
 async def forget_deliveries_before(session: AsyncSession, cutoff: datetime) -> int:

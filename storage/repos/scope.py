@@ -11,9 +11,30 @@ from storage.models import Counter, Initiative, Member, Workspace
 from storage.repos.upsert import insert_ignore
 
 
+async def resolve(
+    session: AsyncSession, platform: str, external_id: str, conversation_id: str, user_id: str
+) -> tuple[Workspace | None, Initiative | None, Member | None]:
+    """Workspace, conversation's initiative and person in one round trip: the core does this for
+    every delivery, and after first contact all three exist. None for whichever is missing."""
+    row = (
+        await session.execute(
+            select(Workspace, Initiative, Member)
+            .outerjoin(
+                Initiative,
+                (Initiative.workspace_id == Workspace.id) & (Initiative.conversation_id == conversation_id),
+            )
+            .outerjoin(Member, (Member.initiative_id == Initiative.id) & (Member.user_id == user_id))
+            .where(Workspace.platform == platform, Workspace.external_id == external_id)
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else (None, None, None)
+
+
 async def workspace(session: AsyncSession, platform: str, external_id: str, now: datetime) -> Workspace:
-    await insert_ignore(session, Workspace, platform=platform, external_id=external_id, name="", created_at=now)
     found = await workspace_if_exists(session, platform, external_id)
+    if found is None:
+        await insert_ignore(session, Workspace, platform=platform, external_id=external_id, name="", created_at=now)
+        found = await workspace_if_exists(session, platform, external_id)
     assert found is not None
     return found
 
@@ -55,6 +76,9 @@ async def initiative(
     now: datetime,
 ) -> tuple[Initiative, bool]:
     """The conversation's initiative, made on first contact; True when this call made it."""
+    found = await find_initiative(session, ws.id, conversation_id)
+    if found is not None:
+        return found, False
     created = await insert_ignore(
         session,
         Initiative,
@@ -79,21 +103,28 @@ async def member(
     now: datetime,
     role: str = "stakeholder",
 ) -> Member:
-    await insert_ignore(
-        session,
-        Member,
-        initiative_id=initiative.id,
-        user_id=user_id,
-        display_name=display_name or user_id,
-        role=role,
-        active=True,
-        joined_at=now,
-    )
     m = await find_member(session, initiative.id, user_id)
+    if m is None:
+        await insert_ignore(
+            session,
+            Member,
+            initiative_id=initiative.id,
+            user_id=user_id,
+            display_name=display_name or user_id,
+            role=role,
+            active=True,
+            joined_at=now,
+        )
+        m = await find_member(session, initiative.id, user_id)
     assert m is not None
-    if display_name and m.display_name != display_name and display_name != user_id:
-        m.display_name = display_name
+    rename(m, display_name)
     return m
+
+
+def rename(m: Member, display_name: str) -> None:
+    """Keep the name the platform last gave, never replacing a real name with a bare id."""
+    if display_name and m.display_name != display_name and display_name != m.user_id:
+        m.display_name = display_name
 
 
 async def find_member(session: AsyncSession, initiative_id: int, user_id: str) -> Member | None:
@@ -111,12 +142,16 @@ async def members(session: AsyncSession, initiative_id: int) -> list[Member]:
 
 
 async def next_number(session: AsyncSession, initiative_id: int, kind: str) -> int:
-    """Draw UC-n, KPI-n, ...: the row lock taken by UPDATE serialises concurrent creators."""
-    await insert_ignore(session, Counter, initiative_id=initiative_id, kind=kind, value=0)
-    result = await session.execute(
+    """Draw UC-n, KPI-n, ...: the row lock taken by UPDATE serialises concurrent creators; the
+    counter row is made (race-free) only the first time a kind is drawn."""
+    draw = (
         update(Counter)
         .where(Counter.initiative_id == initiative_id, Counter.kind == kind)
         .values(value=Counter.value + 1)
         .returning(Counter.value)
     )
-    return int(result.scalar_one())
+    value = (await session.execute(draw)).scalar_one_or_none()
+    if value is None:
+        await insert_ignore(session, Counter, initiative_id=initiative_id, kind=kind, value=0)
+        value = (await session.execute(draw)).scalar_one()
+    return int(value)

@@ -20,6 +20,17 @@ async def list_for(
     return list(rows.scalars())
 
 
+async def live_titles(session: AsyncSession, initiative_id: int) -> list:
+    """(number, title) rows of the use cases not withdrawn, for the near-duplicate check on every
+    proposal: columns, not objects, because an initiative can hold thousands."""
+    rows = await session.execute(
+        select(UseCase.number, UseCase.title)
+        .where(UseCase.initiative_id == initiative_id, UseCase.status != "withdrawn")
+        .order_by(UseCase.number)
+    )
+    return list(rows)
+
+
 async def by_number(session: AsyncSession, initiative_id: int, number: int) -> UseCase | None:
     rows = await session.execute(
         select(UseCase).where(UseCase.initiative_id == initiative_id, UseCase.number == number)
