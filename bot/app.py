@@ -11,9 +11,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TextIO
-
-from aiohttp import web
+from typing import TYPE_CHECKING, TextIO
 
 from bot.observability import Metrics
 from bot.settings import Settings
@@ -28,6 +26,9 @@ from schedules.timer import Timer
 from storage import migrate
 from storage.db import Database
 from storage.repos import record
+
+if TYPE_CHECKING:
+    from aiohttp import web  # serve only; the console never builds the web app
 
 log = logging.getLogger(__name__)
 
