@@ -120,7 +120,7 @@ class Core:
             )
         if member is None:
             role = "facilitator" if initiative.created_by == actor.user_id else "stakeholder"
-            member = await scope.member(session, initiative, actor.user_id, actor.display_name, now, role=role)
+            member = await scope.add_member(session, initiative, actor.user_id, actor.display_name, now, role)
         else:
             scope.rename(member, actor.display_name)
         return Context(session, incoming, ws, initiative, member, now, self.config, self.registry, created)

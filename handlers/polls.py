@@ -313,13 +313,12 @@ async def start(ctx: Context, args: Parsed) -> Reply:
     return Reply([Text(f"{poll_id(poll)} is open with {len(labels)} options; it is posted in this conversation.")])
 
 
-async def record_vote(ctx: Context, poll: Poll, choices: dict[str, Any]) -> Reply:
+async def record_vote(ctx: Context, poll: Poll, options: list[PollOption], choices: dict[str, Any]) -> Reply:
     if poll.status != "open":
         return _closed(ctx, poll)
     key = ballot_rules.voter_key(ctx.config.ballot_secret, poll.salt, ctx.member.id)
     # An anonymous ballot carries no time of its own that could be matched with the audit trail.
     ballot_time = poll.created_at if poll.anonymous else ctx.now
-    options = await repo.options(ctx.session, poll.id)
     if not await repo.cast(ctx.session, poll.id, ctx.member.id, key, choices, now=ctx.now, ballot_time=ballot_time):
         await ctx.session.refresh(poll)  # closed meanwhile: say when
         return _closed(ctx, poll)  # not ok: the core rolls the ballot back
@@ -374,7 +373,7 @@ async def vote(ctx: Context, args: Parsed) -> Reply:
     if not tokens:
         return Reply([ballot_form(poll, options, await _my_ballot(ctx, poll))])
     choices = ballot_rules.parse_tokens(poll.method, tokens, await choices_for(ctx.session, options), dots=poll.dots)
-    return await record_vote(ctx, poll, choices)
+    return await record_vote(ctx, poll, options, choices)
 
 
 @action("poll.pick")
@@ -389,12 +388,12 @@ async def pick(ctx: Context, act: Action) -> Reply:
     if not any(o.position == p for o in options) or poll.method not in ("single", "approval"):
         return Reply([Text("That button is out of date; use the poll's Vote button.")], ok=False)
     if poll.method == "single":
-        return await record_vote(ctx, poll, {"pick": p})
+        return await record_vote(ctx, poll, options, {"pick": p})
     current = set((await _my_ballot(ctx, poll) or {}).get("approve", []))
     chosen = current ^ {p}
     if not chosen:
         return Reply([Text("That would approve nothing: an approval ballot needs at least one option.")], ok=False)
-    return await record_vote(ctx, poll, {"approve": sorted(chosen)})
+    return await record_vote(ctx, poll, options, {"approve": sorted(chosen)})
 
 
 @action("poll.ballot")
@@ -411,7 +410,7 @@ async def vote_submitted(ctx: Context, submission: FormSubmission) -> Reply:
     if poll.status != "open":
         return _closed(ctx, poll)
     options = await repo.options(ctx.session, poll.id)
-    return await record_vote(ctx, poll, choices_from_form(poll, options, submission.values))
+    return await record_vote(ctx, poll, options, choices_from_form(poll, options, submission.values))
 
 
 @command(

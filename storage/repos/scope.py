@@ -105,17 +105,26 @@ async def member(
 ) -> Member:
     m = await find_member(session, initiative.id, user_id)
     if m is None:
-        await insert_ignore(
-            session,
-            Member,
-            initiative_id=initiative.id,
-            user_id=user_id,
-            display_name=display_name or user_id,
-            role=role,
-            active=True,
-            joined_at=now,
-        )
-        m = await find_member(session, initiative.id, user_id)
+        return await add_member(session, initiative, user_id, display_name, now, role)
+    rename(m, display_name)
+    return m
+
+
+async def add_member(
+    session: AsyncSession, initiative: Initiative, user_id: str, display_name: str, now: datetime, role: str
+) -> Member:
+    """For a person just looked up and not found; a concurrent first contact may still win."""
+    await insert_ignore(
+        session,
+        Member,
+        initiative_id=initiative.id,
+        user_id=user_id,
+        display_name=display_name or user_id,
+        role=role,
+        active=True,
+        joined_at=now,
+    )
+    m = await find_member(session, initiative.id, user_id)
     assert m is not None
     rename(m, display_name)
     return m
