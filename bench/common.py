@@ -338,12 +338,11 @@ async def alignbot_serve(
 
 
 @contextlib.asynccontextmanager
-async def floor_serve(kind: str, slack_api_url: str, workdir: Path) -> AsyncIterator[Proc]:
+async def floor_serve(kind: str, slack_api_url: str, workdir: Path, db_url: str = "") -> AsyncIterator[Proc]:
     """A bare framework app (bench/floors.py) on the same aiohttp stack: the floor to compare with."""
     port = free_port()
-    proc = spawn(
-        f"floor-{kind}", ["-m", "bench.floors", kind, "--port", str(port)], port, serve_env(slack_api_url), workdir
-    )
+    args = ["-m", "bench.floors", kind, "--port", str(port)] + (["--db", db_url] if db_url else [])
+    proc = spawn(f"floor-{kind}", args, port, serve_env(slack_api_url), workdir)
     try:
         await wait_healthy(proc)
         yield proc

@@ -27,6 +27,11 @@ COUNT_USE_CASES = "SELECT count(*) FROM use_case"
 CHANNELS = 10  # workshops in parallel: each channel is its own initiative
 
 
+def stored_floor_url(kind: str, alignbot_url: str, work) -> str:
+    """PostgreSQL: a table of its own in the run's database; SQLite: a file of its own."""
+    return f"sqlite:///{work}/floor-stored.db" if kind == "sqlite" else alignbot_url
+
+
 def slash_request(url: str, run: str) -> common.Request:
     """A signed `usecase propose` with arguments, from one of USERS people in one of CHANNELS."""
 
@@ -73,7 +78,16 @@ async def run(args) -> int:
                     )
                     for kind, url in urls.items()
                 }
+                # The same bare Bolt app, storing each command before its ack: see bench/floors.py.
+                stored_floors = {
+                    kind: await stack.enter_async_context(
+                        common.floor_serve("slack-stored", fake.url, work, db_url=stored_floor_url(kind, url, work))
+                    )
+                    for kind, url in urls.items()
+                }
                 await load(floor, "warm-floor", warmup, 1)
+                for kind, proc in stored_floors.items():
+                    await load(proc, f"warm-stored-{kind}", warmup, 1)
                 accepted = dict.fromkeys(servers, 0)
                 for kind, proc in servers.items():
                     accepted[kind] += (await load(proc, f"warm-{kind}", warmup, 1)).ok
@@ -83,11 +97,15 @@ async def run(args) -> int:
                     rows.append(common.compare_row("bare-bolt", "-", floor_res, None))
                     print(common.describe("bare-bolt", "-", floor_res), file=sys.stderr)
                     for kind, proc in servers.items():
+                        stored_res = await load(stored_floors[kind], f"stored-{kind}-c{c}", requests, c, limit)
+                        rows.append(common.compare_row("bolt+store", kind, stored_res, floor_res))
+                        print(common.describe("bolt+store", kind, stored_res, floor_res), file=sys.stderr)
                         res = await load(proc, f"{kind}-c{c}", requests, c, limit)
                         accepted[kind] += res.ok
                         # Answers acked as "Working on it" finish later: let the backlog drain first.
                         await common.wait_for_count(urls[kind], COUNT_USE_CASES, accepted[kind])
                         r = common.compare_row("alignbot", kind, res, floor_res)
+                        r["p99_ratio_vs_stored"] = round(common.ratio(res.p99, stored_res.p99), 2)
                         rows.append(r)
                         print(common.describe("alignbot", kind, res, floor_res), file=sys.stderr)
                         checks[f"{kind} c{c}: p99 ratio <= 1.5"] = r["p99_ratio"] <= 1.5
@@ -102,10 +120,12 @@ async def run(args) -> int:
     finally:
         await fake.stop()
     ratios = " ".join(f"{r['db']}@c{r['concurrency']}={r['p99_ratio']}" for r in rows if r["server"] == "alignbot")
+    stored = " ".join(f"{r['db']}@c{r['concurrency']}={r['p99_ratio']}" for r in rows if r["server"] == "bolt+store")
     c10 = " ".join(f"{r['db']}={r['p99_ms']}ms" for r in rows if r["server"] == "alignbot" and r["concurrency"] == 10)
     return common.finish(
         FIGURE,
-        f"fig1 slack ack: p99 ratio vs bare bolt {ratios}; p99@c10 {c10 or 'n/a'}",
+        f"fig1 slack ack: p99 ratio vs bare bolt {ratios}; p99@c10 {c10 or 'n/a'}; "
+        f"bare bolt storing one row: p99 ratio {stored}",
         {
             "target": "p99 ratio <= 1.5 at every concurrency and p99 < 100 ms at c10, on SQLite and PostgreSQL",
             "requests_per_level": requests,
