@@ -9,6 +9,9 @@ from handlers.messages import Buttons, Element, Fields, File, Form, Heading, Ima
 
 
 def width(s: str) -> int:
+    """Terminal columns: East Asian wide characters take two, combining marks none."""
+    if s.isascii():  # every ASCII character is one column; tables are nearly all ASCII
+        return len(s)
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1 for c in s)
 
 
@@ -18,8 +21,12 @@ def pad(s: str, n: int) -> str:
 
 def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     cells = [[terminal(str(c)).replace("\n", " ") for c in r] for r in [headers, *rows]]
-    widths = [max(width(r[i]) for r in cells if i < len(r)) for i in range(len(headers))]
-    lines = ["  ".join(pad(c, widths[i]) for i, c in enumerate(r)).rstrip() for r in cells]
+    sizes = [[width(c) for c in r] for r in cells]  # measured once, used for the columns and the padding
+    widths = [max(r[i] for r in sizes if i < len(r)) for i in range(len(headers))]
+    lines = [
+        "  ".join(c + " " * max(0, widths[i] - n) for i, (c, n) in enumerate(zip(r, w, strict=True))).rstrip()
+        for r, w in zip(cells, sizes, strict=True)
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return lines
 
