@@ -77,20 +77,33 @@ def card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None
     return c
 
 
+EMPTY_CARD_BYTES = len(json.dumps(card([])))
+SEPARATOR_BYTES = len(", ")  # between two blocks of the body in json.dumps' output
+
+
 def cards(elements: list[Element]) -> list[dict[str, Any]]:
-    """One card, or several when the content passes Teams' size limit."""
+    """One card, or several when the content passes Teams' size limit.
+
+    The size of a card is counted as blocks are added (each block serialised once), which is
+    exactly the length of `json.dumps` of the whole card without re-serialising it per block.
+    """
     out: list[dict[str, Any]] = []
     body: list[dict[str, Any]] = []
+    size = EMPTY_CARD_BYTES
     actions: list[dict[str, Any]] = []
     for e in elements:
         if isinstance(e, Form):
             out.append(form_card(e))
             continue
         for block in body_for(e):
-            if body and len(json.dumps(card([*body, block]))) > MAX_CARD_BYTES:
+            grown = len(json.dumps(block)) + (SEPARATOR_BYTES if body else 0)
+            if body and size + grown > MAX_CARD_BYTES:
                 out.append(card(body))
                 body = []
+                size = EMPTY_CARD_BYTES
+                grown -= SEPARATOR_BYTES
             body.append(block)
+            size += grown
         actions += actions_for(e)
     if body or actions:
         out.append(card(body or [_text(" ")], actions))
