@@ -10,7 +10,7 @@ from collections import Counter as Tally
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -53,7 +53,9 @@ class Snapshot:
     sources: list[DataSource] = field(default_factory=list)
     polls: list[Poll] = field(default_factory=list)
     options: list[PollOption] = field(default_factory=list)
-    participations: list[Participation] = field(default_factory=list)
+    # (poll id, member id) of the polls still open: who has yet to vote is all a report asks of
+    # them, and a closed poll's participation rows (one per voter) would be most of the snapshot.
+    participations: list[Row[tuple[int, int]]] = field(default_factory=list)
     ballot_counts: dict[int, int] = field(default_factory=dict)  # poll id -> ballots
     # Choices of the closed polls that ranked use cases (for the result chart); never whose they are.
     priority_ballots: dict[int, list[dict]] = field(default_factory=dict)
@@ -128,8 +130,14 @@ async def load_snapshot(session: AsyncSession, initiative: Initiative, since: da
         .where(Poll.initiative_id == iid)
         .order_by(PollOption.poll_id, PollOption.position),
     )
-    snap.participations = await _all(
-        session, select(Participation).join(Poll, Poll.id == Participation.poll_id).where(Poll.initiative_id == iid)
+    snap.participations = list(
+        (
+            await session.execute(
+                select(Participation.poll_id, Participation.member_id)
+                .join(Poll, Poll.id == Participation.poll_id)
+                .where(Poll.initiative_id == iid, Poll.status == "open")
+            )
+        ).all()
     )
     snap.ballot_counts = {
         pid: n
