@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from handlers.messages import Image
@@ -111,6 +112,11 @@ class Builder:
         for a in snap.assignments:
             self.letters[a.activity_id].append(a.role)
 
+    @cached_property
+    def by_priority(self) -> list[UseCase]:
+        """The use cases in priority order, sorted once for every deliverable that lists them."""
+        return priority_order(self.snap.use_cases)
+
     def who(self, member_id: int | None) -> str:
         m: Member | None = self.snap.members.get(member_id) if member_id is not None else None
         return (m.display_name or m.user_id) if m else "-"
@@ -124,7 +130,7 @@ class Builder:
     # ---- 1. prioritized use cases ----
 
     def usecases(self) -> Document:
-        cases = priority_order(self.snap.use_cases)
+        cases = self.by_priority
         rows = []
         for uc in cases:
             s = uc_score(uc)
@@ -241,9 +247,15 @@ class Builder:
             for s in self.snap.sources
         ]
         gaps = []
+        # Only active use cases that name a source can be blocked by one: match those alone,
+        # and only against sources that have a gap.
+        naming = [u for u in self.snap.use_cases if u.data_sources and u.status not in INACTIVE_USE_CASE]
         for s in self.snap.sources:
-            blocked = [u for u in self.snap.use_cases if uses_source(u, s) and u.status not in INACTIVE_USE_CASE]
-            for dim, rating in source_gaps(s):
+            found = source_gaps(s)
+            if not found:
+                continue
+            blocked = [u for u in naming if uses_source(u, s)]
+            for dim, rating in found:
                 gaps.append((rating, s.number, dim, s, blocked))
         gaps.sort(key=lambda g: (g[0], g[1], g[2]))
         gap_rows = [
@@ -303,7 +315,7 @@ class Builder:
             )
         missing = [
             f"UC-{u.number} {u.title}"
-            for u in priority_order(self.snap.use_cases)
+            for u in self.by_priority
             if not self.kpis_of[u.id] and u.status not in INACTIVE_USE_CASE
         ]
         return self.doc(
@@ -633,7 +645,7 @@ class Builder:
         for r in sorted(self.snap.risks, key=lambda r: (-risk_score(r), r.number)):
             if r.status not in CLOSED_RISK and risk_score(r) >= CRITICAL_SCORE and not r.mitigation.strip():
                 out.append(f"Critical risk without mitigation: RISK-{r.number} {r.title} (score {risk_score(r)})")
-        for u in priority_order(self.snap.use_cases):
+        for u in self.by_priority:
             if not self.kpis_of[u.id] and u.status not in INACTIVE_USE_CASE:
                 out.append(f"No KPI: UC-{u.number} {u.title}")
         for act in self.active_activities:
