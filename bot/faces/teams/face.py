@@ -206,9 +206,12 @@ class AlignbotTeamsBot(ActivityHandler):
         data = ref.serialize()
         tenant = (activity.conversation.tenant_id if activity.conversation else None) or _tenant(activity) or "teams"
         personal = activity.conversation is not None and activity.conversation.conversation_type == "personal"
-        # A conversation's reference rarely changes (the message id aside): write it when it does,
-        # not in a second transaction for every message.
-        fingerprint = json.dumps({k: v for k, v in data.items() if k != "activityId"}, sort_keys=True, default=str)
+        # A conversation's reference rarely changes: write it when it does, not in a second
+        # transaction for every message. The message id and, in a channel, whoever wrote last do
+        # not matter for sending to it later (a 1:1 has one person anyway).
+        fingerprint = json.dumps(
+            {k: v for k, v in data.items() if k not in ("activityId", "user")}, sort_keys=True, default=str
+        )
         seen_key = (tenant, ref.conversation.id, personal)
         if self._remembered.get(seen_key) == fingerprint:
             return
