@@ -14,18 +14,15 @@ import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import func, select
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from storage.db import Database
-from storage.models import Outbox, Reminder
+    from storage.db import Database
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
-METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -35,7 +32,27 @@ def new_request_id(offered: str | None = None) -> str:
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """The instruments are made, and prometheus_client imported, on first use: `serve` uses them
+    from its first request on, the console never does and so starts without that import."""
+
+    _INSTRUMENTS = frozenset({"registry", "requests", "ack_seconds", "in_flight", "outbox", "reminders", "ready"})
+    registry: CollectorRegistry
+    requests: Counter
+    ack_seconds: Histogram
+    in_flight: Gauge
+    outbox: Gauge
+    reminders: Gauge
+    ready: Gauge
+
+    def __getattr__(self, name: str) -> Any:  # only reached while an instrument is not made yet
+        if name not in self._INSTRUMENTS:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self._make_instruments()
+        return self.__dict__[name]
+
+    def _make_instruments(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "alignbot_requests",
@@ -66,6 +83,10 @@ class Metrics:
             self.ack_seconds.labels(platform).observe(seconds)
 
     async def refresh_from(self, db: Database) -> None:
+        from sqlalchemy import func, select
+
+        from storage.models import Outbox, Reminder
+
         async with db.reading() as s:
             by_state = dict((await s.execute(select(Outbox.state, func.count()).group_by(Outbox.state))).all())
             sent = (await s.execute(select(func.count()).where(Reminder.state == "sent"))).scalar_one()
@@ -78,6 +99,8 @@ class Metrics:
         self.reminders.labels("failed").set(failed)
 
     def exposition(self) -> bytes:
+        from prometheus_client import generate_latest
+
         return generate_latest(self.registry)
 
 

@@ -14,10 +14,11 @@ import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from sqlalchemy import text
 
-from bot.observability import METRICS_CONTENT_TYPE, Metrics, new_request_id, request_id
+from bot.observability import Metrics, new_request_id, request_id
 
 if TYPE_CHECKING:
     from bot.app import Alignbot
@@ -83,7 +84,7 @@ def build_web_app(bot: Alignbot) -> web.Application:
             await metrics.refresh_from(bot.db)
         except Exception as e:  # a scrape must still answer when the database is down
             log.warning("metrics: database figures unavailable: %s", e)
-        return web.Response(body=metrics.exposition(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+        return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

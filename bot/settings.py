@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dotenv import dotenv_values
-
 DEFAULT_DB = "sqlite:///alignbot.db"
 SLACK_API = "https://slack.com/api/"
 
@@ -45,6 +43,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
         env: dict[str, str] = {}
         if dotenv is not None and dotenv.exists():
+            from dotenv import dotenv_values  # only when there is a file: the import costs start-up time
+
             env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
         env.update(os.environ if environ is None else environ)
         get = env.get

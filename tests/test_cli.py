@@ -68,3 +68,54 @@ def test_serve_refuses_slack_token_without_signing_secret(tmp_path):
                     env={"PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-1", "HOME": str(tmp_path)}, cwd=tmp_path)
     assert proc.returncode == 2
     assert "SLACK_SIGNING_SECRET" in proc.stderr
+
+
+def _started_console_modules(url: str) -> set[str]:
+    """Start the console's app on `url` in a fresh interpreter; which of the libraries it must not
+    need at start-up did it load?"""
+    script = (
+        "import asyncio, sys\n"
+        "from bot.app import create_app\n"
+        "from bot.settings import Settings\n"
+        f"app = create_app(Settings(database_url={url!r}))\n"
+        "async def main():\n"
+        "    await app.start()\n"
+        "    await app.stop()\n"
+        "asyncio.run(main())\n"
+        "print(' '.join(m for m in ('alembic', 'aiohttp', 'prometheus_client') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return set(proc.stdout.split())
+
+
+def test_migration_heads_are_read_from_the_files_as_alembic_reads_them():
+    from alembic.script import ScriptDirectory
+
+    from storage import migrate
+
+    alembic_heads = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads()
+    assert migrate.heads() == set(alembic_heads)
+
+
+def test_console_migrates_a_fresh_database_and_skips_alembic_once_current(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert _started_console_modules(url) == {"alembic"}  # first run: the schema is made
+    tables = set(inspect(create_engine(url)).get_table_names())
+    assert {"use_case", "outbox", "alembic_version"} <= tables
+    assert _started_console_modules(url) == set()  # at the head: one query, no Alembic, no web server
+
+
+def test_console_upgrades_a_database_behind_the_code(tmp_path):
+    from alembic import command
+
+    from storage.migrate import alembic_config, heads, upgrade_sync
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade_sync(url)
+    command.downgrade(alembic_config(url), "base")  # as old as a schema gets: only alembic_version
+    assert "use_case" not in inspect(create_engine(url)).get_table_names()
+    assert _started_console_modules(url) == {"alembic"}
+    with create_engine(url).connect() as c:
+        assert {r for (r,) in c.exec_driver_sql("SELECT version_num FROM alembic_version")} == heads()
+    assert "use_case" in inspect(create_engine(url)).get_table_names()
