@@ -56,7 +56,6 @@ class Snapshot:
     # (poll id, member id) of the polls still open: who has yet to vote is all a report asks of
     # them, and a closed poll's participation rows (one per voter) would be most of the snapshot.
     participations: list[Row[tuple[int, int]]] = field(default_factory=list)
-    ballot_counts: dict[int, int] = field(default_factory=dict)  # poll id -> ballots
     # Choices of the closed polls that ranked use cases (for the result chart); never whose they are.
     priority_ballots: dict[int, list[dict]] = field(default_factory=dict)
     activities: list[RaciActivity] = field(default_factory=list)
@@ -139,17 +138,6 @@ async def load_snapshot(session: AsyncSession, initiative: Initiative, since: da
             )
         ).all()
     )
-    snap.ballot_counts = {
-        pid: n
-        for pid, n in (
-            await session.execute(
-                select(Ballot.poll_id, func.count())
-                .join(Poll, Poll.id == Ballot.poll_id)
-                .where(Poll.initiative_id == iid)
-                .group_by(Ballot.poll_id)
-            )
-        ).all()
-    }
     ranked_by = {u.priority_poll_id for u in snap.use_cases if u.priority_poll_id is not None}
     closed = [p.id for p in snap.polls if p.id in ranked_by and p.status == "closed"]
     if closed:
