@@ -19,12 +19,19 @@ def pad(s: str, n: int) -> str:
     return s + " " * max(0, n - width(s))
 
 
+def _cell(value: object) -> str:
+    s = str(value)
+    if s.isascii() and s.isprintable():  # nothing to escape or join (most cells of a large table)
+        return s
+    return terminal(s).replace("\n", " ")
+
+
 def table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    cells = [[terminal(str(c)).replace("\n", " ") for c in r] for r in [headers, *rows]]
+    cells = [[_cell(c) for c in r] for r in [headers, *rows]]
     sizes = [[width(c) for c in r] for r in cells]  # measured once, used for the columns and the padding
     widths = [max(r[i] for r in sizes if i < len(r)) for i in range(len(headers))]
     lines = [
-        "  ".join(c + " " * max(0, widths[i] - n) for i, (c, n) in enumerate(zip(r, w, strict=True))).rstrip()
+        "  ".join([c.ljust(len(c) + widths[i] - n) for i, (c, n) in enumerate(zip(r, w, strict=True))]).rstrip()
         for r, w in zip(cells, sizes, strict=True)
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
