@@ -137,6 +137,8 @@ class Alignbot:
     async def start(self, *, migrate_db: bool = True) -> None:
         if migrate_db:
             await migrate.upgrade(self.settings.database_url)
+        if self.slack is not None:
+            await self.slack.open()
         self.timer.start()
         self.timer.every("outbox-sweep", OUTBOX_SWEEP_SECONDS, self._sweep)
         self.timer.every("delivery-purge", DELIVERY_PURGE_SECONDS, self.purge_deliveries)
@@ -174,6 +176,8 @@ class Alignbot:
         await self.polls.stop()
         await self.timer.shutdown()
         await self.outbox.stop(grace)
+        if self.slack is not None:
+            await self.slack.close()
         await self.db.dispose()
 
     def web_app(self) -> web.Application:
