@@ -8,11 +8,7 @@ the PNG, fixed size and dpi), so the same data gives the same bytes. Blocking: c
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
-import threading
-from collections import OrderedDict
 from datetime import date
 from typing import Any
 
@@ -156,51 +152,8 @@ def gantt(data: dict[str, Any], dpi: int = DPI) -> bytes:
 KINDS = {"bar": bar, "matrix": matrix, "heatmap": heatmap, "gantt": gantt}
 
 
-DRAWN_KEPT = 16  # recent pictures kept: a summary's charts, then its export's, are the same few
-
-
-class DrawnCharts:
-    """Pictures already drawn, by a digest of what they show.
-
-    Drawing is deterministic (same kind, data and dpi give the same bytes) and costs 0.1-0.7 s a
-    chart, while a summary's charts are drawn again by the export that usually follows it (and by
-    the Teams cards of the same reply): drawing each once is the same output for less work.
-    Thread-safe, since charts are drawn in worker threads.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.pictures: OrderedDict[str, bytes] = OrderedDict()
-        self.lock = threading.Lock()
-
-    @staticmethod
-    def key(kind: str, data: dict[str, Any], dpi: int) -> str:
-        return hashlib.sha256(json.dumps([kind, dpi, data], sort_keys=True).encode()).hexdigest()
-
-    def get(self, key: str) -> bytes | None:
-        with self.lock:
-            png = self.pictures.get(key)
-            if png is not None:
-                self.pictures.move_to_end(key)
-            return png
-
-    def put(self, key: str, png: bytes) -> None:
-        with self.lock:
-            self.pictures[key] = png
-            while len(self.pictures) > self.size:
-                self.pictures.popitem(last=False)
-
-
-DRAWN = DrawnCharts(DRAWN_KEPT)
-
-
 def render_chart(kind: str, data: dict[str, Any], dpi: int = DPI) -> bytes:
     draw = KINDS.get(kind)
     if draw is None:
         raise ValueError(f"unknown chart kind {kind!r}; one of {', '.join(KINDS)}")
-    key = DRAWN.key(kind, data, dpi)
-    png = DRAWN.get(key)
-    if png is None:
-        png = draw(data, dpi)
-        DRAWN.put(key, png)
-    return png
+    return draw(data, dpi)
