@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -60,6 +61,9 @@ async def run_http(bot, host: str, port: int, announce: Callable[[int], None]) -
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
+    # Everything built at start-up (modules, mappers, compiled templates) lives until exit: keep it
+    # out of the collector's full passes, which otherwise walk it all again and again under load.
+    gc.freeze()
     announce(runner.addresses[0][1])
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
