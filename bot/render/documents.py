@@ -8,12 +8,13 @@ cannot forget it; the HTML environment autoescapes. Markup lives only in the tem
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from bot.render import escape
 from handlers.report_views import Document, Section
+
+if TYPE_CHECKING:  # Jinja2 loads with the first document, not with every start of the console
+    from jinja2 import Environment
 
 
 def _cell(value: Any) -> str:
@@ -27,6 +28,8 @@ def _md_finalize(value: Any) -> str:
 
 @cache
 def markdown_env() -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
     env = Environment(
         loader=PackageLoader("bot", "templates"),
         autoescape=False,
@@ -42,6 +45,8 @@ def markdown_env() -> Environment:
 
 @cache
 def html_env() -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=PackageLoader("bot", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
