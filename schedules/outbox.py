@@ -1,7 +1,11 @@
-"""Drains the outbox: claim a due row, send it through its platform, record what happened.
+"""Drains the outbox: claim due rows, send them through their platform, record what happened.
 
-Claiming is a conditional update (`state='pending'` -> `'sending'`), so two processes never send
-the same row; a row left in `sending` by a crashed process is handed back after a lease.
+Claiming is one conditional update of a batch (`state='pending'` -> `'sending'`; `FOR UPDATE SKIP
+LOCKED` on PostgreSQL), so two processes never send the same row; a row left in `sending` by a
+crashed process is handed back after a lease. Rows for different targets are sent concurrently
+(bounded), a target's own rows in order; each platform face paces its targets. Successful sends
+are recorded together: while one "sent" transaction runs, the sends finishing meanwhile queue for
+the next (group commit), so a burst costs a few transactions, not one per message.
 A failure is retried with back-off (Retry-After when the platform gave one) and, after the last
 attempt, stays visible as `failed` with its error.
 """
@@ -17,10 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from storage.db import Database
-from storage.models import Initiative, Outbox, Workspace
+from storage.models import Outbox
+from storage.repos import outbox as repo
 
 log = logging.getLogger(__name__)
 
@@ -116,45 +121,27 @@ class OutboxSender:
             groups: dict[tuple, list] = defaultdict(list)
             for row in claimed:
                 groups[(row[1].workspace_external_id, row[1].target_id)].append(row)
-            await asyncio.gather(*(self._send_group(g) for g in groups.values()))
+            marks = _SentMarks(self.db, self.clock)
+            try:
+                await asyncio.gather(*(self._send_group(g, marks) for g in groups.values()))
+            finally:
+                await marks.written()
             return len(claimed)
 
     async def _claim(self, limit: int) -> list[tuple[int, Envelope, str, int]]:
-        now = self.clock()
         async with self.db.transaction() as s:
-            await s.execute(
-                update(Outbox)
-                .where(Outbox.state == "sending", Outbox.next_attempt_at < now - LEASE)
-                .values(state="pending")
-            )
-            rows = (
-                await s.execute(
-                    select(Outbox, Workspace.platform, Workspace.external_id, Initiative.conversation_id)
-                    .join(Workspace, Workspace.id == Outbox.workspace_id)
-                    .outerjoin(Initiative, Initiative.id == Outbox.initiative_id)
-                    .where(Outbox.state == "pending", Outbox.next_attempt_at <= now)
-                    .order_by(Outbox.id)
-                    .limit(limit)
-                )
-            ).all()
-            won = []
-            for ob, platform, external_id, conversation in rows:
-                res = await s.execute(
-                    update(Outbox)
-                    .where(Outbox.id == ob.id, Outbox.state == "pending")
-                    .values(state="sending", claimed_by=self.instance, next_attempt_at=now)
-                )
-                if res.rowcount == 1:
-                    env = Envelope(external_id, conversation or "", ob.target_kind, ob.target_id, ob.payload)
-                    won.append((ob.id, env, platform, ob.attempts))
-            return won
+            rows = await repo.claim_due(s, self.clock(), self.instance, limit, LEASE)
+        return [
+            (row_id, Envelope(external_id, conversation or "", kind, target, payload), platform, attempts)
+            for row_id, attempts, kind, target, payload, platform, external_id, conversation in rows
+        ]
 
-    async def _send_group(self, rows: list[tuple[int, Envelope, str, int]]) -> None:
+    async def _send_group(self, rows: list[tuple[int, Envelope, str, int]], marks: _SentMarks) -> None:
         async with self._sem:
             for row_id, env, platform, attempts in rows:  # in order, one target at a time
-                await self._send_one(row_id, env, platform, attempts)
+                await self._send_one(row_id, env, platform, attempts, marks)
 
-    async def _send_one(self, row_id: int, env: Envelope, platform: str, attempts: int) -> None:
+    async def _send_one(self, row_id: int, env: Envelope, platform: str, attempts: int, marks: _SentMarks) -> None:
         delivery = self.deliveries.get(platform)
         try:
             if delivery is None:
@@ -165,12 +152,7 @@ class OutboxSender:
             permanent = isinstance(e, SendError) and e.permanent
             await self._record_failure(row_id, attempts + 1, f"{type(e).__name__}: {e}", retry_after, permanent)
             return
-        async with self.db.transaction() as s:
-            await s.execute(
-                update(Outbox)
-                .where(Outbox.id == row_id)
-                .values(state="sent", attempts=attempts + 1, sent_at=self.clock(), result=result or {}, last_error="")
-            )
+        marks.add(row_id, result or {})
 
     async def _record_failure(
         self, row_id: int, attempts: int, error: str, retry_after: float | None, permanent: bool
@@ -191,3 +173,33 @@ class OutboxSender:
             )
         if not failed:
             asyncio.get_running_loop().call_later(delay, self.wake)
+
+
+class _SentMarks:
+    """Sent rows waiting to be recorded `sent`: one writer at a time takes all that have
+    accumulated, so the number of transactions follows the database's pace, not the sends'."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+        self._waiting: list[tuple[int, dict[str, Any]]] = []
+        self._writer: asyncio.Task | None = None
+
+    def add(self, row_id: int, result: dict[str, Any]) -> None:
+        self._waiting.append((row_id, result))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="outbox-sent")
+
+    async def written(self) -> None:
+        """Wait until every row added so far is recorded (re-raising a failed write)."""
+        while self._writer is not None:
+            writer = self._writer
+            await writer
+            if writer is self._writer:
+                self._writer = None
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            async with self.db.transaction() as s:
+                await repo.mark_sent(s, batch, self.clock())

@@ -11,6 +11,7 @@ its time (the bot was down) is recorded as `missed` instead of sent; one found l
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -20,9 +21,9 @@ from handlers.messages import elements_to_json
 from handlers.raci import recipients
 from schedules.timer import Timer
 from storage.db import Database
-from storage.models import Initiative, Milestone, Reminder
+from storage.models import Milestone, Reminder
+from storage.repos import outbox as outbox_repo
 from storage.repos import plan as repo
-from storage.repos import record
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,15 @@ SWEEP_SECONDS = 30
 SWEEP_JOB = "reminder-sweep"
 NEXT_JOB = "reminder-next"
 RETRY_LEFT = timedelta(seconds=1)
+# Reminders claimed and dispatched per transaction: a sweep starts small, so the first messages
+# leave within milliseconds of the due time, and doubles while rows keep coming, so a burst takes
+# few transactions (a batch's cost is mostly per statement, not per row).
+FIRST_BATCH = 25
+MAX_BATCH = 200
+
+
+def _nth(r: Reminder) -> int:
+    return int(r.payload.get("nth", 0))
 
 
 class ReminderSender:
@@ -44,7 +54,8 @@ class ReminderSender:
         default_timezone: str = "UTC",
         grace: timedelta = DEFAULT_GRACE,
         on_queued: Callable[[], None] = lambda: None,
-        batch: int = 200,
+        first_batch: int = FIRST_BATCH,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self.db = db
         self.instance = instance
@@ -52,74 +63,106 @@ class ReminderSender:
         self.default_timezone = default_timezone
         self.grace = grace
         self.on_queued = on_queued
-        self.batch = batch
+        self.first_batch = first_batch
+        self.max_batch = max_batch
         self.timer: Timer | None = None
 
     async def sweep(self) -> int:
-        """Claim and dispatch everything due now, batch by batch; returns how many were claimed."""
-        total = 0
+        """Claim and dispatch everything due now, batch by batch; returns how many were claimed.
+
+        Each batch commits (and wakes the outbox) before the next is claimed, so the first
+        messages are on their way while later batches are still being dispatched."""
+        total, batch = 0, self.first_batch
         while True:
-            claimed, queued = await self._sweep_once()
+            claimed, queued = await self._sweep_once(batch)
             total += claimed
             if queued:
                 self.on_queued()
-            if claimed < self.batch:
+            if claimed < batch:
                 return total
+            batch = min(self.max_batch, batch * 2)
 
-    async def _sweep_once(self) -> tuple[int, int]:
-        queued = 0
+    async def _sweep_once(self, batch: int) -> tuple[int, int]:
         async with self.db.transaction() as s:
             now = self.clock()
-            rows = await repo.claim_due(s, now, self.instance, self.batch)
-            for r in rows:
-                queued += await self._dispatch(s, r, now)
+            rows = await repo.claim_due(s, now, self.instance, batch)
+            queued = await self._dispatch(s, rows, now) if rows else 0
         return len(rows), queued
 
-    async def _dispatch(self, s, r: Reminder, now: datetime) -> int:
-        ms = await s.get(Milestone, r.milestone_id) if r.milestone_id else None
-        if ms is None or ms.status != "open":
-            r.state = "cancelled"
-            return 0
-        initiative, workspace = await repo.scope_of(s, r.initiative_id)
-        cal = await ms_rules.load_calendar(s, initiative)
-        tz = ms_rules.zone(initiative, self.default_timezone)
-        nth = int(r.payload.get("nth", 0))
-        if r.kind == "overdue":
-            await ms_rules.plan_overdue(s, initiative, ms, nth + 1, cal, tz, now)
-        if now - r.due_at > self.grace:
-            r.state = "missed"
-            return 0
-        elements = elements_to_json(ms_rules.reminder_elements(ms, r.kind, r.payload, now.astimezone(tz).date(), cal))
-        queued = 0
-        targets = [("user", uid) for uid in await self._people(s, initiative, ms, r, nth)]
-        if (r.kind == "before" and r.payload.get("offset") == 0) or not targets:
-            targets.append(("channel", initiative.conversation_id))
-        for kind, target in targets:
-            queued += await record.enqueue(
-                s,
-                workspace_id=workspace.id,
-                initiative_id=initiative.id,
-                target_kind=kind,
-                target_id=target,
-                payload={"elements": elements},
-                now=now,
-                dedupe_key=f"reminder:{r.id}:{kind}:{target}",
+    async def _dispatch(self, s, rows: list[Reminder], now: datetime) -> int:
+        """Turn claimed reminders into outbox rows, loading what they share once per batch."""
+        milestones = await repo.milestones_by_id(s, [r.milestone_id for r in rows if r.milestone_id])
+        live: list[tuple[Reminder, Milestone]] = []
+        cancelled: list[int] = []
+        for r in rows:
+            ms = milestones.get(r.milestone_id) if r.milestone_id else None
+            if ms is None or ms.status != "open":
+                cancelled.append(r.id)
+            else:
+                live.append((r, ms))
+        scopes = await repo.scopes_of(s, list({r.initiative_id for r, _ in live})) if live else {}
+        people = await self._people(s, live) if live else {}
+        calendars: dict[int, rules.Calendar] = {}
+        messages: list[dict] = []
+        sent: list[int] = []
+        missed: list[int] = []
+        for r, ms in live:
+            initiative, workspace = scopes[r.initiative_id]
+            if initiative.id not in calendars:
+                calendars[initiative.id] = await ms_rules.load_calendar(s, initiative)
+            cal = calendars[initiative.id]
+            tz = ms_rules.zone(initiative, self.default_timezone)
+            if r.kind == "overdue":
+                await ms_rules.plan_overdue(s, initiative, ms, _nth(r) + 1, cal, tz, now)
+            if now - r.due_at > self.grace:
+                missed.append(r.id)
+                continue
+            elements = elements_to_json(
+                ms_rules.reminder_elements(ms, r.kind, r.payload, now.astimezone(tz).date(), cal)
             )
-        r.state, r.sent_at, r.late = "sent", now, now - r.due_at > LATE_AFTER
-        return queued
+            targets = [("user", uid) for uid in people[r.id]]
+            if (r.kind == "before" and r.payload.get("offset") == 0) or not targets:
+                targets.append(("channel", initiative.conversation_id))
+            messages += [
+                {
+                    "workspace_id": workspace.id,
+                    "initiative_id": initiative.id,
+                    "target_kind": kind,
+                    "target_id": target,
+                    "payload": {"elements": elements},
+                    "dedupe_key": f"reminder:{r.id}:{kind}:{target}",
+                }
+                for kind, target in targets
+            ]
+            sent.append(r.id)
+        await repo.record_outcomes(s, now, sent=sent, missed=missed, cancelled=cancelled, late_after=LATE_AFTER)
+        return await outbox_repo.enqueue_many(s, messages, now)
 
-    async def _people(self, s, initiative: Initiative, ms: Milestone, r: Reminder, nth: int) -> list[str]:
-        """Owners, else the Responsible of the linked activity; from the second overdue, also the
-        Accountable. A snooze goes only to whoever snoozed."""
-        if r.kind == "snooze":
-            return [str(r.payload["user_id"])]
-        people = [m.user_id for m in (await repo.owners(s, [ms.id])).get(ms.id, []) if m.active]
-        activity = await repo.activity_for(s, initiative.id, ms, ms_rules.deliverable_of(ms))
-        if not people and activity is not None:
-            people = [m.user_id for m in await recipients(s, initiative.id, activity.id, "nudge")]
-        if r.kind == "overdue" and rules.escalates(nth) and activity is not None:
-            people += [m.user_id for m in await recipients(s, initiative.id, activity.id, "escalation")]
-        return list(dict.fromkeys(people))
+    async def _people(self, s, live: list[tuple[Reminder, Milestone]]) -> dict[int, list[str]]:
+        """Per reminder id: owners, else the Responsible of the linked activity; from the second
+        overdue, also the Accountable. A snooze goes only to whoever snoozed."""
+        owners = await repo.owners(s, [ms.id for r, ms in live if r.kind != "snooze"])
+        people = {r.id: [m.user_id for m in owners.get(ms.id, []) if m.active] for r, ms in live}
+        escalating = {r.id for r, _ in live if r.kind == "overdue" and rules.escalates(_nth(r))}
+        # The activity only matters without owners or when escalating: look it up only then.
+        asking: dict[int, list[tuple[Milestone, str | None]]] = defaultdict(list)
+        for r, ms in live:
+            if r.kind != "snooze" and (not people[r.id] or r.id in escalating):
+                asking[r.initiative_id].append((ms, ms_rules.deliverable_of(ms)))
+        activities = {}
+        for initiative_id, linked in asking.items():
+            activities.update(await repo.activities_for(s, initiative_id, linked))
+        for r, ms in live:
+            activity = activities.get(ms.id)
+            if r.kind == "snooze":
+                people[r.id] = [str(r.payload["user_id"])]
+                continue
+            if not people[r.id] and activity is not None:
+                people[r.id] = [m.user_id for m in await recipients(s, r.initiative_id, activity.id, "nudge")]
+            if r.id in escalating and activity is not None:
+                people[r.id] += [m.user_id for m in await recipients(s, r.initiative_id, activity.id, "escalation")]
+            people[r.id] = list(dict.fromkeys(people[r.id]))
+        return people
 
     # ---- timers ----
 

@@ -1,13 +1,93 @@
-"""The outbox as an operator sees it: what failed, and putting it back in the queue."""
+"""The outbox in bulk: queueing many rows, claiming a batch to send, recording what was sent;
+and as an operator sees it: what failed, and putting it back in the queue."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Outbox, Workspace
+from storage.models import Initiative, Outbox, Workspace
+from storage.repos.claiming import claim_pending
+
+
+async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime) -> int:
+    """Queue many messages in one execution; a row whose `dedupe_key` was queued before is
+    skipped (ON CONFLICT DO NOTHING). Returns how many were queued.
+
+    An executemany of one cached Core statement (SQLAlchemy batches it into multi-row INSERTs):
+    an ORM insert, or a multi-VALUES statement built per call, costs several times the Python."""
+    if not rows:
+        return 0
+    dialect = session.bind.dialect.name
+    defaults = {"state": "pending", "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now}
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Outbox.__table__)
+    result = await session.execute(
+        ins.on_conflict_do_nothing().returning(Outbox.__table__.c.id),
+        [{**defaults, "dedupe_key": None, **r} for r in rows],
+    )
+    return len(result.all())
+
+
+async def claim_due(session: AsyncSession, now: datetime, instance: str, limit: int, lease: timedelta) -> list[Row]:
+    """Claim up to `limit` rows due now for `instance`, oldest first; rows left `sending` longer
+    than `lease` (their sender died) are handed back first.
+
+    Each row comes with what sending needs: id, attempts, target, payload, platform, the
+    workspace's external id and the initiative's conversation.
+    """
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.state == "sending", Outbox.next_attempt_at < now - lease)
+        .values(state="pending")
+        .execution_options(synchronize_session=False)
+    )
+    due = (
+        select(Outbox.id)
+        .where(Outbox.state == "pending", Outbox.next_attempt_at <= now)
+        .order_by(Outbox.id)
+        .limit(limit)
+    )
+    won = await claim_pending(session, Outbox, due, Outbox.id, claimed_by=instance, next_attempt_at=now)
+    if not won:
+        return []
+    rows = await session.execute(
+        select(
+            Outbox.id,
+            Outbox.attempts,
+            Outbox.target_kind,
+            Outbox.target_id,
+            Outbox.payload,
+            Workspace.platform,
+            Workspace.external_id,
+            Initiative.conversation_id,
+        )
+        .join(Workspace, Workspace.id == Outbox.workspace_id)
+        .outerjoin(Initiative, Initiative.id == Outbox.initiative_id)
+        .where(Outbox.id.in_(won))
+        .order_by(Outbox.id)
+    )
+    return list(rows.all())
+
+
+async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, dict[str, Any]]], now: datetime) -> None:
+    """Record many sends, each (row id, the platform's result), in one executemany of a cached
+    Core statement (an ORM bulk update costs much more Python per row)."""
+    if not sent:
+        return
+    table = Outbox.__table__
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(
+            state="sent", attempts=table.c.attempts + 1, sent_at=now, result=bindparam("sent_result"), last_error=""
+        ),
+        [{"row_id": row_id, "sent_result": result} for row_id, result in sent],
+    )
 
 
 async def troubled(session: AsyncSession, *, include_retrying: bool = True) -> list[tuple[Outbox, str]]:

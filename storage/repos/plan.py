@@ -7,7 +7,7 @@ PostgreSQL `FOR UPDATE SKIP LOCKED`) decides who sends, not anything held in mem
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -25,6 +25,7 @@ from storage.models import (
     Resource,
     Workspace,
 )
+from storage.repos.claiming import claim_pending
 from storage.repos.upsert import insert_ignore
 
 # ---- milestones -------------------------------------------------------------------------------
@@ -78,15 +79,44 @@ async def activity_for(
     session: AsyncSession, initiative_id: int, ms: Milestone, deliverable: str | None
 ) -> RaciActivity | None:
     """The RACI activity linked to the milestone, or the one delivering its Phase 1 step."""
-    conds = [RaciActivity.milestone_id == ms.id]
-    if deliverable:
-        conds.append(RaciActivity.deliverable == deliverable)
-    rows = await session.execute(
-        select(RaciActivity)
-        .where(RaciActivity.initiative_id == initiative_id, RaciActivity.removed.is_(False), or_(*conds))
-        .order_by((RaciActivity.milestone_id == ms.id).desc(), RaciActivity.number)
+    return (await activities_for(session, initiative_id, [(ms, deliverable)])).get(ms.id)
+
+
+async def activities_for(
+    session: AsyncSession, initiative_id: int, linked: list[tuple[Milestone, str | None]]
+) -> dict[int, RaciActivity]:
+    """`activity_for` of many milestones of one initiative in one query, by milestone id: an
+    activity linked to the milestone first, else the lowest-numbered one delivering its step."""
+    if not linked:
+        return {}
+    conds = [RaciActivity.milestone_id.in_([ms.id for ms, _ in linked])]
+    deliverables = {d for _, d in linked if d}
+    if deliverables:
+        conds.append(RaciActivity.deliverable.in_(deliverables))
+    found = list(
+        (
+            await session.execute(
+                select(RaciActivity)
+                .where(RaciActivity.initiative_id == initiative_id, RaciActivity.removed.is_(False), or_(*conds))
+                .order_by(RaciActivity.number)
+            )
+        ).scalars()
     )
-    return rows.scalars().first()
+    out: dict[int, RaciActivity] = {}
+    for ms, deliverable in linked:
+        match = next((a for a in found if a.milestone_id == ms.id), None)
+        if match is None and deliverable:
+            match = next((a for a in found if a.deliverable == deliverable), None)
+        if match is not None:
+            out[ms.id] = match
+    return out
+
+
+async def milestones_by_id(session: AsyncSession, ids: list[int]) -> dict[int, Milestone]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Milestone).where(Milestone.id.in_(ids)))
+    return {ms.id: ms for ms in rows.scalars()}
 
 
 async def deliverable_activities(session: AsyncSession, initiative_id: int) -> list[RaciActivity]:
@@ -202,33 +232,43 @@ async def pending_for(session: AsyncSession, milestone_ids: list[int]) -> dict[i
 
 
 async def claim_due(session: AsyncSession, now: datetime, instance: str, limit: int) -> list[Reminder]:
-    """Take due pending reminders for this process: nobody else can take the same row.
-
-    PostgreSQL skips rows another transaction holds; the conditional update then confirms each
-    claim on both databases (SQLite serialises writers, so the update alone decides there).
-    """
-    query = (
+    """Take due pending reminders for this process, oldest first: nobody else can take the same row."""
+    due = (
         select(Reminder.id)
         .where(Reminder.state == "pending", Reminder.due_at <= now)
         .order_by(Reminder.due_at, Reminder.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list((await session.execute(query)).scalars())
-    won: list[int] = []
-    for rid in ids:
-        res = await session.execute(
+    won = await claim_pending(session, Reminder, due, Reminder, claimed_by=instance, claimed_at=now)
+    return sorted(won, key=lambda r: (r.due_at, r.id))
+
+
+async def record_outcomes(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    sent: list[int],
+    missed: list[int],
+    cancelled: list[int],
+    late_after: timedelta,
+) -> None:
+    """Close claimed reminders, one statement per outcome; a sent one is `late` when sent more
+    than `late_after` after its time."""
+    for state, ids in (("cancelled", cancelled), ("missed", missed)):
+        if ids:
+            await session.execute(
+                update(Reminder)
+                .where(Reminder.id.in_(ids))
+                .values(state=state)
+                .execution_options(synchronize_session=False)
+            )
+    if sent:
+        await session.execute(
             update(Reminder)
-            .where(Reminder.id == rid, Reminder.state == "pending")
-            .values(state="sending", claimed_by=instance, claimed_at=now)
+            .where(Reminder.id.in_(sent))
+            .values(state="sent", sent_at=now, late=Reminder.due_at < now - late_after)
+            .execution_options(synchronize_session=False)
         )
-        if res.rowcount == 1:
-            won.append(rid)
-    if not won:
-        return []
-    rows = await session.execute(select(Reminder).where(Reminder.id.in_(won)).order_by(Reminder.due_at, Reminder.id))
-    return list(rows.scalars())
 
 
 async def next_due(session: AsyncSession) -> datetime | None:
@@ -239,15 +279,14 @@ async def next_due(session: AsyncSession) -> datetime | None:
     ).scalar_one_or_none()
 
 
-async def scope_of(session: AsyncSession, initiative_id: int) -> tuple[Initiative, Workspace]:
-    row = (
-        await session.execute(
-            select(Initiative, Workspace)
-            .join(Workspace, Workspace.id == Initiative.workspace_id)
-            .where(Initiative.id == initiative_id)
-        )
-    ).one()
-    return row[0], row[1]
+async def scopes_of(session: AsyncSession, initiative_ids: list[int]) -> dict[int, tuple[Initiative, Workspace]]:
+    """Each initiative with its workspace, by initiative id (a missing id is a KeyError for the caller)."""
+    rows = await session.execute(
+        select(Initiative, Workspace)
+        .join(Workspace, Workspace.id == Initiative.workspace_id)
+        .where(Initiative.id.in_(initiative_ids))
+    )
+    return {initiative.id: (initiative, workspace) for initiative, workspace in rows.all()}
 
 
 async def failed_sends(session: AsyncSession, initiative_id: int) -> list[tuple[Outbox, Reminder]]:

@@ -1,0 +1,32 @@
+"""Claiming due rows (reminders, outbox messages): the database decides who sends, not memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def claim_pending(session: AsyncSession, model: Any, due: Select, returning: Any, **values: Any) -> list[Any]:
+    """Move the `pending` rows whose ids `due` selects to `sending` (with `values`) and return
+    `returning` of those this call won.
+
+    PostgreSQL locks the selected rows and skips those another transaction holds (`FOR UPDATE
+    SKIP LOCKED`); the conditional update then decides on both databases (SQLite serialises
+    writers). Two statements on purpose: as a subquery of the update, PostgreSQL may rescan the
+    locking select after the update changed its rows, and claim more than its LIMIT.
+    """
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list((await session.execute(due)).scalars())
+    if not ids:
+        return []
+    won = await session.execute(
+        update(model)
+        .where(model.id.in_(ids), model.state == "pending")
+        .values(state="sending", **values)
+        .returning(returning)
+        .execution_options(synchronize_session=False)
+    )
+    return list(won.scalars())
