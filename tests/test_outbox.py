@@ -98,3 +98,24 @@ async def test_permanent_failure_is_recorded_not_lost(sqlite_url, slack_api):
         assert row.state == "failed" and "channel_not_found" in row.last_error and row.attempts == 1
     finally:
         await db.dispose()
+
+
+async def test_a_drain_records_each_row_with_its_own_result(db_url, slack_api):
+    """Sends finishing together are recorded together; each row still keeps its own post."""
+    await upgrade(db_url)
+    db = Database(db_url)
+    try:
+        await queue(db, 30)
+        assert await slack_sender(db, slack_api, "a").drain() == 30
+        async with db.reading() as s:
+            rows = (await s.execute(select(Outbox))).scalars().all()
+        posted = {
+            (p.params["channel"], p.params["blocks"][0]["text"]["text"]) for p in slack_api.of("chat.postMessage")
+        }
+        assert {(r.state, r.attempts, r.last_error) for r in rows} == {("sent", 1, "")}
+        # The fake answers a post to a person with their DM channel: U9x -> D9x.
+        assert all(r.result["channel"] == "D" + r.target_id[1:] and r.sent_at is not None for r in rows)
+        assert len({r.result["ts"] for r in rows}) == 30
+        assert {(r.target_id, r.payload["elements"][0]["text"]) for r in rows} == posted
+    finally:
+        await db.dispose()

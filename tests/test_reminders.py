@@ -330,3 +330,25 @@ async def test_failed_reminder_send_is_retried_after_429_then_shown_when_it_fail
         assert "MS-1 reminder to @U2 failed after 1 attempt(s): SendError: slack channel_not_found" in shown
     finally:
         await bot.stop()
+
+
+async def test_a_burst_is_dispatched_in_growing_batches_each_waking_the_outbox(db_url, slack_api):
+    """Nine reminders due at once with batches of 2, then 4: the outbox is woken after each
+    batch commits (sending starts before the burst is dispatched), and each goes out once."""
+    clock = Clock(utc(2026, 12, 1, 10))
+    bot = await make_bot(db_url, slack_api, clock)
+    try:
+        for i in range(9):
+            reply = await say(bot, f'milestone add "Step {i}" --due 2026-12-14 --owner <@U{i + 10}|p{i}>')
+            assert reply.ok, reply.plain_text()
+        wakes: list[int] = []
+        bot.reminders.on_queued = lambda: wakes.append(len(wakes))
+        bot.reminders.first_batch, bot.reminders.max_batch = 2, 4
+        assert await tick(bot, clock, utc(2026, 12, 9, 9)) == 9
+        assert len(wakes) == 3  # batches of 2, 4 and 3
+        assert sorted(p.params["channel"] for p in slack_api.of("chat.postMessage") if "MS-" in p.params["text"]) == [
+            f"U{i + 10}" for i in range(9)
+        ]
+        assert {r.state for r in await reminders(bot) if r.due_at == utc(2026, 12, 9, 9)} == {"sent"}
+    finally:
+        await bot.stop()
