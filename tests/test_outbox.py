@@ -14,6 +14,7 @@ from schedules.outbox import OutboxSender
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Outbox
+from storage.repos import outbox as outbox_repo
 from storage.repos import record, scope
 from tests.support import BOT_TOKEN, SIGNING_SECRET
 
@@ -117,5 +118,31 @@ async def test_a_drain_records_each_row_with_its_own_result(db_url, slack_api):
         assert all(r.result["channel"] == "D" + r.target_id[1:] and r.sent_at is not None for r in rows)
         assert len({r.result["ts"] for r in rows}) == 30
         assert {(r.target_id, r.payload["elements"][0]["text"]) for r in rows} == posted
+    finally:
+        await db.dispose()
+
+
+async def test_enqueue_many_skips_rows_queued_before_by_their_dedupe_key(db_url):
+    await upgrade(db_url)
+    db = Database(db_url)
+    try:
+        now = datetime.now(UTC)
+        async with db.transaction() as s:
+            ws = await scope.workspace(s, "slack", "T1", now)
+            rows = [
+                {
+                    "workspace_id": ws.id,
+                    "initiative_id": None,
+                    "target_kind": "user",
+                    "target_id": f"U{i}",
+                    "payload": {"elements": elements_to_json([Text(f"n{i}")])},
+                    "dedupe_key": f"k{i}",
+                }
+                for i in range(3)
+            ]
+            assert await outbox_repo.enqueue_many(s, rows[:2], now) == 2
+        async with db.transaction() as s:
+            assert await outbox_repo.enqueue_many(s, rows, now) == 1
+        assert await states(db) == {"pending": 3}
     finally:
         await db.dispose()
