@@ -86,8 +86,9 @@ async def run(args) -> int:
                     for kind, url in urls.items()
                 }
                 await load(floor, "warm-floor", warmup, 1)
+                floor_acked = dict.fromkeys(stored_floors, 0)
                 for kind, proc in stored_floors.items():
-                    await load(proc, f"warm-stored-{kind}", warmup, 1)
+                    floor_acked[kind] += (await load(proc, f"warm-stored-{kind}", warmup, 1)).ok
                 accepted = dict.fromkeys(servers, 0)
                 for kind, proc in servers.items():
                     accepted[kind] += (await load(proc, f"warm-{kind}", warmup, 1)).ok
@@ -98,6 +99,7 @@ async def run(args) -> int:
                     print(common.describe("bare-bolt", "-", floor_res), file=sys.stderr)
                     for kind, proc in servers.items():
                         stored_res = await load(stored_floors[kind], f"stored-{kind}-c{c}", requests, c, limit)
+                        floor_acked[kind] += stored_res.ok
                         rows.append(common.compare_row("bolt+store", kind, stored_res, floor_res))
                         print(common.describe("bolt+store", kind, stored_res, floor_res), file=sys.stderr)
                         res = await load(proc, f"{kind}-c{c}", requests, c, limit)
@@ -113,6 +115,10 @@ async def run(args) -> int:
                         if c == 10:
                             checks[f"{kind} c10: p99 < 100 ms"] = res.p99 < 100
                 for kind, url in urls.items():
+                    kept = await common.scalar(stored_floor_url(kind, url, work), "SELECT count(*) FROM floor_delivery")
+                    checks[f"bolt+store {kind}: every acked command stored ({kept}/{floor_acked[kind]})"] = (
+                        kept == floor_acked[kind]
+                    )
                     stored = await common.scalar(url, COUNT_USE_CASES)
                     checks[f"{kind}: every acked proposal stored once ({stored}/{accepted[kind]})"] = (
                         stored == accepted[kind]
