@@ -139,7 +139,7 @@ class PollClock:
                 if not ref:
                     await repo.skip_render(s, pid)
                     continue
-                if await repo.update_in_flight(s, pid):
+                if await repo.update_in_flight(s, pid, now, SPACING):
                     continue
                 version = await repo.claim_render(s, poll, now, SPACING)
                 if version is None:

@@ -136,3 +136,42 @@ async def test_conversation_reference_is_upserted(db):
     async with db.reading() as s:
         assert await record.conversation_reference(s, ws_id, "conv:a") == {"v": 2}
         assert await record.conversation_reference(s, ws_id, "conv:b") is None
+
+
+async def test_a_poll_message_update_waits_while_the_last_is_queued_or_reached_slack_under_2_s_ago(db):
+    from storage.repos import polls
+
+    spacing = timedelta(seconds=2)
+    workspace_id, initiative_id, _, _ = await make_initiative(db)
+
+    async def queue(state: str, sent_ago: float | None) -> None:
+        async with db.transaction() as s:
+            await record.enqueue(
+                s,
+                workspace_id=workspace_id,
+                initiative_id=initiative_id,
+                target_kind="channel",
+                target_id="C1",
+                payload={},
+                now=NOW,
+                dedupe_key=f"poll-upd:7:{state}{sent_ago}",
+            )
+            await s.execute(
+                Outbox.__table__.update()
+                .where(Outbox.dedupe_key == f"poll-upd:7:{state}{sent_ago}")
+                .values(state=state, sent_at=None if sent_ago is None else NOW - timedelta(seconds=sent_ago))
+            )
+
+    async def waits() -> bool:
+        async with db.reading() as s:
+            return await polls.update_in_flight(s, 7, NOW, spacing)
+
+    assert not await waits()
+    await queue("sent", 3.0)  # reached Slack long enough ago
+    assert not await waits()
+    await queue("sent", 1.0)  # sent late by a busy outbox: the next update must keep its distance
+    assert await waits()
+    async with db.transaction() as s:
+        await s.execute(Outbox.__table__.delete())
+    await queue("pending", None)
+    assert await waits()

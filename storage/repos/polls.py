@@ -238,12 +238,17 @@ async def needing_update(session: AsyncSession, now: datetime, spacing: timedelt
     return list(rows.scalars())
 
 
-async def update_in_flight(session: AsyncSession, poll_id: int) -> bool:
-    """An earlier update of this poll's message is still queued or retrying: the next one waits,
-    so updates land in order and the last one sent is the newest."""
+async def update_in_flight(session: AsyncSession, poll_id: int, now: datetime, spacing: timedelta) -> bool:
+    """An earlier update of this poll's message is still queued or retrying, or reached the
+    platform less than `spacing` ago: the next one waits, so updates land in order, the last one
+    sent is the newest, and the platform sees them `spacing` apart even when a busy outbox sent
+    the previous one late."""
     row = await session.execute(
         select(Outbox.id)
-        .where(Outbox.dedupe_key.like(f"poll-upd:{poll_id}:%"), Outbox.state.in_(("pending", "sending")))
+        .where(
+            Outbox.dedupe_key.like(f"poll-upd:{poll_id}:%"),
+            or_(Outbox.state.in_(("pending", "sending")), Outbox.sent_at > now - spacing),
+        )
         .limit(1)
     )
     return row.first() is not None
