@@ -234,7 +234,8 @@ class SlackFace:
         @functools.wraps(listener)  # Bolt injects arguments by the wrapped function's signature
         async def run(*args: Any, **kwargs: Any) -> None:
             acked = asyncio.Event()
-            if "ack" in kwargs:
+            waits_for_ack = "ack" in kwargs
+            if waits_for_ack:
                 ack = kwargs["ack"]
 
                 async def ack_and_release(*a: Any, **kw: Any) -> Any:
@@ -246,7 +247,6 @@ class SlackFace:
                 kwargs["ack"] = ack_and_release
             task = asyncio.ensure_future(listener(*args, **kwargs))
             self._tasks.add(task)
-            waits_for_ack = "ack" in kwargs
 
             def done(task: asyncio.Task) -> None:
                 self._tasks.discard(task)
