@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEvent, ConversationReference, Outbox, ProcessedEvent
+from storage.models import AuditEvent, ConversationReference, ProcessedEvent
+from storage.repos import outbox
 from storage.repos.upsert import insert_ignore
 
 
@@ -78,23 +79,15 @@ async def enqueue(
     dedupe_key: str | None = None,
 ) -> bool:
     """Queue a message the bot sends on its own; False when `dedupe_key` was queued before."""
-    values = dict(
+    row = dict(
         workspace_id=workspace_id,
         initiative_id=initiative_id,
         target_kind=target_kind,
         target_id=target_id,
         payload=payload,
         dedupe_key=dedupe_key,
-        state="pending",
-        attempts=0,
-        next_attempt_at=now,
-        last_error="",
-        created_at=now,
     )
-    if dedupe_key is None:
-        session.add(Outbox(**values))
-        return True
-    return await insert_ignore(session, Outbox, **values)
+    return await outbox.enqueue_many(session, [row], now) == 1
 
 
 async def save_conversation_reference(
