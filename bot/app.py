@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
-from bot.observability import Metrics
 from bot.settings import Settings
 from handlers.context import CoreConfig
 from handlers.core import Core, utc_now
@@ -48,7 +47,6 @@ class Alignbot:
         self.clock = clock
         self.db = Database(settings.database_url)
         self.registry = Registry.discover()
-        self.metrics = Metrics()
         self._heads: set[str] | None = None
         self.timer = Timer()
         self.deliveries: dict[str, Delivery] = {}

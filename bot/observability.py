@@ -14,11 +14,9 @@ import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
     from storage.db import Database
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -32,25 +30,10 @@ def new_request_id(offered: str | None = None) -> str:
 
 
 class Metrics:
-    """The instruments are made, and prometheus_client imported, on first use: `serve` uses them
-    from its first request on, the console never does and so starts without that import."""
+    """Built by the web app (`serve`), so the console, which never serves metrics, never imports
+    prometheus_client."""
 
-    _INSTRUMENTS = frozenset({"registry", "requests", "ack_seconds", "in_flight", "outbox", "reminders", "ready"})
-    registry: CollectorRegistry
-    requests: Counter
-    ack_seconds: Histogram
-    in_flight: Gauge
-    outbox: Gauge
-    reminders: Gauge
-    ready: Gauge
-
-    def __getattr__(self, name: str) -> Any:  # only reached while an instrument is not made yet
-        if name not in self._INSTRUMENTS:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        self._make_instruments()
-        return self.__dict__[name]
-
-    def _make_instruments(self) -> None:
+    def __init__(self) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = CollectorRegistry(auto_describe=True)

@@ -38,7 +38,7 @@ def _platform(path: str) -> str:
 
 def build_web_app(bot: Alignbot) -> web.Application:
     max_body = getattr(bot.settings, "max_body_bytes", MAX_BODY)
-    metrics: Metrics = bot.metrics
+    metrics = Metrics()
 
     @web.middleware
     async def observe(request: web.Request, handler) -> web.StreamResponse:
