@@ -41,7 +41,7 @@ def slack_floor(db_url: str = "") -> web.Application:
 
     app = web.Application(client_max_size=1024 * 1024)
     if db_url:
-        store = _delivery_store(db_url)
+        store = _DeliveryStore(db_url)
         app.on_startup.append(lambda _app: store.create())
 
         @bolt.command("/align")
@@ -63,7 +63,7 @@ def slack_floor(db_url: str = "") -> web.Application:
     return app
 
 
-class _delivery_store:
+class _DeliveryStore:
     """One table, one row per command: Alignbot's engine settings, none of its model."""
 
     def __init__(self, url: str) -> None:
