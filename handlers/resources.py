@@ -81,13 +81,9 @@ async def add(ctx: Context, args: Parsed) -> Reply:
 
 @command("resource list", summary="The plan's resources.", usage="resource list")
 async def list_resources(ctx: Context, args: Parsed) -> Reply:
-    rows = await repo.resources(ctx.session, ctx.initiative.id)
+    rows, ms, people = await _with_links(ctx)
     if not rows:
-        return Reply(
-            [Text('No resources yet. Add one with `resource add "NAME" --kind person|budget|tool|infrastructure`.')]
-        )
-    ms = {m.id: m for m in await repo.milestones(ctx.session, ctx.initiative.id)}
-    people = {m.id: m for m in await _members(ctx)}
+        return Reply([Text(NO_RESOURCES)])
     table = [
         [
             res_id(r),
@@ -126,15 +122,23 @@ async def _members(ctx: Context) -> list[Member]:
     return await scope.members(ctx.session, ctx.initiative.id)
 
 
-async def allocation_report(ctx: Context) -> Reply:
-    """`plan resources`: totals per milestone and kind, and anyone over 100% at some point."""
+NO_RESOURCES = 'No resources yet. Add one with `resource add "NAME" --kind person|budget|tool|infrastructure`.'
+
+
+async def _with_links(ctx: Context) -> tuple[list[Resource], dict[int, Milestone], dict[int, Member]]:
+    """The plan's resources, with its milestones and members by id (what a resource points at)."""
     rows = await repo.resources(ctx.session, ctx.initiative.id)
     if not rows:
-        return Reply(
-            [Text('No resources yet. Add one with `resource add "NAME" --kind person|budget|tool|infrastructure`.')]
-        )
+        return rows, {}, {}
     ms = {m.id: m for m in await repo.milestones(ctx.session, ctx.initiative.id)}
-    people = {m.id: m for m in await _members(ctx)}
+    return rows, ms, {m.id: m for m in await _members(ctx)}
+
+
+async def allocation_report(ctx: Context) -> Reply:
+    """`plan resources`: totals per milestone and kind, and anyone over 100% at some point."""
+    rows, ms, people = await _with_links(ctx)
+    if not rows:
+        return Reply([Text(NO_RESOURCES)])
 
     def label(r: Resource) -> str:
         return f"MS-{ms[r.milestone_id].number}" if r.milestone_id in ms else "(no milestone)"
