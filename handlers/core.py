@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from handlers.batches import Batches
 from handlers.context import Context, CoreConfig
 from handlers.fields import InvalidInput
 from handlers.grammar import UsageError, parse_args, tokenize
 from handlers.messages import Incoming, Reply, Text, error_reply, reply_from_json, reply_to_json
-from handlers.registry import Registry
+from handlers.registry import ActionSpec, Registry
 from storage.db import Database
 from storage.repos import record, scope
 
@@ -22,6 +25,26 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 NOT_A_MEMBER = "That belongs to an initiative you are not part of, so I can't act on it."
+BATCH_MAX = 200  # deliveries written together: a second's worth of clicks in a burst
+
+
+class Raced(Exception):
+    """A concurrent twin of a delivery in a batch claimed it first: the batch is undone."""
+
+
+def _ledger(reply: Reply) -> dict[str, Any]:
+    """What the de-duplication ledger keeps of a reply."""
+    kept = reply if reply.ledger_elements is None else Reply(reply.ledger_elements, reply.visibility)
+    return reply_to_json(kept)
+
+
+def _replay(stored: dict[str, Any] | None) -> Reply | None:
+    """The answer to a redelivery: the stored reply again, or silence."""
+    if not stored:
+        return None
+    replay = reply_from_json(stored)
+    replay.replayed = True
+    return replay
 
 
 def utc_now() -> datetime:
@@ -45,16 +68,29 @@ class Core:
         self.clock = clock
         self.on_queued = on_queued or (lambda: None)
         self.on_timers_changed = on_timers_changed or (lambda: None)
+        self._batches = {
+            spec.prefix: Batches(functools.partial(self._answer_batch, spec), max_size=BATCH_MAX)
+            for spec in registry.actions.values()
+            if spec.batched
+        }
 
     async def handle(self, incoming: Incoming) -> Reply | None:
         """Answer one delivery. None means: a redelivery of something already answered silently."""
+        act = self.registry.find_action(incoming.action.action_id) if incoming.action is not None else None
+        if act is not None and act.batched:
+            return await self._batches[act.prefix].submit(incoming)
+        return await self._guarded(incoming, self._handle)
+
+    async def _guarded(
+        self, incoming: Incoming, attempt: Callable[[Incoming], Awaitable[Reply | None]]
+    ) -> Reply | None:
         try:
-            return await self._handle(incoming)
-        except IntegrityError:
+            return await attempt(incoming)
+        except (IntegrityError, Raced):
             # A concurrent twin of this delivery (or of this vote, this number...) won the race;
             # the second attempt sees what the first stored.
             try:
-                return await self._handle(incoming)
+                return await attempt(incoming)
             except Exception:
                 return self._failure(incoming)
         except Exception:
@@ -71,21 +107,15 @@ class Core:
             now = self.clock()
             key = incoming.delivery_key
             if key and not await record.claim_delivery(session, key, now):
-                stored = await record.delivery_reply(session, key)
-                if not stored:
-                    return None
-                replay = reply_from_json(stored)
-                replay.replayed = True
-                return replay
-            ctx = await self._scope(session, incoming, now)
+                return _replay(await record.delivery_reply(session, key))
+            [ctx], _ = await self._scopes(session, [incoming], now)
             reply = await self._run(ctx) if ctx else error_reply(NOT_A_MEMBER)
             if not reply.ok:
                 # Nothing partial is stored; a redelivery will be refused the same way.
                 await session.rollback()
                 return reply
             if key:
-                kept = reply if reply.ledger_elements is None else Reply(reply.ledger_elements, reply.visibility)
-                await record.remember_reply(session, key, reply_to_json(kept))
+                await record.remember_reply(session, key, _ledger(reply))
             queued = ctx.queued if ctx else 0
             timers_changed = bool(ctx and ctx.timers_changed)
         if queued:
@@ -94,36 +124,123 @@ class Core:
             self.on_timers_changed()
         return reply
 
-    async def _scope(self, session, incoming: Incoming, now: datetime) -> Context | None:
+    async def _answer_batch(self, spec: ActionSpec, batch: list[Incoming]) -> list[Reply | None]:
+        """A batch in one transaction; if that fails, each delivery alone, so one bad click (or
+        a twin being handled by another replica) costs the others only time."""
+        if len(batch) > 1:
+            try:
+                return await self._handle_batch(spec, batch)
+            except Exception:
+                log.warning("%d %s deliveries failed together; answering each alone", len(batch), spec.prefix)
+        alone = functools.partial(self._handle_alone, spec)
+        return [await self._guarded(incoming, alone) for incoming in batch]
+
+    async def _handle_alone(self, spec: ActionSpec, incoming: Incoming) -> Reply | None:
+        return (await self._handle_batch(spec, [incoming]))[0]
+
+    async def _handle_batch(self, spec: ActionSpec, batch: list[Incoming]) -> list[Reply | None]:
+        """`_handle` for deliveries of one batched action. The action decides every reply first
+        and writes only what it accepted; then the accepted deliveries are claimed with their
+        replies in one statement, and losing any claim to a concurrent twin undoes the batch."""
+        answers: list[Reply | None] = [None] * len(batch)
+        async with self.db.transaction() as session:
+            now = self.clock()
+            stored = await record.stored_replies(session, [i.delivery_key for i in batch if i.delivery_key])
+            firsts: dict[str, int] = {}
+            fresh: list[int] = []
+            for n, incoming in enumerate(batch):
+                key = incoming.delivery_key
+                if key in stored:
+                    answers[n] = _replay(stored[key])
+                elif key not in firsts:  # a twin inside the batch is answered after its first
+                    if key:
+                        firsts[key] = n
+                    fresh.append(n)
+            contexts, made = await self._scopes(session, [batch[n] for n in fresh], now)
+            runnable: list[tuple[int, Context]] = []
+            for n, ctx in zip(fresh, contexts, strict=True):
+                if ctx is None:
+                    answers[n] = error_reply(NOT_A_MEMBER)
+                elif not self._allowed(ctx, spec.roles):
+                    answers[n] = self._denied("that action")
+                else:
+                    runnable.append((n, ctx))
+            if runnable:
+                results = await spec.func([ctx for _, ctx in runnable])
+                for (n, _), result in zip(runnable, results, strict=True):
+                    answers[n] = self._refusal(result) if isinstance(result, Exception) else result
+            refused = [i for i, n in enumerate(fresh) if not answers[n].ok]  # type: ignore[union-attr]
+            if len(refused) == len(fresh):
+                await session.rollback()  # as in _handle: nothing of a refused delivery is stored
+            elif made & set(refused):
+                raise Raced("a refused delivery made a member or initiative: each is answered alone")
+            ledger = {
+                key: _ledger(answer)
+                for n in fresh
+                if (key := batch[n].delivery_key) and (answer := answers[n]) is not None and answer.ok
+            }
+            if await record.claim_answered(session, ledger, now) != len(ledger):
+                raise Raced(f"{len(ledger)} {spec.prefix} deliveries: a concurrent twin claimed one first")
+            queued = sum(ctx.queued for _, ctx in runnable)
+            timers_changed = any(ctx.timers_changed for _, ctx in runnable)
+        for n, incoming in enumerate(batch):
+            key = incoming.delivery_key
+            if key and firsts.get(key, n) != n:
+                first = answers[firsts[key]]
+                answers[n] = _replay(ledger[key]) if key in ledger else first
+        if queued:
+            self.on_queued()
+        if timers_changed:
+            self.on_timers_changed()
+        return answers
+
+    async def _scopes(self, session, incomings: list[Incoming], now: datetime) -> tuple[list[Context | None], set[int]]:
         """Workspace from the delivery; initiative from where it happened, or, for a hinted
-        conversation (a button in a DM), only an existing one the actor already belongs to."""
-        actor = incoming.actor
-        ws, initiative, member = await scope.resolve(
-            session, actor.platform, actor.workspace_id, incoming.conversation_id, actor.user_id
-        )
-        if incoming.conversation_is_hint:
-            if initiative is None or member is None:
-                return None
-            return Context(session, incoming, ws, initiative, member, now, self.config, self.registry)
-        if ws is None:
-            ws = await scope.workspace(session, actor.platform, actor.workspace_id, now)
-        created = False
-        if initiative is None:
-            initiative, created = await scope.initiative(
-                session,
-                ws,
-                incoming.conversation_id,
-                name=incoming.conversation_name,
-                creator=actor.user_id,
-                is_private=incoming.is_private_conversation,
-                now=now,
-            )
-        if member is None:
-            role = "facilitator" if initiative.created_by == actor.user_id else "stakeholder"
-            member = await scope.add_member(session, initiative, actor.user_id, actor.display_name, now, role)
-        else:
-            scope.rename(member, actor.display_name)
-        return Context(session, incoming, ws, initiative, member, now, self.config, self.registry, created)
+        conversation (a button in a DM), only an existing one the actor already belongs to.
+        Deliveries from one conversation (a burst of clicks) share the look-ups. Also returns
+        which deliveries made something (workspace, initiative, member) on first contact."""
+        contexts: list[Context | None] = [None] * len(incomings)
+        made: set[int] = set()
+        groups: dict[tuple[str, str, str], list[int]] = {}
+        for n, incoming in enumerate(incomings):
+            actor = incoming.actor
+            groups.setdefault((actor.platform, actor.workspace_id, incoming.conversation_id), []).append(n)
+        for (platform, external_id, conversation), ns in groups.items():
+            here = [incomings[n] for n in ns]
+            people = {i.actor.user_id for i in here}
+            ws, initiative, members = await scope.resolve(session, platform, external_id, conversation, people)
+            joining = [i for i in here if not i.conversation_is_hint]
+            created = False
+            if joining and (ws is None or initiative is None):
+                made.update(ns)
+            if joining and ws is None:
+                ws = await scope.workspace(session, platform, external_id, now)
+            if joining and initiative is None:
+                assert ws is not None
+                first = joining[0]
+                initiative, created = await scope.initiative(
+                    session,
+                    ws,
+                    conversation,
+                    name=first.conversation_name,
+                    creator=first.actor.user_id,
+                    is_private=first.is_private_conversation,
+                    now=now,
+                )
+            newcomers = {i.actor.user_id: i.actor.display_name for i in joining if i.actor.user_id not in members}
+            made.update(n for n, i in zip(ns, here, strict=True) if i.actor.user_id in newcomers)
+            if newcomers:
+                assert initiative is not None
+                members.update(await scope.add_members(session, initiative, newcomers, now))
+            for n, incoming in zip(ns, here, strict=True):
+                member = members.get(incoming.actor.user_id)
+                if ws is None or initiative is None or member is None:
+                    continue
+                scope.rename(member, incoming.actor.display_name)
+                contexts[n] = Context(
+                    session, incoming, ws, initiative, member, now, self.config, self.registry, created
+                )
+        return contexts, made
 
     async def _run(self, ctx: Context) -> Reply:
         incoming = ctx.incoming
@@ -149,13 +266,20 @@ class Core:
                 if not self._allowed(ctx, act.roles):
                     return self._denied("that action")
                 return await act.func(ctx, incoming.action)
-        except UsageError as e:
+        except (UsageError, InvalidInput) as e:
+            return self._refusal(e)
+        return error_reply("Type a command, or `help` to see them all.")
+
+    @staticmethod
+    def _refusal(e: Exception) -> Reply:
+        """The polite answer to input a handler refused; anything else is our failure."""
+        if isinstance(e, UsageError):
             return error_reply(e.message, {e.field: e.message} if e.field else None)
-        except InvalidInput as e:
+        if isinstance(e, InvalidInput):
             lines = list(e.errors.values())
             text = lines[0] if len(lines) == 1 else "Please fix these:\n" + "\n".join(f"• {m}" for m in lines)
             return error_reply(text, e.errors)
-        return error_reply("Type a command, or `help` to see them all.")
+        raise e
 
     @staticmethod
     def _allowed(ctx: Context, roles: frozenset[str]) -> bool:

@@ -101,13 +101,22 @@ def split_options(text: str) -> list[str]:
 
 
 async def poll_or_refuse(ctx: Context, ref: Any) -> Poll:
+    number = poll_number(ref)
+    poll = await repo.by_number(ctx.session, ctx.initiative.id, number)
+    if poll is None:
+        raise _no_poll(number)
+    return poll
+
+
+def poll_number(ref: Any) -> int:
     number = parse_human_id(str(ref) if ref is not None else None, "POLL")
     if number is None:
         raise UsageError(f'Give the poll as POLL-n (like POLL-1), got "{ref}".', field="poll")
-    poll = await repo.by_number(ctx.session, ctx.initiative.id, number)
-    if poll is None:
-        raise UsageError(f"There is no POLL-{number} in this initiative; `poll list` shows its polls.", field="poll")
-    return poll
+    return number
+
+
+def _no_poll(number: int) -> UsageError:
+    return UsageError(f"There is no POLL-{number} in this initiative; `poll list` shows its polls.", field="poll")
 
 
 async def choices_for(session: AsyncSession, options: list[PollOption]) -> Choices:
@@ -316,12 +325,25 @@ async def start(ctx: Context, args: Parsed) -> Reply:
 async def record_vote(ctx: Context, poll: Poll, options: list[PollOption], choices: dict[str, Any]) -> Reply:
     if poll.status != "open":
         return _closed(ctx, poll)
-    key = ballot_rules.voter_key(ctx.config.ballot_secret, poll.salt, ctx.member.id)
-    # An anonymous ballot carries no time of its own that could be matched with the audit trail.
-    ballot_time = poll.created_at if poll.anonymous else ctx.now
-    if not await repo.cast(ctx.session, poll.id, ctx.member.id, key, choices, now=ctx.now, ballot_time=ballot_time):
+    if not await repo.cast(ctx.session, {**_vote(ctx, poll), "choices": choices}):
         await ctx.session.refresh(poll)  # closed meanwhile: say when
         return _closed(ctx, poll)  # not ok: the core rolls the ballot back
+    return _recorded(ctx, poll, options, choices)
+
+
+def _vote(ctx: Context, poll: Poll) -> dict[str, Any]:
+    """The ballot row of this voter, but for its choices (see repo.cast_many)."""
+    return dict(
+        poll_id=poll.id,
+        member_id=ctx.member.id,
+        voter_key=ballot_rules.voter_key(ctx.config.ballot_secret, poll.salt, ctx.member.id),
+        voted_at=ctx.now,
+        # An anonymous ballot carries no time of its own that could be matched with the audit trail.
+        ballot_time=poll.created_at if poll.anonymous else ctx.now,
+    )
+
+
+def _recorded(ctx: Context, poll: Poll, options: list[PollOption], choices: dict[str, Any]) -> Reply:
     ctx.audit("poll.vote", poll_id(poll))
     said = ballot_rules.describe(poll.method, choices, {o.position: o.label for o in options})
     change = Buttons([Button("Change my vote", f"poll.ballot:{poll.number}", str(poll.number), private=True)])
@@ -376,24 +398,74 @@ async def vote(ctx: Context, args: Parsed) -> Reply:
     return await record_vote(ctx, poll, options, choices)
 
 
-@action("poll.pick")
-async def pick(ctx: Context, act: Action) -> Reply:
-    """A button on the poll message: single sets the choice, approval toggles the option."""
-    number, _, position = act.value.partition(":")
-    poll = await poll_or_refuse(ctx, number)
-    if poll.status != "open":
-        return _closed(ctx, poll)
-    options = await repo.options(ctx.session, poll.id)
+@action("poll.pick", batched=True)
+async def pick(ctxs: list[Context]) -> list[Reply | Exception]:
+    """A button on the poll message: single sets the choice, approval toggles the option.
+
+    Batched (handlers/batches.py): the clicks that arrive together read their polls, options
+    and current ballots in shared queries and write their ballots in two statements, in order,
+    so a person's two quick clicks count as two clicks."""
+    session = ctxs[0].session
+    clicks = [_click(ctx) for ctx in ctxs]
+    polls = await repo.for_votes(session, {(c[0].initiative.id, c[1]) for c in clicks if isinstance(c, tuple)})
+    options = await repo.options_of(session, {p.id for p in polls.values()})
+    ready: list[tuple[Context, Poll, str, dict[str, Any]] | Reply | Exception] = []
+    for c in clicks:
+        if not isinstance(c, tuple):
+            ready.append(c)
+            continue
+        ctx, number, position = c
+        poll = polls.get((ctx.initiative.id, number))
+        if poll is None:
+            ready.append(_no_poll(number))
+        elif poll.status != "open":
+            ready.append(_closed(ctx, poll))
+        else:
+            ready.append((ctx, poll, position, _vote(ctx, poll)))
+    toggled = {(r[1].id, r[3]["voter_key"]) for r in ready if isinstance(r, tuple) and r[1].method == "approval"}
+    current = await repo.ballots_of(session, toggled)
+    results: list[Reply | Exception] = []
+    accepted: list[dict[str, Any]] = []
+    for r in ready:
+        if not isinstance(r, tuple):
+            results.append(r)
+            continue
+        ctx, poll, position, vote = r
+        ballot = (poll.id, vote["voter_key"])
+        choices = _picked(poll, options[poll.id], position, current.get(ballot))
+        if isinstance(choices, Reply):
+            results.append(choices)
+            continue
+        current[ballot] = choices
+        accepted.append({**vote, "choices": choices})
+        results.append(_recorded(ctx, poll, options[poll.id], choices))
+    await repo.cast_many(session, accepted)
+    return results
+
+
+def _click(ctx: Context) -> tuple[Context, int, str] | UsageError:
+    """A button's value is "<poll number>:<option position>"."""
+    assert ctx.incoming.action is not None
+    number, _, position = ctx.incoming.action.value.partition(":")
+    try:
+        return ctx, poll_number(number), position
+    except UsageError as e:
+        return e
+
+
+def _picked(
+    poll: Poll, options: list[PollOption], position: str, current: dict[str, Any] | None
+) -> dict[str, Any] | Reply:
+    """The choices after clicking the option at `position`, or why the click cannot count."""
     p = int(position) if position.isdigit() else 0
     if not any(o.position == p for o in options) or poll.method not in ("single", "approval"):
         return Reply([Text("That button is out of date; use the poll's Vote button.")], ok=False)
     if poll.method == "single":
-        return await record_vote(ctx, poll, options, {"pick": p})
-    current = set((await _my_ballot(ctx, poll) or {}).get("approve", []))
-    chosen = current ^ {p}
+        return {"pick": p}
+    chosen = set((current or {}).get("approve", [])) ^ {p}
     if not chosen:
         return Reply([Text("That would approve nothing: an approval ballot needs at least one option.")], ok=False)
-    return await record_vote(ctx, poll, options, {"approve": sorted(chosen)})
+    return {"approve": sorted(chosen)}
 
 
 @action("poll.ballot")

@@ -37,11 +37,15 @@ class CommandSpec:
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """A button or card action; `prefix` matches action ids like "poll.vote:..."."""
+    """A button or card action; `prefix` matches action ids like "poll.vote:...".
+
+    A batched action's func takes the list of contexts of clicks that arrived together, all in
+    one transaction, and returns one reply (or the UsageError/InvalidInput refusing it) for each."""
 
     prefix: str
     func: Handler
     roles: frozenset[str] = ANYONE
+    batched: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,9 @@ def command(
     return mark
 
 
-def action(prefix: str, *, roles: frozenset[str] = ANYONE) -> Callable[[Handler], Handler]:
+def action(prefix: str, *, roles: frozenset[str] = ANYONE, batched: bool = False) -> Callable[[Handler], Handler]:
     def mark(func: Handler) -> Handler:
-        func.__alignbot_action__ = ActionSpec(prefix, func, roles)  # type: ignore[attr-defined]
+        func.__alignbot_action__ = ActionSpec(prefix, func, roles, batched)  # type: ignore[attr-defined]
         return func
 
     return mark

@@ -8,29 +8,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Initiative, Outbox, Workspace
 from storage.repos.claiming import claim_pending
+from storage.repos.upsert import insert_ignore_many
 
 
 async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime) -> int:
     """Queue many messages in one execution; a row whose `dedupe_key` was queued before is
-    skipped (ON CONFLICT DO NOTHING). Returns how many were queued.
-
-    An executemany of one cached Core statement (SQLAlchemy batches it into multi-row INSERTs):
-    an ORM insert, or a multi-VALUES statement built per call, costs several times the Python."""
-    if not rows:
-        return 0
-    dialect = session.bind.dialect.name
+    skipped (ON CONFLICT DO NOTHING). Returns how many were queued."""
     defaults = {"state": "pending", "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now}
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Outbox.__table__)
-    result = await session.execute(
-        ins.on_conflict_do_nothing().returning(Outbox.__table__.c.id),
-        [{**defaults, "dedupe_key": None, **r} for r in rows],
-    )
-    return len(result.all())
+    return await insert_ignore_many(session, Outbox, [{**defaults, "dedupe_key": None, **r} for r in rows])
 
 
 async def claim_due(session: AsyncSession, now: datetime, instance: str, limit: int, lease: timedelta) -> list[Row]:

@@ -3,15 +3,15 @@ decides who closed a poll, whether a vote arrived before the close, and who send
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Ballot, Initiative, Member, Outbox, Participation, Poll, PollOption, PollReminder, UseCase
-from storage.repos.upsert import insert_ignore
+from storage.repos.upsert import dialect_insert, insert_ignore, insert_ignore_many
 
 REMINDER_LEASE = timedelta(minutes=5)
 
@@ -30,8 +30,18 @@ async def list_for(session: AsyncSession, initiative_id: int, *, open_only: bool
 
 
 async def options(session: AsyncSession, poll_id: int) -> list[PollOption]:
-    rows = await session.execute(select(PollOption).where(PollOption.poll_id == poll_id).order_by(PollOption.position))
-    return list(rows.scalars())
+    return (await options_of(session, [poll_id]))[poll_id]
+
+
+async def options_of(session: AsyncSession, poll_ids: Collection[int]) -> dict[int, list[PollOption]]:
+    """Each poll's options in order, for many polls in one query."""
+    found: dict[int, list[PollOption]] = {pid: [] for pid in poll_ids}
+    rows = await session.execute(
+        select(PollOption).where(PollOption.poll_id.in_(list(poll_ids))).order_by(PollOption.position)
+    )
+    for o in rows.scalars():
+        found[o.poll_id].append(o)
+    return found
 
 
 async def ballots(session: AsyncSession, poll_id: int) -> list[dict[str, Any]]:
@@ -41,9 +51,19 @@ async def ballots(session: AsyncSession, poll_id: int) -> list[dict[str, Any]]:
 
 
 async def ballot_of(session: AsyncSession, poll_id: int, voter_key: str) -> dict[str, Any] | None:
-    return (
-        await session.execute(select(Ballot.choices).where(Ballot.poll_id == poll_id, Ballot.voter_key == voter_key))
-    ).scalar_one_or_none()
+    return (await ballots_of(session, [(poll_id, voter_key)])).get((poll_id, voter_key))
+
+
+async def ballots_of(session: AsyncSession, keys: Collection[tuple[int, str]]) -> dict[tuple[int, str], dict[str, Any]]:
+    """The choices of the given (poll id, voter key) ballots that exist, in one query."""
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(Ballot.poll_id, Ballot.voter_key, Ballot.choices).where(
+            tuple_(Ballot.poll_id, Ballot.voter_key).in_(list(keys))
+        )
+    )
+    return {(pid, key): choices for pid, key, choices in rows.all()}
 
 
 async def participants(session: AsyncSession, poll_id: int) -> list[Member]:
@@ -73,51 +93,71 @@ async def counts(session: AsyncSession, poll_ids: list[int]) -> dict[int, int]:
     return {pid: n for pid, n in rows.all()}
 
 
-async def cast(
-    session: AsyncSession,
-    poll_id: int,
-    member_id: int,
-    voter_key: str,
-    choices: dict[str, Any],
-    *,
-    now: datetime,
-    ballot_time: datetime,
-) -> bool:
-    """Record or replace one ballot; False when the poll is no longer open (roll back then).
-
-    The poll row is read with a share lock (PostgreSQL; SQLite writers are serialised anyway):
-    votes do not wait for each other, and a close, which updates the row, waits for the votes
-    already under way and is seen by every vote after it. Votes never write the poll row: a
-    thousand at once would queue on its lock, each holding a connection.
-    """
-    status = (
-        await session.execute(select(Poll.status).where(Poll.id == poll_id).with_for_update(read=True))
-    ).scalar_one_or_none()
-    if status != "open":
+async def cast(session: AsyncSession, vote: dict[str, Any]) -> bool:
+    """Record or replace one ballot (see `cast_many`); False when the poll is no longer open."""
+    status = select(Poll.status).where(Poll.id == vote["poll_id"])
+    if (await session.execute(_for_votes(status))).scalar_one_or_none() != "open":
         return False
-    await insert_ignore(session, Participation, poll_id=poll_id, member_id=member_id, voted_at=now)
-    dialect = session.bind.dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Ballot).values(
-        poll_id=poll_id, voter_key=voter_key, choices=choices, revision=1, updated_at=ballot_time
+    await cast_many(session, [vote])
+    return True
+
+
+async def for_votes(session: AsyncSession, numbers: Collection[tuple[int, int]]) -> dict[tuple[int, int], Poll]:
+    """The polls with these (initiative id, number), read as `cast_many` needs them read."""
+    if not numbers:
+        return {}
+    where = tuple_(Poll.initiative_id, Poll.number).in_(list(numbers))
+    polls = (await session.execute(_for_votes(select(Poll).where(where)))).scalars()
+    return {(p.initiative_id, p.number): p for p in polls}
+
+
+def _for_votes(query: Select) -> Select:
+    """A poll read with a share lock before votes on it are written (PostgreSQL; SQLite writers
+    are serialised anyway): votes do not wait for each other, and a close, which updates the
+    row, waits for the votes already under way and is seen by every vote after it. Votes never
+    write the poll row: a thousand at once would queue on its lock, each holding a connection."""
+    return query.with_for_update(read=True)
+
+
+async def cast_many(session: AsyncSession, votes: Sequence[dict[str, Any]]) -> None:
+    """Record or replace ballots, in order, on open polls read by `for_votes` in this
+    transaction.
+
+    Each vote: poll_id, member_id, voter_key, choices, voted_at, ballot_time. Two statements
+    however many votes: a burst of clicks shares them."""
+    if not votes:
+        return
+    await insert_ignore_many(
+        session,
+        Participation,
+        [dict(poll_id=v["poll_id"], member_id=v["member_id"], voted_at=v["voted_at"]) for v in votes],
     )
+    ins = dialect_insert(session, Ballot)
     await session.execute(
         ins.on_conflict_do_update(
-            index_elements=[Ballot.poll_id, Ballot.voter_key],
+            index_elements=[ins.table.c.poll_id, ins.table.c.voter_key],
             set_={
                 "choices": ins.excluded.choices,
                 "updated_at": ins.excluded.updated_at,
-                "revision": Ballot.revision + 1,
+                "revision": ins.table.c.revision + 1,
             },
-        )
+        ),
+        [
+            dict(
+                poll_id=v["poll_id"],
+                voter_key=v["voter_key"],
+                choices=v["choices"],
+                revision=1,
+                updated_at=v["ballot_time"],
+            )
+            for v in votes
+        ],
     )
-    return True
 
 
 def tally_version():
     """How far the poll's tally has moved: its own changes (close, extend) plus every ballot's."""
-    revisions = (
-        select(func.coalesce(func.sum(Ballot.revision), 0)).where(Ballot.poll_id == Poll.id).scalar_subquery()
-    )
+    revisions = select(func.coalesce(func.sum(Ballot.revision), 0)).where(Ballot.poll_id == Poll.id).scalar_subquery()
     return Poll.tally_version + revisions
 
 

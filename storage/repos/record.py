@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,12 +11,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEvent, ConversationReference, ProcessedEvent
 from storage.repos import outbox
-from storage.repos.upsert import insert_ignore
+from storage.repos.upsert import insert_ignore, insert_ignore_many
 
 
 async def claim_delivery(session: AsyncSession, key: str, now: datetime) -> bool:
     """True if this delivery is new. The row commits or rolls back with the effect it guards."""
     return await insert_ignore(session, ProcessedEvent, key=key, reply=None, created_at=now)
+
+
+async def stored_replies(session: AsyncSession, keys: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+    """The deliveries among `keys` handled before, with their replies (None: answered silently)."""
+    rows = await session.execute(select(ProcessedEvent.key, ProcessedEvent.reply).where(ProcessedEvent.key.in_(keys)))
+    return {key: reply for key, reply in rows.all()}
+
+
+async def claim_answered(session: AsyncSession, replies: dict[str, dict[str, Any]], now: datetime) -> int:
+    """Claim deliveries with the replies already decided (a batch decides first, then claims);
+    how many were new. Fewer than given means a concurrent twin won: roll back."""
+    rows = [dict(key=key, reply=reply, created_at=now) for key, reply in replies.items()]
+    return await insert_ignore_many(session, ProcessedEvent, rows)
 
 
 async def delivery_reply(session: AsyncSession, key: str) -> dict[str, Any] | None:

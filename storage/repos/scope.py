@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Counter, Initiative, Member, Workspace
-from storage.repos.upsert import insert_ignore
+from storage.repos.upsert import insert_ignore, insert_ignore_many
 
 
 async def resolve(
-    session: AsyncSession, platform: str, external_id: str, conversation_id: str, user_id: str
-) -> tuple[Workspace | None, Initiative | None, Member | None]:
-    """Workspace, conversation's initiative and person in one round trip: the core does this for
-    every delivery, and after first contact all three exist. None for whichever is missing."""
-    row = (
+    session: AsyncSession, platform: str, external_id: str, conversation_id: str, user_ids: Collection[str]
+) -> tuple[Workspace | None, Initiative | None, dict[str, Member]]:
+    """Workspace, conversation's initiative and the people among `user_ids` who are its members,
+    in one round trip: the core does this for every delivery (or burst of clicks from one
+    conversation), and after first contact all of them exist. None for whichever is missing."""
+    rows = (
         await session.execute(
             select(Workspace, Initiative, Member)
             .outerjoin(
                 Initiative,
                 (Initiative.workspace_id == Workspace.id) & (Initiative.conversation_id == conversation_id),
             )
-            .outerjoin(Member, (Member.initiative_id == Initiative.id) & (Member.user_id == user_id))
+            .outerjoin(Member, (Member.initiative_id == Initiative.id) & Member.user_id.in_(list(user_ids)))
             .where(Workspace.platform == platform, Workspace.external_id == external_id)
         )
-    ).first()
-    return (row[0], row[1], row[2]) if row else (None, None, None)
+    ).all()
+    if not rows:
+        return None, None, {}
+    return rows[0][0], rows[0][1], {m.user_id: m for _, _, m in rows if m is not None}
 
 
 async def workspace(session: AsyncSession, platform: str, external_id: str, now: datetime) -> Workspace:
@@ -114,20 +118,36 @@ async def add_member(
     session: AsyncSession, initiative: Initiative, user_id: str, display_name: str, now: datetime, role: str
 ) -> Member:
     """For a person just looked up and not found; a concurrent first contact may still win."""
-    await insert_ignore(
-        session,
-        Member,
-        initiative_id=initiative.id,
-        user_id=user_id,
-        display_name=display_name or user_id,
-        role=role,
-        active=True,
-        joined_at=now,
-    )
-    m = await find_member(session, initiative.id, user_id)
-    assert m is not None
-    rename(m, display_name)
-    return m
+    return (await add_members(session, initiative, {user_id: display_name}, now, role=role))[user_id]
+
+
+async def add_members(
+    session: AsyncSession, initiative: Initiative, names: dict[str, str], now: datetime, *, role: str | None = None
+) -> dict[str, Member]:
+    """Make members of people just looked up and not found (user id -> display name), in one
+    statement. With no role given, the initiative's creator is its facilitator, anyone else a
+    stakeholder."""
+    rows = [
+        dict(
+            initiative_id=initiative.id,
+            user_id=user_id,
+            display_name=name or user_id,
+            role=role or ("facilitator" if user_id == initiative.created_by else "stakeholder"),
+            active=True,
+            joined_at=now,
+        )
+        for user_id, name in names.items()
+    ]
+    await insert_ignore_many(session, Member, rows)
+    found = (
+        await session.execute(
+            select(Member).where(Member.initiative_id == initiative.id, Member.user_id.in_(list(names)))
+        )
+    ).scalars()
+    made = {m.user_id: m for m in found}
+    for user_id, m in made.items():
+        rename(m, names[user_id])
+    return made
 
 
 def rename(m: Member, display_name: str) -> None:

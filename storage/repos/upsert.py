@@ -1,19 +1,33 @@
-"""INSERT ... ON CONFLICT DO NOTHING on both dialects: the database, not a check-then-insert,
-decides who was first, so concurrent duplicates cannot both win."""
+"""INSERT ... ON CONFLICT on both dialects: the database, not a check-then-insert, decides who
+was first, so concurrent duplicates cannot both win."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+def dialect_insert(session: AsyncSession, model: type) -> Any:
+    """A Core INSERT into the model's table that knows ON CONFLICT on the session's database.
+
+    Core, not ORM: executed with a list of rows it is one cached statement that SQLAlchemy
+    sends as multi-row INSERTs, where an ORM insert costs several times the Python."""
+    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(model.__table__)
+
+
 async def insert_ignore(session: AsyncSession, model: type, **values: Any) -> bool:
     """Insert one row unless a unique key already holds it; True when this call inserted it."""
-    dialect = session.bind.dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    return await insert_ignore_many(session, model, [values]) == 1
+
+
+async def insert_ignore_many(session: AsyncSession, model: type, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the rows (all with the same keys) that no unique key already holds; how many were."""
+    if not rows:
+        return 0
     key = model.__table__.primary_key.columns.values()[0]
     # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
-    result = await session.execute(ins.values(**values).on_conflict_do_nothing().returning(key))
-    return result.first() is not None
+    result = await session.execute(dialect_insert(session, model).on_conflict_do_nothing().returning(key), list(rows))
+    return len(result.all())
