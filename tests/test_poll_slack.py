@@ -114,16 +114,17 @@ async def test_the_same_voters_two_clicks_at_once_and_200_voters_at_once(server,
         server.interact(click(pick["poll.pick:1:1"], "U777")), server.interact(click(pick["poll.pick:1:2"], "U777"))
     )
     assert [r.status for r in twice] == [200, 200]
-    await slack_api.wait_for("chat.postEphemeral", 2, timeout=30)
+    # Acked once stored: the ballot is there when the acks are, before any answer is posted.
     assert await count(server, Ballot) == 1 and await count(server, Participation) == 1
+    await slack_api.wait_for("chat.postEphemeral", 2, timeout=30)
 
     voters = [f"V{i:03d}" for i in range(200)]
     choice = {v: (i % 3) + 1 for i, v in enumerate(voters)}
     started = asyncio.get_running_loop().time()
     responses = await asyncio.gather(*(server.interact(click(pick[f"poll.pick:1:{choice[v]}"], v)) for v in voters))
     assert all(r.status == 200 for r in responses)
-    await slack_api.wait_for("chat.postEphemeral", 202, timeout=60)
     assert await count(server, Ballot) == 201 and await count(server, Participation) == 201
+    await slack_api.wait_for("chat.postEphemeral", 202, timeout=60)
     final = await settle_updates(server, slack_api)
     elapsed = asyncio.get_running_loop().time() - started
     body = await (await server.slash("poll results POLL-1")).json()

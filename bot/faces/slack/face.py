@@ -467,7 +467,6 @@ class SlackFace:
         await self.core.handle(incoming)
 
     async def _on_action(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
         actor = await self._with_admin_flag(self._actor(body))
         here = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
         hinted, value = decode_value(action.get("value") or (action.get("selected_option") or {}).get("value", ""))
@@ -480,7 +479,14 @@ class SlackFace:
             delivery_key=f"slack:act:{actor.workspace_id}:{actor.user_id}:{click}",
             conversation_is_hint=conversation != here or not here,
         )
-        reply = await self.core.handle(incoming)
+        # Acked once stored, as a command is: Slack never resends a click, so a click acked and
+        # then lost in a crash would be gone, where an unacked one shows the person an error.
+        # Under a burst the clicks are stored in batches (handlers/batches.py), well within
+        # the budget; past it the ack goes first and the click is still stored.
+        task = asyncio.ensure_future(self.core.handle(incoming))
+        await asyncio.wait({task}, timeout=ACK_BUDGET)
+        await ack()
+        reply = await task
         if reply is None or reply.replayed:
             return
         if reply.form is not None and body.get("trigger_id"):
