@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +16,8 @@ from handlers.registry import Registry
 from handlers.risks import level, risk_score, sort_by_score
 from handlers.sources import gaps_of, rank_gaps
 from handlers.usecases import (
+    SIMILAR_RATIO,
+    normal_title,
     person_token,
     similar_title,
     sort_use_cases,
@@ -64,6 +67,43 @@ def test_similar_titles():
     assert similar_title("Churn modell", existing) == 2
     assert similar_title("Sales dashboard", existing) is None
     assert similar_title("Migrate CRM", existing) is None
+
+
+def _difflib_only(title: str, existing: list[tuple[str, int]]) -> int | None:
+    """The near-duplicate rule as written before rapidfuzz pre-filtered it: difflib alone."""
+    wanted = normal_title(title)
+    for other, item in existing:
+        have = normal_title(other)
+        if have == wanted or difflib.SequenceMatcher(None, have, wanted, autojunk=False).ratio() >= SIMILAR_RATIO:
+            return item
+    return None
+
+
+_title = st.text(alphabet="abcdeéß ETL-!", min_size=1, max_size=24)
+
+
+@st.composite
+def _near(draw, title: str) -> str:
+    """`title` with a few characters cut, added or changed: around the similarity threshold."""
+    text = title
+    for _ in range(draw(st.integers(0, 4))):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(["", "x", "é", " "])) + text[at + 1 :]
+    return text
+
+
+@st.composite
+def _title_and_others(draw) -> tuple[str, list[str]]:
+    title = draw(_title)
+    return title, draw(st.lists(st.one_of(_title, _near(title)), max_size=12))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_title_and_others())
+def test_the_prefilter_never_changes_which_title_is_close(case):
+    title, others = case
+    existing = [(other, i) for i, other in enumerate(others)]
+    assert similar_title(title, existing) == _difflib_only(title, existing)
 
 
 def test_status_moves():
