@@ -10,6 +10,7 @@ from pathlib import Path
 
 DEFAULT_DB = "sqlite:///alignbot.db"
 SLACK_API = "https://slack.com/api/"
+DEV_SECRET = "dev-only-secret"  # console and `serve --dev` only: `serve` refuses it
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Settings:
     teams_app_tenant_id: str = ""
     timezone: str = "UTC"
     reminder_grace_hours: float = 24.0  # reminders found later than this after their time are missed, not sent
-    secret: str = "dev-only-secret"  # keys anonymous ballots; set ALIGNBOT_SECRET in production
+    secret: str = DEV_SECRET  # keys anonymous ballots; set ALIGNBOT_SECRET in production
     dev: bool = False
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     # production hardening (issue #8)
@@ -59,7 +60,7 @@ class Settings:
             teams_app_tenant_id=get("TEAMS_APP_TENANT_ID", ""),
             timezone=get("ALIGNBOT_TIMEZONE") or "UTC",
             reminder_grace_hours=float(get("ALIGNBOT_REMINDER_GRACE_HOURS") or 24),
-            secret=get("ALIGNBOT_SECRET") or "dev-only-secret",
+            secret=get("ALIGNBOT_SECRET") or DEV_SECRET,
             slack_client_id=get("SLACK_CLIENT_ID", ""),
             slack_client_secret=get("SLACK_CLIENT_SECRET", ""),
             slack_scopes=get("SLACK_SCOPES", ""),
@@ -130,6 +131,14 @@ class Settings:
                 "TEAMS_APP_PASSWORD or TEAMS_APP_TENANT_ID is set but TEAMS_APP_ID is not: without an app id "
                 "nobody can check that requests come from Microsoft. Set TEAMS_APP_ID to the bot's Microsoft app "
                 "id (Azure Bot > Configuration), or use `serve --dev` on a developer machine only."
+            )
+        if self.secret == DEV_SECRET and not self.dev:
+            problems.append(
+                "ALIGNBOT_SECRET is not set: it keys anonymous ballots, and with the built-in development value "
+                "anyone who can read the database can tell who voted what. Set it to a long random value, e.g. "
+                "`python3 -c 'import secrets; print(secrets.token_hex(32))'`, and keep it: a ballot cast under one "
+                "secret is not found under another, so after a change a changed vote would count twice. Or use "
+                "`serve --dev` on a developer machine only."
             )
         return problems
 

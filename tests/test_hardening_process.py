@@ -102,6 +102,9 @@ def test_unsafe_teams_and_oauth_configurations_are_refused(tmp_path):
     assert proc.returncode == 2 and "SLACK_SIGNING_SECRET is not" in proc.stderr
     proc = alignbot("serve", "--port", "0", env=base | {"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "s"})
     assert proc.returncode == 2 and "Only one of SLACK_CLIENT_ID and SLACK_CLIENT_SECRET" in proc.stderr
+    without_secret = {k: v for k, v in base.items() if k != "ALIGNBOT_SECRET"}
+    proc = alignbot("serve", "--port", "0", env=without_secret)
+    assert proc.returncode == 2 and "ALIGNBOT_SECRET is not set" in proc.stderr and "Traceback" not in proc.stderr
 
 
 async def cli(*args: str, env: dict[str, str]) -> tuple[int, str]:
