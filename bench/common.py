@@ -426,8 +426,8 @@ async def wait_for_count(
     """Poll `sql` (a count) until it reaches `wanted`, stops changing for `quiet` seconds, or
     `timeout` passes.
 
-    Work acked before it is done (a slow command answered "Working on it", a block action) lands
-    later: this waits for it, and returns the count and when it last changed (time.monotonic()).
+    Work acked before it is done (anything past the 2 s ack budget, e.g. a slow command answered
+    "Working on it") lands later: this waits for it, and returns the count and when it last changed (time.monotonic()).
     """
     count, changed = -1, time.monotonic()
     deadline = changed + timeout

@@ -127,7 +127,7 @@ async def burst_against(proc: common.Proc, fake: FakeSlackApi, db_url: str, *, v
     updates_before = len(fake.of("chat.update"))
     started = time.monotonic()
     res = await common.run_load(vote_request(proc.url, buttons, voters), requests=voters + retries, concurrency=50)
-    # Block actions are acked before the vote is counted: "accepted" means "a ballot row".
+    # "Accepted" means "a ballot row": a click past the 2 s ack budget is acked before it is stored.
     ballots, counted_at = await common.wait_for_count(
         db_url, "SELECT count(*) FROM ballot", voters, timeout=COUNT_TIMEOUT_S
     )
