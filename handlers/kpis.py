@@ -17,12 +17,11 @@ from handlers.registry import command
 from handlers.usecases import (
     LONG_MAX,
     _num,
-    changed_names,
-    changes,
+    edited,
     history,
     may_change,
     name_of,
-    need_number,
+    numbered_or_refuse,
     person_token,
     uc_id,
     use_case_or_refuse,
@@ -191,11 +190,7 @@ async def list_kpis(ctx: Context, args: Parsed) -> Reply:
 
 
 async def kpi_or_refuse(ctx: Context, ref: str | None) -> Kpi:
-    number = need_number(ref, "KPI", "kpi")
-    kpi = await repo.by_number(ctx.session, ctx.initiative.id, number)
-    if kpi is None:
-        raise UsageError(f"There is no KPI-{number} in this initiative. `kpi list` shows them.", field="kpi")
-    return kpi
+    return await numbered_or_refuse(ctx, ref, "KPI", "kpi", repo.by_number)
 
 
 @command("kpi show", summary="Everything about one KPI.", usage="kpi show KPI-n", args=(Arg("kpi", required=True),))
@@ -260,12 +255,7 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
         new["direction"] = direction
     if owner is not None:
         new["owner_member_id"] = (await ctx.person(owner)).id
-    changed = changes(kpi, new)
-    if not changed:
-        return Reply([Text(f"Nothing changed: {kid(kpi)} already has those values.")])
-    kpi.updated_at = ctx.now
-    ctx.audit("kpi.edit", kid(kpi), changed=changed)
-    return Reply([Text(f"{ctx.member.display_name} edited {kid(kpi)}: {changed_names(changed)}.")], "channel")
+    return edited(ctx, kpi, kid(kpi), new, "kpi.edit")
 
 
 @command(

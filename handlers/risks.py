@@ -21,7 +21,7 @@ from handlers.usecases import (
     history,
     may_change,
     name_of,
-    need_number,
+    numbered_or_refuse,
     person_token,
     uc_id,
     use_case_or_refuse,
@@ -258,11 +258,7 @@ async def list_risks(ctx: Context, args: Parsed) -> Reply:
 
 
 async def risk_or_refuse(ctx: Context, ref: str | None) -> Risk:
-    number = need_number(ref, "RISK", "risk")
-    risk = await repo.by_number(ctx.session, ctx.initiative.id, number)
-    if risk is None:
-        raise UsageError(f"There is no RISK-{number} in this initiative. `risk list` shows them.", field="risk")
-    return risk
+    return await numbered_or_refuse(ctx, ref, "RISK", "risk", repo.by_number)
 
 
 @command(

@@ -18,12 +18,11 @@ from handlers.usecases import (
     LONG_MAX,
     SHORT_MAX,
     TITLE_MAX,
-    changed_names,
-    changes,
+    edited,
     history,
     may_change,
     name_of,
-    need_number,
+    numbered_or_refuse,
 )
 from storage.models import DataSource
 from storage.repos import sources as repo
@@ -196,11 +195,7 @@ def _owner(src: DataSource, members: dict) -> str:
 
 
 async def source_or_refuse(ctx: Context, ref: str | None) -> DataSource:
-    number = need_number(ref, "SRC", "source")
-    src = await repo.by_number(ctx.session, ctx.initiative.id, number)
-    if src is None:
-        raise UsageError(f"There is no SRC-{number} in this initiative. `source list` shows them.", field="source")
-    return src
+    return await numbered_or_refuse(ctx, ref, "SRC", "source", repo.by_number)
 
 
 @command(
@@ -247,12 +242,7 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
     values = _check_values(check, args, creating=False)
     check.done()
     await _apply_owner(ctx, values)
-    changed = changes(src, values)
-    if not changed:
-        return Reply([Text(f"Nothing changed: {sid(src)} already has those values.")])
-    src.updated_at = ctx.now
-    ctx.audit("source.edit", sid(src), changed=changed)
-    return Reply([Text(f"{ctx.member.display_name} edited {sid(src)}: {changed_names(changed)}.")], "channel")
+    return edited(ctx, src, sid(src), values, "source.edit")
 
 
 @command("source gaps", summary="Ratings of 2 or less, worst first (they feed the gap analysis).", usage="source gaps")

@@ -10,7 +10,8 @@ import difflib
 import json
 import re
 import unicodedata
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from handlers.context import Context
 from handlers.fields import Check, fmt_dt, parse_human_id
@@ -20,6 +21,8 @@ from handlers.registry import FACILITATOR, action, command, form
 from storage.models import Member, Requirement, UseCase
 from storage.repos import record
 from storage.repos import usecases as repo
+
+T = TypeVar("T")
 
 TITLE_MAX = 150
 DESCRIPTION_MAX = 3000
@@ -170,11 +173,25 @@ def need_number(value: str | None, prefix: str, field: str) -> int:
 
 
 async def use_case_or_refuse(ctx: Context, ref: str | None, field: str = "usecase") -> UseCase:
-    number = need_number(ref, "UC", field)
-    uc = await repo.by_number(ctx.session, ctx.initiative.id, number)
-    if uc is None:
-        raise UsageError(f"There is no UC-{number} in this initiative. `usecase list` shows them.", field=field)
-    return uc
+    return await numbered_or_refuse(ctx, ref, "UC", "usecase", repo.by_number, field=field)
+
+
+async def numbered_or_refuse(
+    ctx: Context,
+    ref: str | None,
+    prefix: str,
+    noun: str,
+    by_number: Callable[..., Awaitable[T | None]],
+    field: str = "",
+) -> T:
+    """This initiative's PREFIX-n that `ref` names, or a refusal saying which field and where to
+    look (`NOUN list`)."""
+    field = field or noun
+    number = need_number(ref, prefix, field)
+    item = await by_number(ctx.session, ctx.initiative.id, number)
+    if item is None:
+        raise UsageError(f"There is no {prefix}-{number} in this initiative. `{noun} list` shows them.", field=field)
+    return item
 
 
 def may_change(ctx: Context, *owner_ids: int | None) -> bool:
@@ -201,6 +218,17 @@ def changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
             setattr(obj, name, new)
             changed[name] = [_plain(old), _plain(new)]
     return changed
+
+
+def edited(ctx: Context, item: Any, label: str, new: dict[str, Any], action: str) -> Reply:
+    """Apply an `edit` command's checked values: the audit row, `updated_at` and the channel's
+    line saying what changed, or "nothing changed" (and no audit row)."""
+    changed = changes(item, new)
+    if not changed:
+        return Reply([Text(f"Nothing changed: {label} already has those values.")])
+    item.updated_at = ctx.now
+    ctx.audit(action, label, changed=changed)
+    return Reply([Text(f"{ctx.member.display_name} edited {label}: {changed_names(changed)}.")], "channel")
 
 
 def changed_names(changed: dict[str, list[Any]]) -> str:
@@ -556,12 +584,7 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
     check.done()
     if sponsor is not None:
         new["sponsor_member_id"] = (await ctx.person(sponsor)).id
-    changed = changes(uc, new)
-    if not changed:
-        return Reply([Text(f"Nothing changed: {uc_id(uc)} already has those values.")])
-    uc.updated_at = ctx.now
-    ctx.audit("usecase.edit", uc_id(uc), changed=changed)
-    return Reply([Text(f"{ctx.member.display_name} edited {uc_id(uc)}: {changed_names(changed)}.")], "channel")
+    return edited(ctx, uc, uc_id(uc), new, "usecase.edit")
 
 
 @command(
