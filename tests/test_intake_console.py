@@ -185,6 +185,10 @@ def test_kpis_risks_sources_edit_withdraw_and_history(sqlite_url):
             "risk show RISK-1",
             'source add "CRM" --type saas --owner "Sales ops" --size "20 GB" --refresh daily',
             "source edit SRC-1 --quality 1 --security 2",
+            "source edit SRC-1 --quality 1",
+            "kpi show KPI-9",
+            "risk show RISK-9",
+            "source edit SRC-9 --quality 2",
             "source show SRC-1",
             ":as eve",
             "risk update RISK-1 --status closed",
@@ -210,6 +214,10 @@ def test_kpis_risks_sources_edit_withdraw_and_history(sqlite_url):
     assert "add by @alice" in src and "edit by @alice" in src
     assert "Only the reporter or owner of RISK-1, or a facilitator, can update it." in out
     assert "Only whoever added SRC-1, its owner or a facilitator can edit it." in out
+    assert "Nothing changed: SRC-1 already has those values." in out
+    for missing in ("KPI-9 in this initiative. `kpi list`", "RISK-9 in this initiative. `risk list`"):
+        assert f"There is no {missing} shows them." in out
+    assert "There is no SRC-9 in this initiative. `source list` shows them." in out
     kpi = out[out.index("KPI-1: Self-service users\n") :]
     assert re.search(r"Measures:\s+objective: Democratise data", kpi) and re.search(r"Owner:\s+@carol", kpi)
     assert re.search(r"Status:\s+withdrawn", kpi) and "withdraw by @alice" in kpi
