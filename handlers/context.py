@@ -37,6 +37,7 @@ class Context:
     queued: int = field(default=0)
     # Set when the handler added, moved or cancelled reminder rows: the core then re-arms the timer.
     timers_changed: bool = field(default=False)
+    audits: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_facilitator(self) -> bool:
@@ -63,16 +64,19 @@ class Context:
         return await scope.member(self.session, self.initiative, mention.user_id, mention.name, self.now)
 
     def audit(self, action: str, entity: str = "", **detail: Any) -> None:
-        record.audit(
-            self.session,
-            workspace_id=self.workspace.id,
-            initiative_id=self.initiative.id,
-            actor_user_id=self.member.user_id,
-            actor_name=self.member.display_name,
-            action=action,
-            entity=entity,
-            detail=detail,
-            at=self.now,
+        """Kept until the handler has answered: the core writes a delivery's rows only with an
+        accepted reply, all in one statement."""
+        self.audits.append(
+            record.audit_row(
+                workspace_id=self.workspace.id,
+                initiative_id=self.initiative.id,
+                actor_user_id=self.member.user_id,
+                actor_name=self.member.display_name,
+                action=action,
+                entity=entity,
+                detail=detail,
+                at=self.now,
+            )
         )
 
     async def notify_user(self, user_id: str, elements: list[Element], dedupe_key: str | None = None) -> None:

@@ -114,6 +114,8 @@ class Core:
                 # Nothing partial is stored; a redelivery will be refused the same way.
                 await session.rollback()
                 return reply
+            if ctx:
+                await record.write_audit(session, ctx.audits)
             if key:
                 await record.remember_reply(session, key, _ledger(reply))
             queued = ctx.queued if ctx else 0
@@ -174,6 +176,10 @@ class Core:
                 await session.rollback()  # as in _handle: nothing of a refused delivery is stored
             elif made & set(refused):
                 raise Raced("a refused delivery made a member or initiative: each is answered alone")
+            await record.write_audit(
+                session,
+                [row for n, ctx in runnable if answers[n].ok for row in ctx.audits],  # type: ignore[union-attr]
+            )
             ledger = {
                 key: _ledger(answer)
                 for n in fresh

@@ -167,8 +167,7 @@ async def close_poll(
         now=now,
         dedupe_key=f"poll-results:{poll.id}",
     )
-    record.audit(
-        session,
+    audit = record.audit_row(
         workspace_id=initiative.workspace_id,
         initiative_id=initiative.id,
         actor_user_id=actor,
@@ -178,6 +177,7 @@ async def close_poll(
         detail={"ballots": tally.ballots, "winners": tally.winners},
         at=now,
     )
+    await record.write_audit(session, [audit])
     return True
 
 

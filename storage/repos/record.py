@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEvent, ConversationReference, ProcessedEvent
@@ -37,8 +37,13 @@ async def delivery_reply(session: AsyncSession, key: str) -> dict[str, Any] | No
     return row.reply if row else None
 
 
+_DELIVERIES = ProcessedEvent.__table__
+# Core and built once: it runs for every delivery (see storage/repos/scope.py's _DRAW).
+_REMEMBER = update(_DELIVERIES).where(_DELIVERIES.c.key == bindparam("delivery")).values(reply=bindparam("answer"))
+
+
 async def remember_reply(session: AsyncSession, key: str, reply: dict[str, Any]) -> None:
-    await session.execute(update(ProcessedEvent).where(ProcessedEvent.key == key).values(reply=reply))
+    await session.execute(_REMEMBER, {"delivery": key, "answer": reply})
 
 
 async def forget_deliveries_before(session: AsyncSession, cutoff: datetime) -> int:
@@ -46,8 +51,7 @@ async def forget_deliveries_before(session: AsyncSession, cutoff: datetime) -> i
     return result.rowcount or 0
 
 
-def audit(
-    session: AsyncSession,
+def audit_row(
     *,
     workspace_id: int,
     initiative_id: int | None,
@@ -57,19 +61,24 @@ def audit(
     entity: str = "",
     detail: dict[str, Any] | None = None,
     at: datetime,
-) -> None:
-    session.add(
-        AuditEvent(
-            workspace_id=workspace_id,
-            initiative_id=initiative_id,
-            actor_user_id=actor_user_id,
-            actor_name=actor_name,
-            action=action,
-            entity=entity,
-            detail=detail or {},
-            at=at,
-        )
+) -> dict[str, Any]:
+    return dict(
+        workspace_id=workspace_id,
+        initiative_id=initiative_id,
+        actor_user_id=actor_user_id,
+        actor_name=actor_name,
+        action=action,
+        entity=entity,
+        detail=detail or {},
+        at=at,
     )
+
+
+async def write_audit(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Audit rows (from `audit_row`) in one Core INSERT: a command's rows, or a burst of votes',
+    cost one statement rather than an ORM flush each."""
+    if rows:
+        await session.execute(insert(AuditEvent.__table__), list(rows))
 
 
 async def audit_for(session: AsyncSession, initiative_id: int, entity: str) -> list[AuditEvent]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Kpi, Member, Poll, PollOption, Requirement, Risk, RiskUseCase, UseCase
@@ -20,15 +20,18 @@ async def list_for(
     return list(rows.scalars())
 
 
+_LIVE_TITLES = (
+    select(UseCase.number, UseCase.title)
+    .where(UseCase.initiative_id == bindparam("initiative"), UseCase.status != "withdrawn")
+    .order_by(UseCase.number)
+)
+
+
 async def live_titles(session: AsyncSession, initiative_id: int) -> list:
     """(number, title) rows of the use cases not withdrawn, for the near-duplicate check on every
-    proposal: columns, not objects, because an initiative can hold thousands."""
-    rows = await session.execute(
-        select(UseCase.number, UseCase.title)
-        .where(UseCase.initiative_id == initiative_id, UseCase.status != "withdrawn")
-        .order_by(UseCase.number)
-    )
-    return list(rows)
+    proposal: columns, not objects, because an initiative can hold thousands; the statement is
+    built once, as it runs for every proposal."""
+    return list(await session.execute(_LIVE_TITLES, {"initiative": initiative_id}))
 
 
 async def by_number(session: AsyncSession, initiative_id: int, number: int) -> UseCase | None:
