@@ -79,10 +79,13 @@ class Core:
         act = self.registry.find_action(incoming.action.action_id) if incoming.action is not None else None
         if act is not None and act.batched:
             return await self._batches[act.prefix].submit(incoming)
-        return await self._guarded(incoming, self._handle)
+        return await self._guarded(incoming, self._handle, functools.partial(self._handle, look_first=True))
 
     async def _guarded(
-        self, incoming: Incoming, attempt: Callable[[Incoming], Awaitable[Reply | None]]
+        self,
+        incoming: Incoming,
+        attempt: Callable[[Incoming], Awaitable[Reply | None]],
+        retry: Callable[[Incoming], Awaitable[Reply | None]] | None = None,
     ) -> Reply | None:
         try:
             return await attempt(incoming)
@@ -90,7 +93,7 @@ class Core:
             # A concurrent twin of this delivery (or of this vote, this number...) won the race;
             # the second attempt sees what the first stored.
             try:
-                return await attempt(incoming)
+                return await (retry or attempt)(incoming)
             except Exception:
                 return self._failure(incoming)
         except Exception:
@@ -101,23 +104,29 @@ class Core:
         log.exception("handler failed (ref %s) for %s", ref, incoming.actor)
         return error_reply(f"Sorry, something went wrong on our side and nothing was saved. (ref {ref})")
 
-    async def _handle(self, incoming: Incoming) -> Reply | None:
+    async def _handle(self, incoming: Incoming, *, look_first: bool = False) -> Reply | None:
+        """The delivery is claimed at the end, with its reply, in one statement. Redeliveries are
+        rare (Slack resends only what it saw no ack for), so the ledger is read first only on the
+        retry after a lost claim; a refusal reads it too, as a redelivery may be refused for what
+        its first delivery did (the near-duplicate of its own use case)."""
         queued = 0
+        key = incoming.delivery_key
         async with self.db.transaction() as session:
             now = self.clock()
-            key = incoming.delivery_key
-            if key and not await record.claim_delivery(session, key, now):
-                return _replay(await record.delivery_reply(session, key))
+            if key and look_first and key in (stored := await record.stored_replies(session, [key])):
+                return _replay(stored[key])
             [ctx], _ = await self._scopes(session, [incoming], now)
             reply = await self._run(ctx) if ctx else error_reply(NOT_A_MEMBER)
             if not reply.ok:
+                if key and not look_first and key in (stored := await record.stored_replies(session, [key])):
+                    reply = _replay(stored[key])  # type: ignore[assignment]
                 # Nothing partial is stored; a redelivery will be refused the same way.
                 await session.rollback()
                 return reply
             if ctx:
                 await record.write_audit(session, ctx.audits)
-            if key:
-                await record.remember_reply(session, key, _ledger(reply))
+            if key and not await record.claim_answered(session, {key: _ledger(reply)}, now):
+                raise Raced("a twin of this delivery was answered first")
             queued = ctx.queued if ctx else 0
             timers_changed = bool(ctx and ctx.timers_changed)
         if queued:

@@ -60,17 +60,17 @@ async def test_numbers_are_sequential_and_never_repeat_under_concurrency(db):
 
 async def test_delivery_is_claimed_once_and_rolls_back_with_its_effect(db):
     async with db.transaction() as s:
-        assert await record.claim_delivery(s, "k1", NOW) is True
-        await record.remember_reply(s, "k1", {"elements": []})
+        assert await record.claim_answered(s, {"k1": {"elements": []}}, NOW) == 1
     async with db.transaction() as s:
-        assert await record.claim_delivery(s, "k1", NOW) is False
-        assert await record.delivery_reply(s, "k1") == {"elements": []}
+        assert await record.claim_answered(s, {"k1": {"elements": ["again"]}, "k3": {}}, NOW) == 1
+        assert await record.stored_replies(s, ["k1", "k2"]) == {"k1": {"elements": []}}
     with pytest.raises(RuntimeError):
         async with db.transaction() as s:
-            assert await record.claim_delivery(s, "k2", NOW) is True
+            assert await record.claim_answered(s, {"k2": {}}, NOW) == 1
             raise RuntimeError("the effect failed")
     async with db.transaction() as s:
-        assert await record.claim_delivery(s, "k2", NOW) is True  # a failed delivery may be retried
+        assert await record.stored_replies(s, ["k2"]) == {}  # a failed delivery may be retried
+        assert await record.claim_answered(s, {"k2": {}}, NOW) == 1
 
 
 async def test_times_come_back_aware_utc(db):

@@ -6,17 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEvent, ConversationReference, ProcessedEvent
 from storage.repos import outbox
 from storage.repos.upsert import insert_ignore, insert_ignore_many
-
-
-async def claim_delivery(session: AsyncSession, key: str, now: datetime) -> bool:
-    """True if this delivery is new. The row commits or rolls back with the effect it guards."""
-    return await insert_ignore(session, ProcessedEvent, key=key, reply=None, created_at=now)
 
 
 async def stored_replies(session: AsyncSession, keys: Sequence[str]) -> dict[str, dict[str, Any] | None]:
@@ -26,24 +21,10 @@ async def stored_replies(session: AsyncSession, keys: Sequence[str]) -> dict[str
 
 
 async def claim_answered(session: AsyncSession, replies: dict[str, dict[str, Any]], now: datetime) -> int:
-    """Claim deliveries with the replies already decided (a batch decides first, then claims);
-    how many were new. Fewer than given means a concurrent twin won: roll back."""
+    """Claim deliveries with the replies already decided (the core decides first, then claims);
+    how many were new. Fewer than given means a twin was answered first: roll back."""
     rows = [dict(key=key, reply=reply, created_at=now) for key, reply in replies.items()]
     return await insert_ignore_many(session, ProcessedEvent, rows)
-
-
-async def delivery_reply(session: AsyncSession, key: str) -> dict[str, Any] | None:
-    row = await session.get(ProcessedEvent, key)
-    return row.reply if row else None
-
-
-_DELIVERIES = ProcessedEvent.__table__
-# Core and built once: it runs for every delivery (see storage/repos/scope.py's _DRAW).
-_REMEMBER = update(_DELIVERIES).where(_DELIVERIES.c.key == bindparam("delivery")).values(reply=bindparam("answer"))
-
-
-async def remember_reply(session: AsyncSession, key: str, reply: dict[str, Any]) -> None:
-    await session.execute(_REMEMBER, {"delivery": key, "answer": reply})
 
 
 async def forget_deliveries_before(session: AsyncSession, cutoff: datetime) -> int:
