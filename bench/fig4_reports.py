@@ -216,6 +216,7 @@ async def seed(db_url: str, sizes: dict[str, int]) -> None:
 async def measure(db_url: str, runs: int) -> dict[str, Any]:
     from bot.app import create_app
     from bot.export import export_initiative
+    from bot.operations import settle_heap
     from bot.render import slack as blocks
     from bot.render import teams as cards
     from bot.render.charts import render_chart
@@ -224,6 +225,7 @@ async def measure(db_url: str, runs: int) -> dict[str, Any]:
     from storage.repos import scope
 
     app = create_app(Settings(database_url=db_url, secret="bench-secret"))
+    settle_heap()  # the collector as `alignbot serve` sets it once it is up
     incoming = Incoming(Actor("console", "console", "U01", "Dana Facilitator"), CONVERSATION, text="summary all")
     core_s, slack_s, teams_s, html_s = [], [], [], []
     violations: list[str] = []
