@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.sqlite_driver import OneTripDBAPI
+
 
 def async_url(url: str) -> str:
     """Accept the plain URLs people write and pick our async drivers."""
@@ -49,7 +51,9 @@ class Database:
         self.url = async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict = {"echo": echo}
-        if not self.is_sqlite:
+        if self.is_sqlite:
+            kwargs["module"] = OneTripDBAPI()
+        else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
