@@ -159,8 +159,11 @@ def _serve(settings: Settings, host: str, port: int, socket_mode: bool) -> int:
         return asyncio.run(_socket_mode(app, settings, host, port))
 
     def announce(bound: int) -> None:  # after binding, so `--port 0` shows the port the OS chose
-        print(f"alignbot serving on http://{host}:{bound} — platforms on: {', '.join(on) or 'none'}",
-              file=sys.stderr, flush=True)
+        print(
+            f"alignbot serving on http://{host}:{bound} — platforms on: {', '.join(on) or 'none'}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     return asyncio.run(run_http(app, host, port, announce))
 
@@ -168,6 +171,8 @@ def _serve(settings: Settings, host: str, port: int, socket_mode: bool) -> int:
 async def _socket_mode(app, settings: Settings, host: str, port: int) -> int:
     from aiohttp import web
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.operations import settle_heap
 
     if app.slack is None or not settings.slack_app_token:
         print(
@@ -177,6 +182,7 @@ async def _socket_mode(app, settings: Settings, host: str, port: int) -> int:
     runner = web.AppRunner(app.web_app())
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
+    settle_heap()
     handler = AsyncSocketModeHandler(app.slack.app, settings.slack_app_token)
     try:
         await handler.start_async()
