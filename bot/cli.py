@@ -146,7 +146,7 @@ def _serve(settings: Settings, host: str, port: int, socket_mode: bool) -> int:
         for p in problems:
             print(f"alignbot: {p}", file=sys.stderr)
         return 2
-    from bot.operations import hold_sqlite_lock, run_http
+    from bot.operations import hold_sqlite_lock, run_http, settle_heap
 
     _lock, busy = hold_sqlite_lock(settings.database_url)  # held (open) until serve returns
     if busy:
@@ -156,6 +156,7 @@ def _serve(settings: Settings, host: str, port: int, socket_mode: bool) -> int:
     on = [name for name, face in (("slack", app.slack), ("teams", app.teams)) if face is not None]
     if socket_mode:
         print(f"alignbot serving on http://{host}:{port} — platforms on: {', '.join(on) or 'none'}", file=sys.stderr)
+        settle_heap()  # run_http does this once listening; the socket-mode handler never returns
         return asyncio.run(_socket_mode(app, settings, host, port))
 
     def announce(bound: int) -> None:  # after binding, so `--port 0` shows the port the OS chose
@@ -172,8 +173,6 @@ async def _socket_mode(app, settings: Settings, host: str, port: int) -> int:
     from aiohttp import web
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.operations import settle_heap
-
     if app.slack is None or not settings.slack_app_token:
         print(
             "alignbot: --socket-mode needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_APP_TOKEN", file=sys.stderr
@@ -182,7 +181,6 @@ async def _socket_mode(app, settings: Settings, host: str, port: int) -> int:
     runner = web.AppRunner(app.web_app())
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    settle_heap()
     handler = AsyncSocketModeHandler(app.slack.app, settings.slack_app_token)
     try:
         await handler.start_async()
