@@ -3,9 +3,11 @@ was first, so concurrent duplicates cannot both win."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +29,15 @@ async def insert_ignore_many(session: AsyncSession, model: type, rows: Sequence[
     """Insert the rows (all with the same keys) that no unique key already holds; how many were."""
     if not rows:
         return 0
-    key = model.__table__.primary_key.columns.values()[0]
-    # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
-    result = await session.execute(dialect_insert(session, model).on_conflict_do_nothing().returning(key), list(rows))
+    statement = _insert_ignore(session.bind.dialect.name, model.__table__)
+    result = await session.execute(statement, list(rows))
     return len(result.all())
+
+
+@functools.cache
+def _insert_ignore(dialect: str, table: Table) -> Any:
+    """Built once per table: every delivery's claim runs it, and building it each time was 2 % of
+    a proposal's instructions (callgrind). RETURNING, not rowcount: drivers disagree on rowcount
+    for ON CONFLICT DO NOTHING."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.primary_key.columns.values()[0])
