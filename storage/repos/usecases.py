@@ -20,17 +20,18 @@ async def list_for(
     return list(rows.scalars())
 
 
+_USE_CASE = UseCase.__table__
 _LIVE_TITLES = (
-    select(UseCase.number, UseCase.title)
-    .where(UseCase.initiative_id == bindparam("initiative"), UseCase.status != "withdrawn")
-    .order_by(UseCase.number)
+    select(_USE_CASE.c.number, _USE_CASE.c.title)
+    .where(_USE_CASE.c.initiative_id == bindparam("initiative"), _USE_CASE.c.status != "withdrawn")
+    .order_by(_USE_CASE.c.number)
 )
 
 
 async def live_titles(session: AsyncSession, initiative_id: int) -> list:
     """(number, title) rows of the use cases not withdrawn, for the near-duplicate check on every
-    proposal: columns, not objects, because an initiative can hold thousands; the statement is
-    built once, as it runs for every proposal."""
+    proposal: built once, and of the table's columns, not the mapped class's, which sent every
+    row through the ORM's loading (6 % of a proposal's instructions at 330 titles, callgrind)."""
     return list(await session.execute(_LIVE_TITLES, {"initiative": initiative_id}))
 
 
