@@ -7,6 +7,8 @@ what it says, counts what it sent, and leaves a result the table can read.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 
@@ -168,3 +170,21 @@ def test_table_shows_every_figure_and_marks_missing_results(tmp_path):
     assert "| 4. Report rendering | t | summary 1ms | met |" in text
     assert "| 3. Vote burst |  | NOT RUN — polls have not landed | not run |" in text
     assert text.count("no result") == 4
+
+
+def test_instructions_counts_what_the_proposals_cost():
+    """bench/instructions.py: a count of instructions (run under callgrind), not a time."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.instructions", "--warm", "3", "--count", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    if shutil.which("valgrind") is None:  # every machine of ours has it; say so rather than fake a count
+        assert proc.returncode == common.NOT_RUN, proc.stdout + proc.stderr
+        return
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    counted = re.search(r"instructions per proposal \(sqlite, 3 before, 10 channels\): ([\d,]+)", proc.stdout)
+    assert counted is not None, proc.stdout
+    assert 1_000_000 < int(counted.group(1).replace(",", "")) < 100_000_000
