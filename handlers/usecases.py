@@ -352,7 +352,7 @@ async def create_use_case(
                 )
             raise UsageError(message, field="title")
     sponsor_member = await ctx.person(sponsor) if sponsor else None
-    uc = UseCase(
+    values = dict(
         initiative_id=ctx.initiative.id,
         number=await ctx.next_number("UC"),
         title=texts["title"],
@@ -370,8 +370,7 @@ async def create_use_case(
         created_at=ctx.now,
         updated_at=ctx.now,
     )
-    ctx.session.add(uc)
-    await ctx.session.flush()
+    uc = await repo.add(ctx.session, values)
     _add_requirements(ctx, uc, reqs)
     ctx.audit("usecase.propose", uc_id(uc), title=uc.title, requirements=len(reqs))
     elements = [Text(f"{ctx.member.display_name} proposed {uc_id(uc)}: {uc.title}"), Fields(_summary_fields(uc))]

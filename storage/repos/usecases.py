@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Kpi, Member, Poll, PollOption, Requirement, Risk, RiskUseCase, UseCase
@@ -33,6 +33,16 @@ async def live_titles(session: AsyncSession, initiative_id: int) -> list:
     proposal: built once, and of the table's columns, not the mapped class's, which sent every
     row through the ORM's loading (6 % of a proposal's instructions at 330 titles, callgrind)."""
     return list(await session.execute(_LIVE_TITLES, {"initiative": initiative_id}))
+
+
+_INSERT = insert(_USE_CASE).returning(_USE_CASE.c.id)
+
+
+async def add(session: AsyncSession, values: dict) -> UseCase:
+    """A new use case, stored with one Core INSERT; the object returned, for the reply, is not in
+    the session. The ORM's flush of one new object cost a proposal 9 % of its instructions
+    (callgrind); nothing else in a proposal's transaction loads or changes the use case."""
+    return UseCase(id=(await session.execute(_INSERT, values)).scalar_one(), **values)
 
 
 async def by_number(session: AsyncSession, initiative_id: int, number: int) -> UseCase | None:
