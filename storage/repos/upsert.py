@@ -17,7 +17,11 @@ def dialect_insert(session: AsyncSession, model: type) -> Any:
 
     Core, not ORM: executed with a list of rows it is one cached statement that SQLAlchemy
     sends as multi-row INSERTs, where an ORM insert costs several times the Python."""
-    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(model.__table__)
+    return _insert(session.bind.dialect.name, model.__table__)
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 async def insert_ignore(session: AsyncSession, model: type, **values: Any) -> bool:
@@ -39,5 +43,4 @@ def _insert_ignore(dialect: str, table: Table) -> Any:
     """Built once per table: every delivery's claim runs it, and building it each time was 2 % of
     a proposal's instructions (callgrind). RETURNING, not rowcount: drivers disagree on rowcount
     for ON CONFLICT DO NOTHING."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(table.primary_key.columns.values()[0])
+    return _insert(dialect, table).on_conflict_do_nothing().returning(table.primary_key.columns.values()[0])
