@@ -89,4 +89,4 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _sqlite_begin_immediate(conn) -> None:
     """Take the write lock at BEGIN so two processes never deadlock upgrading a read lock."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    conn.connection.dbapi_connection.begin_with_next_statement("BEGIN IMMEDIATE")

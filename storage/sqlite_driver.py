@@ -26,8 +26,11 @@ from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 
-def _statement(raw: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> tuple:
-    """On aiosqlite's thread: the statement from cursor to closed cursor."""
+def _statement(raw: sqlite3.Connection, begin: str | None, operation: str, parameters: Any, many: bool) -> tuple:
+    """On aiosqlite's thread: the transaction's BEGIN if it is still owed, then the statement from
+    cursor to closed cursor."""
+    if begin is not None:
+        raw.execute(begin)
     cursor = raw.cursor()
     try:
         if many:
@@ -94,22 +97,40 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _run_async(self, operation: Any, parameters: Any, many: bool) -> None:
         connection: aiosqlite.Connection = self._connection
-        async with self._adapt_connection._execute_mutex:
+        adapt: _Connection = self._adapt_connection
+        async with adapt._execute_mutex:
+            begin, adapt.owed_begin = adapt.owed_begin, None
             description, rows, rowcount, lastrowid = await connection._execute(
-                _statement, connection._conn, operation, parameters, many
+                _statement, connection._conn, begin, operation, parameters, many
             )
         self._outcome = (description, rowcount, lastrowid)
         self._rows = collections.deque(rows)
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("owed_begin",)
     _cursor_cls = _Cursor
+
+    def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
+        super().__init__(dbapi, connection)
+        self.owed_begin: str | None = None
+
+    def begin_with_next_statement(self, begin: str) -> None:
+        """A transaction's BEGIN goes to the thread with its first statement, not in a trip of its
+        own; a transaction that runs no statement never begins, so it has nothing to end."""
+        self.owed_begin = begin
+
+    def commit(self) -> None:
+        if self.owed_begin is not None:
+            self.owed_begin = None
+        else:
+            super().commit()
 
     def rollback(self) -> None:
         """The pool rolls back every connection it takes back, most of them just committed: a
         trip to the thread for nothing. sqlite3 knows without one whether a transaction is open
         (our connections run in autocommit mode and BEGIN explicitly, see storage/db.py)."""
+        self.owed_begin = None
         raw = self._connection._connection
         if raw is not None and raw.in_transaction:
             super().rollback()

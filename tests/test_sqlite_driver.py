@@ -3,9 +3,12 @@ make one trip to aiosqlite's thread per statement."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import aiosqlite
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
@@ -38,8 +41,31 @@ async def test_a_transaction_is_one_trip_per_statement_and_one_to_commit(db, tri
     async with db.transaction() as s:
         await s.execute(text("INSERT INTO t (name) VALUES ('a')"))
         assert (await s.execute(text("SELECT name FROM t"))).scalars().all() == ["a"]
-    # BEGIN IMMEDIATE, the INSERT, the SELECT, COMMIT; no rollback of a committed connection.
-    assert trips == ["_statement"] * 3 + ["commit"]
+    # BEGIN IMMEDIATE with the INSERT, the SELECT, COMMIT; no rollback of a committed connection.
+    assert trips == ["_statement"] * 2 + ["commit"]
+
+
+async def test_the_first_statement_takes_the_write_lock_even_a_read(db, sqlite_url):
+    other = sqlite3.connect(make_url(sqlite_url).database, timeout=0, isolation_level=None)
+    try:
+        async with db.transaction() as s:
+            assert (await s.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")  # released at COMMIT
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+async def test_a_transaction_without_statements_makes_no_trip_and_owes_nothing_after(db, trips):
+    async with db.transaction():
+        pass
+    assert trips == []
+    async with db.transaction() as s:
+        await s.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    async with db.reading() as s:
+        assert (await s.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
 
 
 async def test_rows_counts_and_ids_come_back(db):

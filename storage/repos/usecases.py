@@ -31,8 +31,9 @@ _LIVE_TITLES = (
 async def live_titles(session: AsyncSession, initiative_id: int) -> list:
     """(number, title) rows of the use cases not withdrawn, for the near-duplicate check on every
     proposal: built once, and of the table's columns, not the mapped class's, which sent every
-    row through the ORM's loading (6 % of a proposal's instructions at 330 titles, callgrind)."""
-    return list(await session.execute(_LIVE_TITLES, {"initiative": initiative_id}))
+    row through the ORM's loading (6 % of a proposal's instructions at 330 titles, callgrind);
+    taken with one fetchall, not row by row through the result's iterator (another 6 %)."""
+    return (await session.execute(_LIVE_TITLES, {"initiative": initiative_id})).all()
 
 
 _INSERT = insert(_USE_CASE).returning(_USE_CASE.c.id)
