@@ -106,7 +106,12 @@ class Counter(Base):
 
 class UseCase(Base):
     __tablename__ = "use_case"
-    __table_args__ = (UniqueConstraint("initiative_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("initiative_id", "number"),
+        # Every proposal reads its initiative's live titles (the near-duplicate check): from this
+        # index alone, not a table row per title (SQLite: 4.5 % of a proposal at 330 titles).
+        Index("ix_use_case_live_titles", "initiative_id", "number", "status", "title"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     initiative_id: Mapped[int] = _fk("initiative.id")
     number: Mapped[int]

@@ -479,6 +479,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('use_case', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_use_case_initiative_id'), ['initiative_id'], unique=False)
+        batch_op.create_index('ix_use_case_live_titles', ['initiative_id', 'number', 'status', 'title'], unique=False)
         batch_op.create_index(batch_op.f('ix_use_case_priority_poll_id'), ['priority_poll_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_use_case_proposer_member_id'), ['proposer_member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_use_case_sponsor_member_id'), ['sponsor_member_id'], unique=False)
@@ -711,6 +712,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_use_case_sponsor_member_id'))
         batch_op.drop_index(batch_op.f('ix_use_case_proposer_member_id'))
         batch_op.drop_index(batch_op.f('ix_use_case_priority_poll_id'))
+        batch_op.drop_index('ix_use_case_live_titles')
         batch_op.drop_index(batch_op.f('ix_use_case_initiative_id'))
 
     op.drop_table('use_case')
