@@ -9,7 +9,7 @@ stored use case per accepted activity.
 
 The activities go to 25 conversations, not figure 1's 10 channels: Teams allows a bot 7 messages a
 second in one conversation, and Alignbot keeps to that (bot/ratelimit.py) where the bare floor does
-not. At the floor's 60-90 replies a second, 10 conversations ask for more than 7 each, and
+not. At the floor's 60-95 replies a second, 10 conversations ask for more than 7 each, and
 Alignbot's p99 was then its wait for Teams' allowance (docs/benchmarks.md, figure 2); 25 keep
 every conversation under the limit, so the figure measures the bot, not the platform's pace.
 """
@@ -30,7 +30,7 @@ from tests.support import message_activity
 FIGURE = "fig2_teams"
 USERS = 20
 COUNT_USE_CASES = "SELECT count(*) FROM use_case"
-CONVERSATIONS = 25  # at most about 3.6 messages a second each at the floor's peak: under Teams' 7
+CONVERSATIONS = 25  # under 4 messages a second each at the floor's peak (95): under Teams' 7
 
 
 def activity_request(url: str, run: str, service_url: str) -> common.Request:
