@@ -20,6 +20,8 @@ BOT_SCOPES = [
     "files:write",
     "channels:read",
     "groups:read",
+    "im:history",  # message.im: a DM to the bot is a command
+    "app_mentions:read",  # app_mention: @Alignbot in a channel is a command
 ]
 
 
@@ -64,6 +66,8 @@ def slack_manifest(base_url: str) -> str:
                     "tokens_revoked",
                     "member_left_channel",  # flags people who left (their RACI roles need a new owner)
                     "member_joined_channel",
+                    "message.im",
+                    "app_mention",
                 ],
             },
             "interactivity": {"is_enabled": True, "request_url": events},

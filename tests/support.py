@@ -149,6 +149,38 @@ def block_action(
     }
 
 
+def slack_event(event: dict[str, Any], *, team: str = "T1", event_id: str | None = None, bot_user: str = "UBOT") -> str:
+    """An Events API delivery (event_callback) as Slack signs and sends it."""
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": team,
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team, "user_id": bot_user, "is_bot": True}],
+            "event": event,
+        }
+    )
+
+
+def _said(kind: str, text: str, user: str, channel: str, team: str, extra: dict[str, Any]) -> dict[str, Any]:
+    ts = f"{time.time():.6f}"
+    return {"type": kind, "channel": channel, "user": user, "team": team, "text": text, "ts": ts, "event_ts": ts,
+            **extra}  # fmt: skip
+
+
+def dm_event(text: str, *, user: str = "U1", channel: str = "D1", team: str = "T1", **extra: Any) -> dict[str, Any]:
+    """A message.im event: someone wrote to the bot in its DM."""
+    return _said("message", text, user, channel, team, {"channel_type": "im", **extra})
+
+
+def mention_event(text: str, *, user: str = "U1", channel: str = "C1", team: str = "T1", **extra: Any) -> dict:
+    """An app_mention event: `<@UBOT> ...` in a channel."""
+    return _said("app_mention", text, user, channel, team, extra)
+
+
 def message_activity(
     text: str,
     *,
@@ -195,6 +227,12 @@ class Running:
 
     async def slash(self, text: str, **kw: Any) -> aiohttp.ClientResponse:
         return await self.slack(slash_body(text, **kw))
+
+    async def event(self, body: str, *, retry: int = 0) -> aiohttp.ClientResponse:
+        headers = signed_headers(body, content_type="application/json")
+        if retry:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        return await self.slack(body, headers)
 
     async def interact(self, payload: dict[str, Any]) -> aiohttp.ClientResponse:
         return await self.slack(interaction_body(payload))

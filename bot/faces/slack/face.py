@@ -30,6 +30,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.faces.slack import conversation as spoken
 from bot.faces.slack.oauth import SlackInstalls, purge_workspace
 from bot.ratelimit import TokenBuckets, slack_channel_buckets
 from bot.render import slack as blocks
@@ -153,6 +154,8 @@ class SlackFace:
         self.app.event("app_home_opened")(self._tracked(self._on_home_opened))
         self.app.event("member_left_channel")(self._tracked(self._on_membership))
         self.app.event("member_joined_channel")(self._tracked(self._on_membership))
+        self.app.event("message")(self._tracked(self._on_direct_message))
+        self.app.event("app_mention")(self._tracked(self._on_mention))
 
     @property
     def client(self) -> AsyncWebClient:
@@ -467,6 +470,10 @@ class SlackFace:
         await self.core.handle(incoming)
 
     async def _on_action(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        if action.get("action_id") == spoken.OPEN_FORM:
+            await ack()
+            await self._open_form(body, action)
+            return
         actor = await self._with_admin_flag(self._actor(body))
         here = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
         hinted, value = decode_value(action.get("value") or (action.get("selected_option") or {}).get("value", ""))
@@ -508,6 +515,24 @@ class SlackFace:
         if reply.ok and self._uses_home(actor, body):
             await self._refresh_home(actor)
 
+    async def _open_form(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """The "Open the form" button under a DM or mention answer: the command runs again, now
+        with the click's trigger_id, and its form opens as a modal."""
+        here = (body.get("channel") or {}).get("id") or ""
+        hinted, text = decode_value(action.get("value") or "")
+        where = hinted or here
+        incoming = Incoming(
+            actor=await self._with_admin_flag(self._actor(body)),
+            conversation_id=where,
+            text=text,
+            conversation_is_hint=where != here or not here,
+        )
+        reply = await self.core.handle(incoming)
+        if reply is not None and reply.form is not None and body.get("trigger_id"):
+            await self.client.views_open(trigger_id=body["trigger_id"], view=blocks.modal(reply.form, channel_id=where))
+        elif reply is not None and here:
+            await self._post_thread(here, encode_buttons(blocks.messages(reply.elements), where))
+
     def _uses_home(self, actor: Actor, body: dict[str, Any]) -> bool:
         """Rebuilding a Home tab loads the whole initiative: do it after the actions of people who
         look at theirs (clicked in it, or opened it in the last day), not for every voter of a
@@ -525,7 +550,7 @@ class SlackFace:
             log.warning("views.publish for %s failed: %s", actor.user_id, e.response.get("error"))
 
     async def _on_message_shortcut(self, ack, body: dict[str, Any]) -> None:
-        """"Propose as use case" on a message: the core answers with the propose form, prefilled."""
+        """ "Propose as use case" on a message: the core answers with the propose form, prefilled."""
         await ack()
         actor = await self._with_admin_flag(self._actor(body))
         channel = (body.get("channel") or {}).get("id", "")
@@ -548,6 +573,74 @@ class SlackFace:
             await self.client.views_open(trigger_id=body["trigger_id"], view=view)
             return
         await self._ephemeral(channel, actor.user_id, blocks.messages(reply.elements))
+
+    # ---- conversations: the bot's DM (message.im) and @mentions in channels (app_mention) ----
+
+    async def _on_direct_message(self, body: dict[str, Any], event: dict[str, Any], context) -> None:
+        """A DM to the bot runs the whole grammar, as after /align; its answers stay in the DM."""
+        if event.get("channel_type") != "im" or not spoken.is_a_person_speaking(event):
+            return  # edits, deletions, joins, bots (Bolt already drops the bot's own messages)
+        await self._converse(body, event, context, in_dm=True)
+
+    async def _on_mention(self, body: dict[str, Any], event: dict[str, Any], context) -> None:
+        """`@Alignbot usecase list` in a channel: answered in the mention's thread; private answers
+        go to the person alone (ephemeral). A mention inside the DM is already a DM message."""
+        if event.get("channel_type") == "im" or not spoken.is_a_person_speaking(event):
+            return
+        await self._converse(body, event, context, in_dm=False)
+
+    async def _converse(self, body: dict[str, Any], event: dict[str, Any], context, *, in_dm: bool) -> None:
+        channel = event.get("channel", "")
+        text = spoken.command_text(event.get("text") or "", getattr(context, "bot_user_id", None))
+        thread = None if in_dm else event.get("thread_ts") or event.get("ts")
+        actor = await self._with_admin_flag(
+            Actor("slack", spoken.senders_workspace(body, event), event.get("user", ""))
+        )
+        if not text:
+            if event.get("subtype") == "file_share":  # a file with no words: nothing to run
+                await self._answer_in(
+                    channel, actor, thread, blocks.messages([Text(spoken.FILE_ONLY)]), public=in_dm
+                )
+                return
+            text = "help"  # a bare mention (or an empty DM): the list of commands
+        incoming = Incoming(
+            actor=actor,
+            conversation_id=channel,
+            text=text,
+            delivery_key=f"slack:evt:{body['event_id']}" if body.get("event_id") else None,
+            is_private_conversation=in_dm,
+        )
+        reply = await self.core.handle(incoming)
+        if reply is None or reply.replayed:  # an Events API retry of a message already answered
+            return
+        if reply.form is not None:  # a message has no trigger_id: a button opens the modal
+            elements = spoken.form_opener(reply.form, text)
+        else:
+            elements = reply.elements
+        msgs = encode_buttons(blocks.messages(elements), channel)
+        if in_dm or reply.visibility == "channel":
+            posted = await self._answer_in(channel, actor, thread, msgs, public=True)
+            await self._upload_files(reply.elements, posted["channel"], posted["ts"])
+            return
+        await self._answer_in(channel, actor, thread, msgs)
+        await self._upload_private(reply.elements, actor.user_id)
+
+    async def _answer_in(
+        self, channel: str, actor: Actor, thread: str | None, msgs: list[dict[str, Any]], *, public: bool = False
+    ) -> dict[str, Any]:
+        """Messages in the DM or in the mention's thread (public), or ephemeral to the person there."""
+        if public and thread is None:
+            return await self._post_thread(channel, msgs)
+        for msg in msgs:
+            extra = {"thread_ts": thread} if thread else {}
+            if public:
+                await self.channels.acquire(channel)
+                await self.client.chat_postMessage(channel=channel, text=msg["text"], blocks=msg["blocks"], **extra)
+            else:
+                await self.client.chat_postEphemeral(
+                    channel=channel, user=actor.user_id, text=msg["text"], blocks=msg["blocks"], **extra
+                )
+        return {"channel": channel, "ts": thread}
 
     # ---- files and the Home tab ----
 
