@@ -116,6 +116,7 @@ class Alignbot:
                 app_id=settings.teams_app_id,
                 app_password=settings.teams_app_password,
                 tenant_id=settings.teams_app_tenant_id,
+                openid_metadata_url=settings.teams_openid_metadata_url,
             )
             self.deliveries["teams"] = self.teams
         from bot.faces.console.face import ConsoleDelivery

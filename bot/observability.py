@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 if TYPE_CHECKING:
     from storage.db import Database
 
@@ -151,3 +153,25 @@ def configure_logging(level: str, stream: TextIO, secrets: Iterable[str] = ()) -
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
     return handler
+
+
+class QuietBadRequests(logging.Filter):
+    """aiohttp logs a request its parser rejects (a 10 KB header, a broken request line) with a
+    full ERROR traceback before answering it 400; that is the sender's mistake, not ours: one
+    short warning line instead."""
+
+    LOGGER = "aiohttp.server"
+
+    @classmethod
+    def install(cls) -> None:
+        logger = logging.getLogger(cls.LOGGER)
+        if not any(isinstance(f, cls) for f in logger.filters):
+            logger.addFilter(cls())
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "refused a malformed HTTP request: %s", (str(error.message)[:200],)
+            record.exc_info = record.exc_text = None
+        return True

@@ -23,6 +23,7 @@ class Settings:
     teams_app_id: str = ""
     teams_app_password: str = ""
     teams_app_tenant_id: str = ""
+    teams_openid_metadata_url: str = ""  # where Bot Framework's signing keys are read; empty: Microsoft's
     timezone: str = "UTC"
     reminder_grace_hours: float = 24.0  # reminders found later than this after their time are missed, not sent
     secret: str = DEV_SECRET  # keys anonymous ballots; set ALIGNBOT_SECRET in production
@@ -58,6 +59,7 @@ class Settings:
             teams_app_id=get("TEAMS_APP_ID", ""),
             teams_app_password=get("TEAMS_APP_PASSWORD", ""),
             teams_app_tenant_id=get("TEAMS_APP_TENANT_ID", ""),
+            teams_openid_metadata_url=get("TEAMS_OPENID_METADATA_URL", ""),
             timezone=get("ALIGNBOT_TIMEZONE") or "UTC",
             reminder_grace_hours=float(get("ALIGNBOT_REMINDER_GRACE_HOURS") or 24),
             secret=get("ALIGNBOT_SECRET") or DEV_SECRET,

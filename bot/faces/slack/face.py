@@ -673,13 +673,15 @@ class SlackFace:
         await self._upload_files(elements, dm)
 
     async def _on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        team = body.get("team_id") or event.get("view", {}).get("team_id", "")
+        user = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
+            return  # no person to show a tab to
+        view = event.get("view") if isinstance(event.get("view"), dict) else {}
+        team = body.get("team_id") or view.get("team_id", "")
         if len(self._home_viewers) > 50_000:
             self._home_viewers.clear()
-        self._home_viewers[(team, event["user"])] = time.monotonic()
-        await self.publish_home(body.get("team_id") or event.get("view", {}).get("team_id", ""), event["user"])
+        self._home_viewers[(team, user)] = time.monotonic()
+        await self.publish_home(team, user)
 
     async def publish_home(self, team_id: str, user_id: str) -> None:
         """The person's Home tab: their open items and roles per initiative (views.publish)."""

@@ -18,10 +18,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+import requests
 from aiohttp import web
-from botbuilder.core import ActivityHandler, BotAdapter, CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core import (
+    ActivityHandler,
+    BotAdapter,
+    CardFactory,
+    InvokeResponse,
+    MessageFactory,
+    TurnContext,
+    serializer_helper,
+)
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ConversationReference
+from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.universal_http.requests import ClientRetryPolicy
 
 from bot.faces.teams import files
@@ -51,6 +61,74 @@ class TeamsAuthConfig:
     APP_PASSWORD: str
     APP_TENANTID: str
     APP_TYPE: str
+    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str | None = None
+
+
+class SigningKeysUnavailable(Exception):
+    """Bot Framework's signing keys could not be fetched: our side (503), not the caller's (401)."""
+
+
+class StrictAuthentication(BotFrameworkAuthentication):
+    """botbuilder's token check, with every way a token can be wrong answered as PermissionError
+    (the adapter's 401). botbuilder raises IndexError for an unknown key id, a bare Exception for
+    a channel the key does not endorse and KeyError for a missing claim, which would otherwise
+    look like failed deliveries (502)."""
+
+    def __init__(self, inner: BotFrameworkAuthentication) -> None:
+        self.inner = inner
+
+    async def authenticate_request(self, activity: Activity, auth_header: str):
+        try:
+            return await self.inner.authenticate_request(activity, auth_header)
+        except PermissionError:
+            raise
+        except requests.RequestException as e:
+            raise SigningKeysUnavailable(f"{type(e).__name__}: {str(e)[:200]}") from e
+        except Exception as e:
+            raise PermissionError(f"token refused: {type(e).__name__}: {str(e)[:200]}") from e
+
+    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str):
+        return await self.inner.authenticate_streaming_request(auth_header, channel_id_header)
+
+    def create_connector_factory(self, claims_identity):
+        return self.inner.create_connector_factory(claims_identity)
+
+    async def create_user_token_client(self, claims_identity):
+        return await self.inner.create_user_token_client(claims_identity)
+
+    def create_bot_framework_client(self):
+        return self.inner.create_bot_framework_client()
+
+    def get_originating_audience(self) -> str:
+        return self.inner.get_originating_audience()
+
+    async def authenticate_channel_request(self, auth_header: str):
+        return await self.inner.authenticate_channel_request(auth_header)
+
+
+SIGNING_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
+
+
+def token_problem(auth_header: str) -> str | None:
+    """What makes an Authorization header unusable before any key is fetched, or None.
+
+    Bot Framework signs with RSA keys named by `kid` and names its issuer; a token without
+    them (alg none, HS256, no kid, no iss) is refused here, without parsing the body."""
+    scheme, _, token = auth_header.partition(" ")
+    if scheme != "Bearer" or not token or " " in token or len(token) > 16384:
+        return "no Bearer token"
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as e:
+        return f"not a JWT: {type(e).__name__}"
+    if header.get("alg") not in SIGNING_ALGORITHMS:
+        return "not signed with RSA"
+    if not isinstance(header.get("kid"), str) or not header["kid"]:
+        return "no key id"
+    if not isinstance(claims.get("iss"), str) or not claims["iss"]:
+        return "no issuer"
+    return None
 
 
 def neutral_text(activity: Activity) -> str:
@@ -341,39 +419,59 @@ def _tenant(activity: Activity) -> str | None:
 
 
 class TeamsFace:
-    def __init__(self, core: Core, db: Database, *, app_id: str, app_password: str, tenant_id: str) -> None:
+    def __init__(
+        self,
+        core: Core,
+        db: Database,
+        *,
+        app_id: str,
+        app_password: str,
+        tenant_id: str,
+        openid_metadata_url: str = "",
+    ) -> None:
         self.core = core
         self.db = db
         self.app_id = app_id
-        config = TeamsAuthConfig(app_id, app_password, tenant_id, "SingleTenant" if tenant_id else "MultiTenant")
-        self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+        config = TeamsAuthConfig(
+            app_id, app_password, tenant_id, "SingleTenant" if tenant_id else "MultiTenant", openid_metadata_url or None
+        )
+        self.adapter = CloudAdapter(StrictAuthentication(ConfigurationBotFrameworkAuthentication(config)))
         self.adapter.on_turn_error = self._on_error
         self.sender = PacedSender()
         self.bot = AlignbotTeamsBot(core, db, self.sender)
         self.bot.to_user = self.send_to_user
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """POST /api/messages. Bad bodies get 400 here; the adapter checks the token (401)."""
+        """POST /api/messages. A token that cannot be Bot Framework's gets 401 before the body is
+        read; bad bodies get 400; the adapter checks the token's signature and claims (401)."""
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "expected application/json"}, status=415)
-        try:
-            body = await request.json()
-        except ValueError:
+        auth_header = request.headers.get("Authorization", "")
+        if self.app_id and (problem := token_problem(auth_header)):
+            log.info("teams request refused: %s", problem)
+            return web.json_response({"error": "unauthorized"}, status=401)
+        try:  # JSON is UTF-8 (RFC 8259): a declared charset is not looked up
+            body = json.loads(await request.read())
+        except (ValueError, RecursionError):
             return web.json_response({"error": "body is not JSON"}, status=400)
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return web.json_response({"error": "body is not a Bot Framework activity"}, status=400)
         if problem := _activity_problem(body):
             return web.json_response({"error": f"body is not a Bot Framework activity: {problem}"}, status=400)
         try:
-            response = await self.adapter.process(request, self.bot)
-        except jwt.PyJWTError:  # a token that is not even a JWT: botbuilder lets it escape
-            raise web.HTTPUnauthorized() from None
-        except web.HTTPException:  # the adapter's own answers (401 for a missing or bad token)
-            raise
+            invoke = await self.adapter.process_activity(auth_header, Activity().deserialize(body), self.bot.on_turn)
+        except PermissionError as e:
+            log.info("teams request refused: %s", str(e)[:200])
+            return web.json_response({"error": "unauthorized"}, status=401)
+        except SigningKeysUnavailable as e:
+            log.warning("teams: cannot check tokens, Bot Framework's signing keys are unavailable: %s", e)
+            return web.json_response({"error": "cannot check the token now"}, status=503)
         except Exception as e:  # the turn's error handler could not even send its apology
-            log.warning("teams turn could not answer: %s: %s", type(e).__name__, e)
+            log.warning("teams turn could not answer: %s: %s", type(e).__name__, str(e)[:200])
             return web.json_response({"error": "the reply could not be delivered to the Bot Connector"}, status=502)
-        return response or web.Response(status=201)
+        if invoke:
+            return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+        return web.Response(status=201)
 
     async def _on_error(self, turn_context: TurnContext, error: Exception) -> None:
         log.error("teams turn failed: %s", error, exc_info=error)
