@@ -10,6 +10,7 @@ import difflib
 import re
 from datetime import date, datetime
 
+from handlers import formats
 from handlers.grammar import Mention, Token
 
 
@@ -128,4 +129,4 @@ def parse_human_id(value: str | None, prefix: str) -> int | None:
 
 
 def fmt_dt(value: datetime | None, tz) -> str:
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
+    return formats.local(value, tz) if value else ""

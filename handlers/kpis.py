@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from handlers import formats
 from handlers.context import Context
 from handlers.fields import Check
 from handlers.grammar import Arg, Opt, Parsed, UsageError
@@ -16,7 +17,6 @@ from handlers.messages import Fields, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command
 from handlers.usecases import (
     LONG_MAX,
-    _num,
     edited,
     history,
     may_change,
@@ -48,14 +48,14 @@ DIRECTIONS = {
 def direction_problem(baseline: float, target: float, direction: str | None) -> tuple[str | None, str | None]:
     """(direction, None) when the target moves the right way, else (None, why not)."""
     if target == baseline:
-        return None, f"target ({_num(target)}) equals the baseline; a KPI must move from where it starts."
+        return None, f"target ({formats.number(target)}) equals the baseline; a KPI must move from where it starts."
     moves = "increase" if target > baseline else "decrease"
     if direction is None or direction == moves:
         return moves, None
     word = "above" if direction == "increase" else "below"
     return None, (
-        f"with direction {direction} the target must be {word} the baseline ({_num(baseline)}), "
-        f"got {_num(target)}. Change the target, or use --direction {moves}."
+        f"with direction {direction} the target must be {word} the baseline ({formats.number(baseline)}), "
+        f"got {formats.number(target)}. Change the target, or use --direction {moves}."
     )
 
 
@@ -150,8 +150,8 @@ async def suggest(ctx: Context, args: Parsed) -> Reply:
 
 def _fields(kpi: Kpi, by: date | None) -> list[tuple[str, str]]:
     return [
-        ("Baseline", f"{_num(kpi.baseline)} {kpi.unit}".strip()),
-        ("Target", f"{_num(kpi.target)} {kpi.unit}".strip()),
+        ("Baseline", f"{formats.number(kpi.baseline)} {kpi.unit}".strip()),
+        ("Target", f"{formats.number(kpi.target)} {kpi.unit}".strip()),
         ("Direction", kpi.direction),
         ("By", by.isoformat() if by else "-"),
     ]
@@ -176,8 +176,8 @@ async def list_kpis(ctx: Context, args: Parsed) -> Reply:
             kid(k),
             k.name,
             uc_id(cases[k.use_case_id]) if k.use_case_id in cases else "objective",
-            _num(k.baseline),
-            _num(k.target),
+            formats.number(k.baseline),
+            formats.number(k.target),
             k.unit,
             k.target_date.isoformat() if k.target_date else "-",
             k.status,

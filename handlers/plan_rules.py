@@ -264,12 +264,14 @@ class Allocation:
 
 
 def share_of(amount: float | None, unit: str) -> float | None:
-    """FTE and % units give a share of one person's time; other units say nothing about it."""
+    """FTE and % units give a share of one person's time; other units say nothing about it.
+
+    More than one FTE is a team: its owner leads it and is not counted at 200 %."""
     if amount is None:
         return None
     u = unit.strip().lower()
     if u in ("fte", "ftes"):
-        return amount
+        return amount if amount <= 1 else None
     if u in ("%", "percent", "pct"):
         return amount / 100
     if u == "":
@@ -295,6 +297,25 @@ def over_allocated(allocations: Iterable[Allocation]) -> dict[str, tuple[float, 
                 best = (total, sorted({a.milestone for a in live}))
         if best[0] > 1.0:
             out[person] = best
+    return out
+
+
+PERSON_KINDS = ("person", "people")
+
+
+def allocations(
+    rows: Iterable[tuple[str, float | None, str, str | None, int | None, date | None, date | None]],
+) -> list[Allocation]:
+    """(kind, amount, unit, owner, milestone number, start, due) of each resource -> the owners'
+    shares of their time over their milestones. Only people resources with an owner and a live
+    milestone say anything about a person's time: `plan resources`, the plan deliverable and
+    "Needs attention" all count over-allocation from this one list."""
+    out = []
+    for kind, amount, unit, owner, ms, start, due in rows:
+        share = share_of(amount, unit) if kind in PERSON_KINDS else None
+        if share is None or owner is None or ms is None or due is None:
+            continue
+        out.append(Allocation(owner, ms, share, start or due, due))
     return out
 
 

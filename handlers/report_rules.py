@@ -7,18 +7,42 @@ database; `handlers.report_views` applies them to a whole snapshot.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
+from handlers import formats
 from handlers.risks import level
 from storage.models import DataSource, Risk, UseCase
 
 GAP_RATING = 2  # a rating at or below this is a gap
 CLOSING_SOON = timedelta(days=3)
 CRITICAL_SCORE = 20  # the risk register's own levels (handlers.risks.level)
+HIGH_SCORE = 10
 CLOSED_RISK = ("closed",)
 DONE_MILESTONE = ("done", "removed")
 INACTIVE_USE_CASE = ("rejected", "withdrawn", "merged")
+# What is set aside, per kind: never in a live list, count, chart or score; only in its
+# deliverable's "Set aside" part, with who set it aside, when and why.
+SET_ASIDE = {
+    "UC": INACTIVE_USE_CASE,
+    "KPI": ("withdrawn", "removed"),
+    "RISK": CLOSED_RISK,
+    "MS": ("removed",),
+    "ACT": ("removed",),
+}
+
+
+def is_set_aside(kind: str, status: str) -> bool:
+    """`kind` is the human id's prefix (UC, KPI, RISK, MS, ACT)."""
+    return status in SET_ASIDE.get(kind, ())
+
+
+def sets_aside(action: str, detail: dict) -> bool:
+    """Whether an audit row (of storage.repos.reports.SET_ASIDE_ACTIONS) set its item aside: a
+    risk update only when it closed the risk."""
+    if action == "risk.update":
+        status = (detail.get("changed") or {}).get("status")
+        return isinstance(status, list) and len(status) == 2 and status[1] in CLOSED_RISK
+    return True
 
 
 def uc_score(uc: UseCase) -> int | None:
@@ -83,20 +107,10 @@ def raci_findings(activity_names: dict[int, str], letters: dict[int, list[str]])
     return out
 
 
-def fmt_num(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value.is_integer() and abs(value) < 1e15:
-        return f"{int(value):,}"
-    return f"{value:,.4f}".rstrip("0").rstrip(".")
-
-
-def fmt_day(d: date | None) -> str:
-    return d.isoformat() if d else "-"
-
-
-def fmt_local(dt: datetime | None, tz: ZoneInfo) -> str:
-    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else "-"
+# One formatter per kind of value (handlers.formats); the names stay for the rules' callers.
+fmt_num = formats.number
+fmt_day = formats.day
+fmt_local = formats.local
 
 
 def short(text: str, n: int = 40) -> str:
@@ -107,3 +121,65 @@ def short(text: str, n: int = 40) -> str:
 
 def one_line(text: str) -> str:
     return " ".join((text or "").split())
+
+
+# Audit actions in the words people use: (noun, plural, participle). Unknown actions fall back
+# to their own key, so a new feature shows up (as its key) before it gets words here.
+ACTION_WORDS = {
+    "usecase.propose": ("use case", "use cases", "proposed"),
+    "usecase.shortlisted": ("use case", "use cases", "shortlisted"),
+    "usecase.approved": ("use case", "use cases", "approved"),
+    "usecase.rejected": ("use case", "use cases", "rejected"),
+    "usecase.withdrawn": ("use case", "use cases", "withdrawn"),
+    "usecase.merged": ("use case", "use cases", "merged"),
+    "usecase.edit": ("use case", "use cases", "edited"),
+    "usecase.require": ("requirement", "requirements", "added"),
+    "kpi.suggest": ("KPI", "KPIs", "suggested"),
+    "kpi.edit": ("KPI", "KPIs", "edited"),
+    "kpi.withdraw": ("KPI", "KPIs", "withdrawn"),
+    "risk.report": ("risk", "risks", "reported"),
+    "risk.update": ("risk", "risks", "updated"),
+    "source.add": ("data source", "data sources", "added"),
+    "source.edit": ("data source", "data sources", "edited"),
+    "poll.start": ("poll", "polls", "started"),
+    "poll.close": ("poll", "polls", "closed"),
+    "poll.extend": ("poll", "polls", "extended"),
+    "poll.remind": ("poll", "polls", "reminded"),
+    "poll.vote": ("vote", "votes", "cast"),
+    "milestone.add": ("milestone", "milestones", "added"),
+    "milestone.edit": ("milestone", "milestones", "edited"),
+    "milestone.done": ("milestone", "milestones", "done"),
+    "milestone.remove": ("milestone", "milestones", "removed"),
+    "milestone.reopen": ("milestone", "milestones", "reopened"),
+    "milestone.snooze": ("milestone", "milestones", "snoozed"),
+    "resource.add": ("resource", "resources", "added"),
+    "resource.remove": ("resource", "resources", "removed"),
+    "raci.activity.add": ("RACI activity", "RACI activities", "added"),
+    "raci.activity.remove": ("RACI activity", "RACI activities", "removed"),
+    "raci.assign": ("RACI role", "RACI roles", "assigned"),
+    "member.joined": ("member", "members", "joined"),
+    "member.left": ("member", "members", "left"),
+    "role.assign": ("programme role", "programme roles", "assigned"),
+    "summary.post": ("summary", "summaries", "posted"),
+    "signoff.request": ("sign-off", "sign-offs", "requested"),
+    "signoff.approved": ("sign-off", "sign-offs", "approved"),
+    "signoff.rejected": ("sign-off", "sign-offs", "rejected"),
+}
+
+
+def changes_in_words(actions: dict[str, int]) -> list[str]:
+    """{"kpi.suggest": 10, "kpi.withdraw": 1} -> ["10 KPIs suggested, 1 withdrawn"]: one line per
+    kind of thing, its verbs in the order of ACTION_WORDS, unknown actions last as they are."""
+    lines: dict[str, list[str]] = {}
+    order = list(ACTION_WORDS)
+    for action in sorted(actions, key=lambda a: (order.index(a) if a in order else len(order), a)):
+        n = actions[action]
+        if not n:
+            continue
+        if action not in ACTION_WORDS:
+            lines.setdefault(action, []).append(f"{action}: {n}")
+            continue
+        noun, plural, verb = ACTION_WORDS[action]
+        words = lines.setdefault(noun, [])
+        words.append(f"{n} {noun if n == 1 else plural} {verb}" if not words else f"{n} {verb}")
+    return [", ".join(parts) for parts in lines.values()]

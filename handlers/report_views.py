@@ -14,36 +14,40 @@ from datetime import date, datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from handlers import formats
+from handlers import plan_rules as plan
 from handlers.messages import Image
 from handlers.polls import chart_for as poll_chart
 from handlers.polls import count_tally
 from handlers.report_rules import (
-    CLOSED_RISK,
     CLOSING_SOON,
     CRITICAL_SCORE,
-    DONE_MILESTONE,
     GAP_RATING,
-    INACTIVE_USE_CASE,
+    HIGH_SCORE,
+    changes_in_words,
     fmt_day,
     fmt_local,
     fmt_num,
     gap_severity,
+    is_set_aside,
     one_line,
     priority_order,
     raci_findings,
     risk_level,
     risk_score,
+    sets_aside,
     short,
     source_gaps,
     uc_score,
     uses_source,
 )
-from storage.models import Member, Milestone, UseCase
+from storage.models import Member, Milestone, Resource, UseCase
 from storage.repos.reports import Snapshot
 
 DELIVERABLES = ("usecases", "infrastructure", "kpis", "raci", "risks", "plan")
-KEYS = ("overview", *DELIVERABLES)
+KEYS = ("summary", "overview", *DELIVERABLES)
 TITLES = {
+    "summary": "Executive summary",
     "overview": "Assessment overview",
     "usecases": "Prioritized use cases",
     "infrastructure": "Infrastructure report and gap analysis",
@@ -80,6 +84,29 @@ class Document:
     sections: list[Section]
 
 
+SET_ASIDE_HEADERS = ["ID", "Title", "Status", "Set aside by", "When", "Why"]
+
+
+SHARE_UNITS = ("fte", "ftes", "%", "percent", "pct")
+
+
+def _is_share(r: Resource) -> bool:
+    return (r.unit or "").strip().lower() in SHARE_UNITS
+
+
+def live_only(chart: Image, gone: set[str]) -> Image:
+    """A poll's result chart without the options set aside since it closed."""
+    if not gone:
+        return chart
+    data = dict(chart.data)
+    if "points" in data:
+        data["points"] = [p for p in data["points"] if p["label"] not in gone]
+    if "labels" in data:
+        pairs = [(lab, v) for lab, v in zip(data["labels"], data["values"], strict=False) if lab not in gone]
+        data["labels"], data["values"] = [p[0] for p in pairs], [p[1] for p in pairs]
+    return Image(alt=chart.alt, title=chart.title, chart=chart.chart, data=data)
+
+
 # ---- the builder ----------------------------------------------------------------------------
 
 
@@ -89,20 +116,39 @@ class Builder:
     def __init__(self, snap: Snapshot, tz: ZoneInfo) -> None:
         self.snap = snap
         self.tz = tz
+        self.stale: dict[str, bool] | None = None  # deliverable -> changed since approved, when known
+        self.calendar = plan.Calendar(plan.parse_workdays(snap.initiative.workdays or "mon-fri"), snap.holidays)
         self.uc_by_id = {u.id: u for u in snap.use_cases}
         self.ms_by_id = {m.id: m for m in snap.milestones}
+        # Who set each item aside, when and why: the latest audit row that did.
+        self.set_aside_by: dict[str, tuple[str, datetime, str]] = {}
+        for entity, action, who, at, detail in snap.set_aside_rows:
+            if sets_aside(action, detail):
+                self.set_aside_by[entity] = (who, at, str(detail.get("reason") or ""))
+        # Live and set-aside items, split once: no live list, count, chart or score below reads
+        # anything but the live ones.
+        self.live_use_cases = [u for u in snap.use_cases if not is_set_aside("UC", u.status)]
+        live_uc_ids = {u.id for u in self.live_use_cases}
+        self.live_kpis = [
+            k
+            for k in snap.kpis
+            if not is_set_aside("KPI", k.status) and (k.use_case_id is None or k.use_case_id in live_uc_ids)
+        ]
+        self.live_risks = [r for r in snap.risks if not is_set_aside("RISK", r.status)]
+        live_risk_ids = {r.id for r in self.live_risks}
         self.reqs: dict[int, list[str]] = defaultdict(list)
         for r in snap.requirements:
             self.reqs[r.use_case_id].append(r.text)
         self.kpis_of: dict[int, list[str]] = defaultdict(list)
-        for k in snap.kpis:
-            if k.use_case_id is not None and k.status != "removed":
+        for k in self.live_kpis:
+            if k.use_case_id is not None:
                 self.kpis_of[k.use_case_id].append(f"KPI-{k.number}")
         self.risks_of: dict[int, list[int]] = defaultdict(list)
         self.ucs_of_risk: dict[int, list[int]] = defaultdict(list)
         for rid, uid in snap.risk_links:
-            self.risks_of[uid].append(rid)
-            self.ucs_of_risk[rid].append(uid)
+            if rid in live_risk_ids and uid in live_uc_ids:
+                self.risks_of[uid].append(rid)
+                self.ucs_of_risk[rid].append(uid)
         self.risk_by_id = {r.id: r for r in snap.risks}
         self.owners: dict[int, list[int]] = defaultdict(list)
         for mid, member in snap.milestone_owners:
@@ -114,8 +160,73 @@ class Builder:
 
     @cached_property
     def by_priority(self) -> list[UseCase]:
-        """The use cases in priority order, sorted once for every deliverable that lists them."""
-        return priority_order(self.snap.use_cases)
+        """The live use cases in priority order, sorted once for every deliverable that lists them."""
+        return priority_order(self.live_use_cases)
+
+    def set_aside_row(self, ref: str, title: str, status: str) -> list[str]:
+        who, at, why = self.set_aside_by.get(ref, ("-", None, ""))
+        return [ref, title, status, who or "-", fmt_local(at, self.tz), one_line(why) or "-"]
+
+    def set_aside_section(self, rows: list[list[str]], what: str) -> Section:
+        return Section(
+            "Set aside",
+            text=f"Withdrawn, rejected, closed or removed {what}: counted nowhere above.",
+            table=TableData(SET_ASIDE_HEADERS, rows, f"set_aside_{what.replace(' ', '_')}"),
+            empty=f"No {what} set aside.",
+        )
+
+    def set_aside_kpis(self) -> list[list[str]]:
+        live = {k.id for k in self.live_kpis}
+        rows = []
+        for k in self.snap.kpis:
+            if k.id in live:
+                continue
+            uc = self.uc_by_id.get(k.use_case_id) if k.use_case_id else None
+            if is_set_aside("KPI", k.status) or uc is None:
+                rows.append(self.set_aside_row(f"KPI-{k.number}", k.name, k.status))
+            else:  # its use case is set aside, so it measures nothing live
+                row = self.set_aside_row(f"UC-{uc.number}", k.name, f"{uc.status} use case")
+                rows.append([f"KPI-{k.number}", *row[1:]])
+        return rows
+
+    def milestone_status(self, m: Milestone, today: date | None) -> str:
+        """The one status of a milestone that `plan show`, the plan deliverable, the Gantt, the
+        digest and the Home tab all show (handlers.plan_rules.status). Without a day (the
+        signable text, which must not change with the clock) it is the recorded open or done."""
+        if m.status == "removed":
+            return "removed"
+        if today is None:
+            return m.status
+        item = plan.PlanItem(m.id, m.due_date, m.after_milestone_id, m.start_date, m.status == "done")
+        return plan.status(item, today, self.calendar)
+
+    def over_allocation(self) -> dict[str, tuple[float, list[int]]]:
+        """Person -> (peak share, milestones) above 100 % in overlapping open milestones,
+        computed once for the plan deliverable and "Needs attention" (as `plan resources`)."""
+        live = {m.id: m for m in self.milestone_order() if m.status != "done"}
+        return plan.over_allocated(
+            plan.allocations(
+                (
+                    r.kind,
+                    r.amount,
+                    r.unit,
+                    self.who(r.owner_member_id) if r.owner_member_id is not None else None,
+                    live[r.milestone_id].number if r.milestone_id in live else None,
+                    live[r.milestone_id].start_date if r.milestone_id in live else None,
+                    live[r.milestone_id].due_date if r.milestone_id in live else None,
+                )
+                for r in self.snap.resources
+            )
+        )
+
+    @cached_property
+    def priority_poll(self):
+        """The poll the live ranks come from, if any."""
+        polls = {p.id: p for p in self.snap.polls}
+        for u in self.by_priority:
+            if u.priority_poll_id in polls:
+                return polls[u.priority_poll_id]
+        return None
 
     def who(self, member_id: int | None) -> str:
         m: Member | None = self.snap.members.get(member_id) if member_id is not None else None
@@ -140,10 +251,11 @@ class Builder:
                     str(uc.priority_rank) if uc.priority_rank else "-",
                     f"UC-{uc.number}",
                     uc.title,
+                    one_line(uc.department) or "-",
                     uc.category or "-",
-                    str(uc.impact or "-"),
-                    str(uc.feasibility or "-"),
-                    str(s) if s is not None else "-",
+                    formats.score(uc.impact),
+                    formats.score(uc.feasibility),
+                    formats.score(s),
                     self.who(uc.sponsor_member_id),
                     ", ".join(self.kpis_of[uc.id]) or "-",
                     ", ".join(f"RISK-{n}" for n in risks) or "-",
@@ -151,22 +263,49 @@ class Builder:
                 ]
             )
         table = TableData(
-            ["Rank", "ID", "Title", "Category", "Impact", "Feasibility", "Score", "Sponsor", "KPIs", "Risks", "Status"],
+            [
+                "Rank",
+                "ID",
+                "Title",
+                "Department",
+                "Category",
+                "Impact",
+                "Feasibility",
+                "Score",
+                "Sponsor",
+                "KPIs",
+                "Risks",
+                "Status",
+            ],
             rows,
             "use_cases",
         )
+        detail_rows = [
+            [f"UC-{uc.number}", uc.title, one_line(uc.description) or "-", one_line(uc.expected_benefit) or "-"]
+            for uc in cases
+        ]
         req_rows = [[f"UC-{uc.number}", text] for uc in cases for text in self.reqs[uc.id]]
         points = [
-            {"label": f"UC-{u.number}", "x": u.feasibility, "y": u.impact}
-            for u in cases
-            if u.impact and u.feasibility and u.status not in INACTIVE_USE_CASE
+            {"label": f"UC-{u.number}", "x": u.feasibility, "y": u.impact} for u in cases if u.impact and u.feasibility
         ]
         ranked = [u for u in cases if u.priority_rank]
+        poll = self.priority_poll
+        source = (
+            f"Priority from POLL-{poll.number} ({poll.question}), closed {fmt_local(poll.closed_at, self.tz)}."
+            if poll is not None
+            else "No poll sets the priority yet (`usecase priority from POLL-n`): ordered by score."
+        )
         sections = [
             Section(
                 "Use cases by priority",
-                text=f"{len(cases)} use case(s), ordered by poll rank, then score (impact x feasibility).",
+                text=f"{len(cases)} live use case(s), ordered by poll rank, then score (impact x feasibility). "
+                + source,
                 table=table,
+                empty="No use cases yet.",
+            ),
+            Section(
+                "What each use case is",
+                table=TableData(["ID", "Title", "Description", "Expected benefit"], detail_rows, "use_case_details"),
                 empty="No use cases yet.",
             ),
             Section(
@@ -189,6 +328,12 @@ class Builder:
             )
         if ranked:
             sections.append(self._poll_chart(ranked))
+        aside = [
+            self.set_aside_row(f"UC-{u.number}", u.title, u.status)
+            for u in self.snap.use_cases
+            if is_set_aside("UC", u.status)
+        ]
+        sections.append(self.set_aside_section(aside, "use cases"))
         return self.doc("usecases", sections)
 
     def _poll_chart(self, ranked: list[UseCase]) -> Section:
@@ -201,7 +346,7 @@ class Builder:
             options = [o for o in self.snap.options if o.poll_id == poll.id]
             try:
                 tally = count_tally(poll.method, len(options), stored, poll.count_method)
-                chart = poll_chart(poll, options, tally, stored)
+                chart = live_only(poll_chart(poll, options, tally, stored), self.set_aside_labels(options))
             except (KeyError, ValueError, TypeError):  # a ballot shape this version cannot count
                 chart = None
             if chart is not None:
@@ -228,7 +373,32 @@ class Builder:
             ),
         )
 
+    def set_aside_labels(self, options) -> set[str]:
+        """The labels of a poll's options whose use case is set aside (they leave its chart)."""
+        return {
+            o.label
+            for o in options
+            if o.use_case_id in self.uc_by_id and is_set_aside("UC", self.uc_by_id[o.use_case_id].status)
+        }
+
     # ---- 2. infrastructure and gaps ----
+
+    @cached_property
+    def gaps(self) -> list[tuple]:
+        """(rating, source number, dimension, source, live use cases it blocks), worst first."""
+        gaps = []
+        # Only live use cases that name a source can be blocked by one: match those alone,
+        # and only against sources that have a gap.
+        naming = [u for u in self.live_use_cases if u.data_sources]
+        for s in self.snap.sources:
+            found = source_gaps(s)
+            if not found:
+                continue
+            blocked = [u for u in naming if uses_source(u, s)]
+            for dim, rating in found:
+                gaps.append((rating, s.number, dim, s, blocked))
+        gaps.sort(key=lambda g: (g[0], g[1], g[2]))
+        return gaps
 
     def infrastructure(self) -> Document:
         inv = [
@@ -246,18 +416,6 @@ class Builder:
             ]
             for s in self.snap.sources
         ]
-        gaps = []
-        # Only active use cases that name a source can be blocked by one: match those alone,
-        # and only against sources that have a gap.
-        naming = [u for u in self.snap.use_cases if u.data_sources and u.status not in INACTIVE_USE_CASE]
-        for s in self.snap.sources:
-            found = source_gaps(s)
-            if not found:
-                continue
-            blocked = [u for u in naming if uses_source(u, s)]
-            for dim, rating in found:
-                gaps.append((rating, s.number, dim, s, blocked))
-        gaps.sort(key=lambda g: (g[0], g[1], g[2]))
         gap_rows = [
             [
                 gap_severity(rating),
@@ -266,8 +424,10 @@ class Builder:
                 dim,
                 str(rating),
                 ", ".join(f"UC-{u.number}" for u in blocked) or "-",
+                one_line(s.remediation) or "-",
+                self.who(s.remediation_owner_member_id),
             ]
-            for rating, _, dim, s, blocked in gaps
+            for rating, _, dim, s, blocked in self.gaps
         ]
         return self.doc(
             "infrastructure",
@@ -285,7 +445,11 @@ class Builder:
                 Section(
                     "Gaps",
                     text=f"A rating of {GAP_RATING} or less is a gap; 1 is severe, 2 moderate.",
-                    table=TableData(["Severity", "Source", "Name", "Dimension", "Rating", "Blocks"], gap_rows, "gaps"),
+                    table=TableData(
+                        ["Severity", "Source", "Name", "Dimension", "Rating", "Blocks", "Remediation", "Owner"],
+                        gap_rows,
+                        "gaps",
+                    ),
                     empty="No gaps: every rated dimension is above 2.",
                 ),
             ],
@@ -296,7 +460,7 @@ class Builder:
     def kpis(self) -> Document:
         rows = []
         for k in sorted(
-            self.snap.kpis, key=lambda k: (k.use_case_id is None, self._uc_number(k.use_case_id), k.number)
+            self.live_kpis, key=lambda k: (k.use_case_id is None, self._uc_number(k.use_case_id), k.number)
         ):
             uc = self.uc_by_id.get(k.use_case_id) if k.use_case_id else None
             rows.append(
@@ -313,11 +477,7 @@ class Builder:
                     k.status,
                 ]
             )
-        missing = [
-            f"UC-{u.number} {u.title}"
-            for u in self.by_priority
-            if not self.kpis_of[u.id] and u.status not in INACTIVE_USE_CASE
-        ]
+        missing = [f"UC-{u.number} {u.title}" for u in self.by_priority if not self.kpis_of[u.id]]
         return self.doc(
             "kpis",
             [
@@ -335,6 +495,7 @@ class Builder:
                     items=missing,
                     empty="Every active use case has at least one KPI.",
                 ),
+                self.set_aside_section(self.set_aside_kpis(), "KPIs"),
             ],
         )
 
@@ -376,7 +537,18 @@ class Builder:
         ]
         if with_approvals:
             sections.append(self.approvals(stale or {}))
+        aside = [self.set_aside_row(f"ACT-{a.number}", a.name, "removed") for a in self.snap.activities if a.removed]
+        sections.append(self.set_aside_section(aside, "activities"))
         return self.doc("raci", sections)
+
+    def decisions(self, sign_off_id: int, decision: str) -> str:
+        """Who decided so, each with their comment ("Sam Sponsor: needs the Q3 figures")."""
+        out = []
+        for r in self.snap.responses:
+            if r.sign_off_id == sign_off_id and r.decision == decision:
+                comment = one_line(r.comment)
+                out.append(self.who(r.member_id) + (f": {comment}" if comment else ""))
+        return "; ".join(sorted(out)) or "-"
 
     def sign_off_state(self, sign_off_id: int) -> tuple[str, list[str]]:
         responses = [r for r in self.snap.responses if r.sign_off_id == sign_off_id]
@@ -405,23 +577,46 @@ class Builder:
         for key in DELIVERABLES:
             _, sign = latest.get(key, (None, None))
             if sign is None:
-                rows.append([TITLES[key], "-", "not requested", "-", "-"])
+                rows.append([TITLES[key], "-", "not requested", "-", "-", "-", "-"])
                 continue
             state, waiting = self.sign_off_state(sign.id)
             if state == "approved" and stale.get(key):
                 state = "stale (changed since approval)"
             decided = [r.decided_at for r in self.snap.responses if r.sign_off_id == sign.id and r.decided_at]
-            when = fmt_local(max(decided), self.tz) if state.startswith("approved") and decided else "-"
-            rows.append([TITLES[key], f"SIGN-{sign.number}", state, ", ".join(sorted(waiting)) or "-", when])
+            when = fmt_local(max(decided), self.tz) if decided else "-"
+            rows.append(
+                [
+                    TITLES[key],
+                    f"SIGN-{sign.number}",
+                    state,
+                    self.decisions(sign.id, "approved"),
+                    self.decisions(sign.id, "rejected"),
+                    ", ".join(sorted(waiting)) or "-",
+                    when,
+                ]
+            )
         return Section(
             "Approvals",
-            table=TableData(["Deliverable", "Request", "Status", "Waiting for", "Approved"], rows, "approvals"),
+            text="Who approved, who asked for changes and why, and who has yet to answer, per deliverable.",
+            table=TableData(
+                [
+                    "Deliverable",
+                    "Request",
+                    "Status",
+                    "Approved by",
+                    "Rejected by (why)",
+                    "Waiting for",
+                    "Last decision",
+                ],
+                rows,
+                "approvals",
+            ),
         )
 
     # ---- 5. risks ----
 
     def risks(self) -> Document:
-        ordered = sorted(self.snap.risks, key=lambda r: (-risk_score(r), r.number))
+        ordered = sorted(self.live_risks, key=lambda r: (-risk_score(r), r.number))
         rows = [
             [
                 f"RISK-{r.number}",
@@ -448,12 +643,14 @@ class Builder:
                 self.who(c.member_id),
             ]
             for c in self.snap.score_changes
-            if c.risk_id in self.risk_by_id
+            if c.risk_id in self.risk_by_id and not is_set_aside("RISK", self.risk_by_id[c.risk_id].status)
         ]
         counts = [[0] * 5 for _ in range(5)]
-        for r in self.snap.risks:
-            if r.status not in CLOSED_RISK and 1 <= r.likelihood <= 5 and 1 <= r.impact <= 5:
+        ids: list[list[list[str]]] = [[[] for _ in range(5)] for _ in range(5)]
+        for r in ordered:
+            if 1 <= r.likelihood <= 5 and 1 <= r.impact <= 5:
                 counts[r.likelihood - 1][r.impact - 1] += 1
+                ids[r.likelihood - 1][r.impact - 1].append(f"RISK-{r.number}")
         sections = [
             Section(
                 "Risk register",
@@ -484,19 +681,25 @@ class Builder:
                 empty="No risk has been re-scored.",
             ),
         ]
-        if self.snap.risks:
+        if ordered:
             sections.append(
                 Section(
                     "Heat map",
-                    text="Open risks by likelihood (rows) and impact (columns).",
+                    text="Open risks by likelihood (rows) and impact (columns), with their IDs.",
                     chart=Image(
                         alt="Heat map of open risks by likelihood and impact",
                         title="Risk heat map",
                         chart="heatmap",
-                        data={"counts": counts, "title": ""},
+                        data={"counts": counts, "ids": ids, "title": ""},
                     ),
                 )
             )
+        aside = [
+            self.set_aside_row(f"RISK-{r.number}", r.title, r.status)
+            for r in self.snap.risks
+            if is_set_aside("RISK", r.status)
+        ]
+        sections.append(self.set_aside_section(aside, "risks"))
         return self.doc("risks", sections)
 
     # ---- 6. plan ----
@@ -507,8 +710,17 @@ class Builder:
             key=lambda m: (m.start_date or m.due_date, m.due_date, m.number),
         )
 
-    def plan(self) -> Document:
+    def critical_path(self) -> list[int]:
         order = self.milestone_order()
+        items = {
+            m.id: plan.PlanItem(m.id, m.due_date, m.after_milestone_id, m.start_date, m.status == "done") for m in order
+        }
+        return plan.critical_path(items)
+
+    def plan(self, today: date | None = None) -> Document:
+        order = self.milestone_order()
+        critical = self.critical_path()
+        status = {m.id: self.milestone_status(m, today) for m in order}
         rows = [
             [
                 f"MS-{m.number}",
@@ -516,61 +728,79 @@ class Builder:
                 fmt_day(m.start_date),
                 fmt_day(m.due_date),
                 self.whos(self.owners[m.id]),
-                m.status,
+                status[m.id],
                 f"MS-{self.ms_by_id[m.after_milestone_id].number}" if m.after_milestone_id in self.ms_by_id else "-",
+                "yes" if m.id in critical else "-",
             ]
             for m in order
         ]
+        live_ms = {m.id for m in order}
         res_rows = []
-        totals: dict[tuple[str, str], float] = defaultdict(float)
+        aside_rows = [
+            self.set_aside_row(f"MS-{m.number}", m.name, "removed")
+            for m in self.snap.milestones
+            if m.status == "removed"
+        ]
+        quantities: dict[tuple[str, str], float] = defaultdict(float)
+        per_milestone: dict[tuple[int, str, str], float] = defaultdict(float)
         for r in sorted(
             self.snap.resources,
             key=lambda r: (self._ms_number(r.milestone_id), r.kind, r.number),
         ):
             ms = self.ms_by_id.get(r.milestone_id) if r.milestone_id else None
+            if ms is not None and ms.id not in live_ms:  # its milestone was removed
+                row = self.set_aside_row(f"MS-{ms.number}", r.name, f"resource of removed MS-{ms.number}")
+                aside_rows.append([f"RES-{r.number}", *row[1:]])
+                continue
             res_rows.append(
                 [
                     f"MS-{ms.number}" if ms else "unassigned",
                     r.kind,
                     r.name,
-                    fmt_num(r.amount),
+                    formats.amount(r.amount, r.unit),
                     r.unit or "-",
                     self.who(r.owner_member_id),
                 ]
             )
-            if r.amount is not None:
-                totals[(r.kind, r.unit)] += r.amount
-        total_rows = [[kind, fmt_num(v), unit or "-"] for (kind, unit), v in sorted(totals.items())]
+            if r.amount is None:
+                continue
+            if _is_share(r):  # a share of someone's time adds up within one period only
+                per_milestone[(self._ms_number(r.milestone_id), r.kind, r.unit)] += r.amount
+            else:
+                quantities[(r.kind, r.unit)] += r.amount
+        total_rows = [
+            ["whole plan", kind, formats.amount(v, unit), unit or "-"] for (kind, unit), v in sorted(quantities.items())
+        ]
+        total_rows += [
+            [f"MS-{n}" if n < 1 << 30 else "unassigned", kind, formats.amount(v, unit), unit or "-"]
+            for (n, kind, unit), v in sorted(per_milestone.items())
+        ]
+        over = self.over_allocation()
+        over_items = [
+            f"{person}: {formats.percent(peak)} at once across " + ", ".join(f"MS-{n}" for n in numbers)
+            for person, (peak, numbers) in sorted(over.items())
+        ]
+        by_id = {m.id: m for m in order}
         sections = [
             Section(
                 "Milestones",
-                table=TableData(["ID", "Milestone", "Start", "Due", "Owners", "Status", "After"], rows, "milestones"),
+                text="Status as `plan show` gives it: done, on track, due soon or overdue."
+                if today is not None
+                else "Status as recorded (open or done).",
+                table=TableData(
+                    ["ID", "Milestone", "Start", "Due", "Owners", "Status", "After", "Critical"], rows, "milestones"
+                ),
                 empty="No milestones yet.",
-            )
+            ),
+            Section(
+                "Critical path",
+                text="Every milestone on this chain delays the end of the plan if it slips." if critical else "",
+                items=[f"MS-{by_id[i].number} {by_id[i].name} (due {fmt_day(by_id[i].due_date)})" for i in critical],
+                empty="No open milestones, so no critical path.",
+            ),
         ]
         if order:
-            sections.append(
-                Section(
-                    "Timeline",
-                    chart=Image(
-                        alt="Timeline of the milestones",
-                        title="Project timeline",
-                        chart="gantt",
-                        data={
-                            "rows": [
-                                {
-                                    "label": short(f"MS-{m.number} {m.name}"),
-                                    "start": (m.start_date or m.due_date).isoformat(),
-                                    "end": m.due_date.isoformat(),
-                                    "status": m.status,
-                                }
-                                for m in order
-                            ],
-                            "title": "",
-                        },
-                    ),
-                )
-            )
+            sections.append(self.timeline(order, status, critical, today))
         sections += [
             Section(
                 "Resources per milestone",
@@ -578,12 +808,48 @@ class Builder:
                 empty="No resources allocated.",
             ),
             Section(
-                "Totals per kind",
-                table=TableData(["Kind", "Amount", "Unit"], total_rows, "resource_totals"),
+                "Totals per unit and period",
+                text="Amounts add up only within one unit; shares of a person's time (FTE, %) only within one "
+                "milestone's period.",
+                table=TableData(["Period", "Kind", "Amount", "Unit"], total_rows, "resource_totals"),
                 empty="No amounts recorded.",
             ),
+            Section(
+                "Over-allocation",
+                text="People above 100 % of their time in overlapping open milestones (as `plan resources`).",
+                items=over_items,
+                empty="Nobody is allocated over 100 %.",
+            ),
+            self.set_aside_section(aside_rows, "milestones and resources"),
         ]
         return self.doc("plan", sections)
+
+    def timeline(self, order: list[Milestone], status: dict[int, str], critical: list[int], today) -> Section:
+        numbers = {m.id: m.number for m in order}
+        return Section(
+            "Timeline",
+            chart=Image(
+                alt="Timeline of the milestones",
+                title="Project timeline",
+                chart="gantt",
+                data={
+                    "rows": [
+                        {
+                            "label": short(f"MS-{m.number} {m.name}"),
+                            "id": f"MS-{m.number}",
+                            "start": (m.start_date or m.due_date).isoformat(),
+                            "end": m.due_date.isoformat(),
+                            "status": status[m.id],
+                            "after": f"MS-{numbers[m.after_milestone_id]}" if m.after_milestone_id in numbers else "",
+                            "critical": m.id in critical,
+                        }
+                        for m in order
+                    ],
+                    "today": today.isoformat() if today is not None else "",
+                    "title": "",
+                },
+            ),
+        )
 
     def _ms_number(self, ms_id: int | None) -> int:
         ms = self.ms_by_id.get(ms_id) if ms_id else None
@@ -595,21 +861,30 @@ class Builder:
         snap = self.snap
         today = now.astimezone(self.tz).date()
         by_status: dict[str, int] = defaultdict(int)
-        for u in snap.use_cases:
+        for u in self.live_use_cases:
             by_status[u.status] += 1
-        open_risks = [r for r in snap.risks if r.status not in CLOSED_RISK]
         order = self.milestone_order()
+        aside = {
+            ("use case", "use cases"): len(snap.use_cases) - len(self.live_use_cases),
+            ("KPI", "KPIs"): len(snap.kpis) - len(self.live_kpis),
+            ("risk", "risks"): len(snap.risks) - len(self.live_risks),
+            ("milestone", "milestones"): sum(1 for m in snap.milestones if m.status == "removed"),
+            ("RACI activity", "RACI activities"): len(snap.activities) - len(self.active_activities),
+        }
+        late = sum(1 for m in order if self.milestone_status(m, today) == "overdue")
         facts = [
             (
                 "Use cases",
-                f"{len(snap.use_cases)} ({', '.join(f'{n} {s}' for s, n in sorted(by_status.items()))})"
-                if snap.use_cases
+                f"{formats.count(len(self.live_use_cases))} "
+                f"({', '.join(f'{formats.count(n)} {s}' for s, n in sorted(by_status.items()))})"
+                if self.live_use_cases
                 else "0",
             ),
-            ("KPIs", str(len([k for k in snap.kpis if k.status != "removed"]))),
+            ("KPIs", formats.count(len(self.live_kpis))),
             (
                 "Open risks",
-                f"{len(open_risks)} ({sum(1 for r in open_risks if risk_score(r) >= CRITICAL_SCORE)} critical)",
+                f"{formats.count(len(self.live_risks))} "
+                f"({sum(1 for r in self.live_risks if risk_score(r) >= CRITICAL_SCORE)} critical)",
             ),
             ("Data sources", f"{len(snap.sources)} ({sum(1 for s in snap.sources if source_gaps(s))} with gaps)"),
             (
@@ -617,10 +892,18 @@ class Builder:
                 f"{sum(1 for p in snap.polls if p.status == 'open')} open, "
                 f"{sum(1 for p in snap.polls if p.status != 'open')} closed",
             ),
-            ("RACI activities", str(len(self.active_activities))),
-            ("Milestones", f"{sum(1 for m in order if m.status == 'done')} of {len(order)} done"),
+            ("RACI activities", formats.count(len(self.active_activities))),
+            (
+                "Milestones",
+                f"{sum(1 for m in order if m.status == 'done')} of {len(order)} done"
+                + (f", {late} overdue" if late else ""),
+            ),
         ]
-        changes = [f"{action}: {n}" for action, n in sorted(snap.recent_actions.items())]
+        if any(aside.values()):
+            facts.append(
+                ("Set aside", ", ".join(f"{n} {one if n == 1 else many}" for (one, many), n in aside.items() if n))
+            )
+        changes = changes_in_words(snap.recent_actions)
         changed = (
             f"Changed since the last digest ({fmt_local(snap.since, self.tz)})"
             if snap.since_digest
@@ -636,29 +919,68 @@ class Builder:
         )
 
     def attention(self, now: datetime, today: date) -> list[str]:
+        """Everything someone must act on, most pressing kind first."""
         out = []
+        latest = sorted(
+            self.latest_sign_offs().items(),
+            key=lambda kv: DELIVERABLES.index(kv[0]) if kv[0] in DELIVERABLES else 99,
+        )
+        stale = self.stale or {}
+        for key, (_, sign) in latest:
+            if sign is None:
+                continue
+            state, waiting = self.sign_off_state(sign.id)
+            title = TITLES.get(key, key)
+            if state == "rejected":
+                out.append(f"Sign-off rejected: SIGN-{sign.number} {title} ({self.decisions(sign.id, 'rejected')})")
+            elif state == "approved" and stale.get(key):
+                out.append(f"Approval out of date: SIGN-{sign.number} {title} changed since it was approved")
         for m in self.milestone_order():
-            if m.status not in DONE_MILESTONE and m.due_date < today:
+            if self.milestone_status(m, today) == "overdue":
                 out.append(
                     f"Overdue: MS-{m.number} {m.name} (due {fmt_day(m.due_date)}, {self.whos(self.owners[m.id])})"
                 )
-        for r in sorted(self.snap.risks, key=lambda r: (-risk_score(r), r.number)):
-            if r.status not in CLOSED_RISK and risk_score(r) >= CRITICAL_SCORE and not r.mitigation.strip():
-                out.append(f"Critical risk without mitigation: RISK-{r.number} {r.title} (score {risk_score(r)})")
+        for person, (peak, numbers) in sorted(self.over_allocation().items()):
+            out.append(
+                f"Over-allocated: {person} at {formats.percent(peak)} across " + ", ".join(f"MS-{n}" for n in numbers)
+            )
+        for m in self.milestone_order():
+            if m.status != "done" and not self.owners[m.id]:
+                out.append(f"Milestone without owner: MS-{m.number} {m.name}")
+        ordered_risks = sorted(self.live_risks, key=lambda r: (-risk_score(r), r.number))
+        for r in ordered_risks:
+            if r.owner_member_id is None:
+                out.append(f"Risk without owner: RISK-{r.number} {r.title}")
+        for r in ordered_risks:
+            if risk_score(r) >= HIGH_SCORE and not r.mitigation.strip():
+                out.append(
+                    f"{risk_level(risk_score(r)).capitalize()} risk without mitigation: RISK-{r.number} {r.title} "
+                    f"(score {risk_score(r)})"
+                )
+        for r in ordered_risks:
+            if r.review_date is not None and r.review_date < today:
+                out.append(f"Review past due: RISK-{r.number} {r.title} (review {fmt_day(r.review_date)})")
+        for rating, _, dim, src, blocked in self.gaps:
+            short_listed = [u for u in blocked if u.status in ("shortlisted", "approved")]
+            if short_listed and src.remediation_owner_member_id is None:
+                out.append(
+                    f"Gap without remediation owner: SRC-{src.number} {src.name} {dim} ({rating}) blocks "
+                    + ", ".join(f"UC-{u.number}" for u in short_listed)
+                )
         for u in self.by_priority:
-            if not self.kpis_of[u.id] and u.status not in INACTIVE_USE_CASE:
+            if not self.kpis_of[u.id]:
                 out.append(f"No KPI: UC-{u.number} {u.title}")
         for act in self.active_activities:
-            if "A" not in self.letters[act.id]:
-                out.append(f"No one accountable: ACT-{act.number} {act.name}")
+            letters = self.letters[act.id]
+            missing = [word for letter, word in (("A", "accountable"), ("R", "responsible")) if letter not in letters]
+            if missing:
+                out.append(f"No one {' or '.join(missing)}: ACT-{act.number} {act.name}")
         for p in self.snap.polls:
             if p.status == "open" and p.closes_at and now <= p.closes_at <= now + CLOSING_SOON:
                 out.append(
                     f"Poll closing soon: POLL-{p.number} {p.question} (closes {fmt_local(p.closes_at, self.tz)})"
                 )
-        for key, (_, sign) in sorted(
-            self.latest_sign_offs().items(), key=lambda kv: DELIVERABLES.index(kv[0]) if kv[0] in DELIVERABLES else 99
-        ):
+        for key, (_, sign) in latest:
             if sign is None:
                 continue
             state, waiting = self.sign_off_state(sign.id)
@@ -669,8 +991,12 @@ class Builder:
         return out
 
     def build(self, key: str, now: datetime, stale: dict[str, bool] | None = None) -> Document:
+        """The document as people read it: the plan's statuses and "Needs attention" as of `now`."""
+        self.stale = stale
         if key == "overview":
             return self.overview(now)
         if key == "raci":
             return self.raci(stale=stale)
+        if key == "plan":
+            return self.plan(now.astimezone(self.tz).date())
         return getattr(self, key)()

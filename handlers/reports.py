@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.render.documents import render_markdown
 from handlers.messages import Element, Fields, Heading, ListItems, Table, Text
+from handlers.report_summary import executive_summary
 from handlers.report_views import DELIVERABLES, KEYS, Builder, Document
 from storage.models import Initiative
 from storage.repos.reports import Snapshot, last_digest_at, load_snapshot
@@ -31,8 +32,21 @@ def content_hash(markdown: str) -> str:
     return hashlib.sha256(markdown.encode("utf-8")).hexdigest()
 
 
+def build_document(builder: Builder, key: str, now: datetime, stale: dict[str, bool] | None = None) -> Document:
+    if key == "summary":
+        return executive_summary(builder, now, stale)
+    return builder.build(key, now, stale)
+
+
 def canonical_markdown(builder: Builder, key: str, now: datetime) -> str:
-    doc = builder.raci(with_approvals=False) if key == "raci" else builder.build(key, now)
+    """What a sign-off pins: the data alone, never the day (the plan's statuses are the recorded
+    open or done, not "overdue", which would make an approval stale at midnight)."""
+    if key == "raci":
+        doc = builder.raci(with_approvals=False)
+    elif key == "plan":
+        doc = builder.plan(None)
+    else:
+        doc = build_document(builder, key, now)
     return render_markdown(doc)
 
 
@@ -58,8 +72,8 @@ async def build_documents(
     session: AsyncSession, initiative: Initiative, keys: list[str], now: datetime, default_tz: str = "UTC"
 ) -> list[Document]:
     builder = await snapshot_builder(session, initiative, now, default_tz)
-    stale = stale_flags(builder, now) if "raci" in keys else {}
-    return [builder.build(k, now, stale) for k in keys]
+    stale = stale_flags(builder, now) if {"raci", "summary", "overview"} & set(keys) else {}
+    return [build_document(builder, k, now, stale) for k in keys]
 
 
 async def deliverable_markdown(

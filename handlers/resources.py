@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import formats
 from handlers import plan_rules as rules
 from handlers.context import Context
 from handlers.fields import Check, parse_human_id
@@ -19,12 +20,6 @@ UNIT_MAX = 40
 
 def res_id(r: Resource) -> str:
     return f"RES-{r.number}"
-
-
-def _amount(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:g}"
 
 
 @command(
@@ -73,7 +68,7 @@ async def add(ctx: Context, args: Parsed) -> Reply:
     await ctx.session.flush()
     ctx.audit("resource.add", res_id(r), name=name, kind=kind)
     where = f" for MS-{milestone.number}" if milestone else ""
-    size = f" ({_amount(amount)} {unit})".replace(" )", ")") if amount is not None else ""
+    size = f" ({formats.number(amount)} {unit})".replace(" )", ")") if amount is not None else ""
     return Reply(
         [Text(f"{ctx.member.display_name} added {res_id(r)}: {name}, {kind}{size}{where}.")], visibility="channel"
     )
@@ -89,7 +84,7 @@ async def list_resources(ctx: Context, args: Parsed) -> Reply:
             res_id(r),
             r.name,
             r.kind,
-            _amount(r.amount),
+            formats.number(r.amount),
             r.unit or "-",
             f"MS-{ms[r.milestone_id].number}" if r.milestone_id in ms else "-",
             people[r.owner_member_id].display_name if r.owner_member_id in people else "-",
@@ -148,27 +143,29 @@ async def allocation_report(ctx: Context) -> Reply:
         Text("Resources per milestone and kind"),
         Table(
             ["Milestone", "Kind", "Total", "Unit", "Items"],
-            [[m, k, _amount(t), u or "-", str(n)] for m, k, u, t, n in sums],
+            [[m, k, formats.number(t), u or "-", str(n)] for m, k, u, t, n in sums],
         ),
     ]
-    allocations = []
-    for r in rows:
-        share = rules.share_of(r.amount, r.unit) if r.kind == "person" else None
-        m = ms.get(r.milestone_id)
-        if share is None or m is None or r.owner_member_id not in people:
-            continue
-        allocations.append(
-            rules.Allocation(
-                people[r.owner_member_id].display_name, m.number, share, m.start_date or m.due_date, m.due_date
-            )
+    live = {i: m for i, m in ms.items() if m.status != "done"}
+    allocations = rules.allocations(
+        (
+            r.kind,
+            r.amount,
+            r.unit,
+            people[r.owner_member_id].display_name if r.owner_member_id in people else None,
+            live[r.milestone_id].number if r.milestone_id in live else None,
+            live[r.milestone_id].start_date if r.milestone_id in live else None,
+            live[r.milestone_id].due_date if r.milestone_id in live else None,
         )
+        for r in rows
+    )
     over = rules.over_allocated(allocations)
     if over:
         out += [
             Text("Over-allocated (more than 100% at once in overlapping milestones):"),
             ListItems(
                 [
-                    f"{person}: {peak * 100:g}% across " + ", ".join(f"MS-{n}" for n in numbers)
+                    f"{person}: {formats.percent(peak)} across " + ", ".join(f"MS-{n}" for n in numbers)
                     for person, (peak, numbers) in sorted(over.items())
                 ]
             ),

@@ -15,7 +15,14 @@ from handlers.registry import command
 from handlers.report_views import DELIVERABLES, KEYS, TITLES
 from handlers.reports import build_documents, document_elements
 
-CHOICES = {**{k: k for k in KEYS}, "all": "all", "usecase": "usecases", "risk": "risks", "infra": "infrastructure"}
+CHOICES = {
+    **{k: k for k in KEYS},
+    "all": "all",
+    "executive": "summary",
+    "usecase": "usecases",
+    "risk": "risks",
+    "infra": "infrastructure",
+}
 EXPORT_FORMATS = {"md": "md", "markdown": "md", "html": "html", "csv": "csv", "xlsx": "xlsx", "excel": "xlsx"}
 
 
@@ -26,7 +33,7 @@ def keys_for(what: str) -> list[str]:
 @command(
     "summary",
     summary="Show a deliverable (or all of them); --post shares it in the channel (facilitators).",
-    usage="summary [overview|usecases|infrastructure|kpis|raci|risks|plan|all] [--post]",
+    usage="summary [summary|overview|usecases|infrastructure|kpis|raci|risks|plan|all] [--post]",
     args=(Arg("deliverable"),),
     opts=(Opt("post", flag=True),),
     examples=("summary", "summary risks", "summary all --post"),
@@ -67,7 +74,7 @@ async def export(ctx: Context, args: Parsed) -> Reply:
     names = ", ".join(TITLES[k] for k in DELIVERABLES)
     return Reply(
         [
-            Text(f"The {fmt.upper()} export of {ctx.initiative.name}: the overview and {names}."),
+            Text(f"The {fmt.upper()} export of {ctx.initiative.name}: the executive summary, overview and {names}."),
             File(
                 title=f"{ctx.initiative.name} deliverables ({fmt})", export_format=fmt, initiative_id=ctx.initiative.id
             ),

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from handlers import formats
 from handlers.context import Context
 from handlers.fields import Check, fmt_dt, parse_human_id
 from handlers.grammar import Arg, Mention, Opt, Parsed, Token, UsageError, tokenize
@@ -524,7 +525,8 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     elements += [Text(f"Requirements ({len(reqs)})"), ListItems([r.text for r in reqs] or ["none yet"])]
     kpis = await repo.kpis(ctx.session, ctx.initiative.id, uc.id)
     kpi_lines = [
-        f"KPI-{k.number} {k.name}: {_num(k.baseline)} → {_num(k.target)} {k.unit}".rstrip() + f" ({k.status})"
+        f"KPI-{k.number} {k.name}: {formats.number(k.baseline)} → {formats.number(k.target)} {k.unit}".rstrip()
+        + f" ({k.status})"
         for k in kpis
     ]
     elements += [Text(f"KPIs ({len(kpis)})"), ListItems(kpi_lines or ["none yet"])]
@@ -537,12 +539,6 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     elements += [Text(f"Risks ({len(risks)})"), ListItems(risk_lines or ["none yet"])]
     elements += [Text("History"), ListItems(await history(ctx, uc_id(uc)))]
     return Reply(elements)
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 @command(

@@ -221,6 +221,9 @@ class DataSource(Base):
     accessibility: Mapped[int | None]
     security: Mapped[int | None]
     issues: Mapped[str] = mapped_column(Text, default="")
+    # What will be done about its gaps, and who sees to it (the gap analysis shows both).
+    remediation: Mapped[str] = mapped_column(Text, default="")
+    remediation_owner_member_id: Mapped[int | None] = _fk("member.id", nullable=True, ondelete="SET NULL")
     created_by_member_id: Mapped[int] = _fk("member.id")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -248,6 +251,9 @@ class Poll(Base):
     created_by_member_id: Mapped[int] = _fk("member.id")
     message_channel: Mapped[str] = mapped_column(String(200), default="")
     message_ts: Mapped[str] = mapped_column(String(64), default="")
+    # Chosen at `poll start --sets-priority` (or later with `usecase priority from POLL-n`): only
+    # such a poll ranks the use cases when it closes, never whichever closed last.
+    sets_priority: Mapped[bool] = mapped_column(Boolean, default=False)
     tally_version: Mapped[int] = mapped_column(Integer, default=0)
     rendered_version: Mapped[int] = mapped_column(Integer, default=0)
     rendered_at: Mapped[datetime | None]  # last poll-message update queued: updates are >= 2 s apart

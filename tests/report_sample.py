@@ -2,6 +2,10 @@
 
 Inserted through the ORM, so it does not wait for the intake, polls, RACI and plan commands.
 Everything is deterministic (fixed times, fixed order) so golden files stay byte-identical.
+It holds what a real phase leaves behind: a withdrawn and a rejected use case (and a KPI of the
+withdrawn one), a withdrawn KPI, a closed risk, a removed milestone with a resource, an overdue
+milestone, a person over-allocated in overlapping milestones, a team entered as 2 FTE with an
+owner, a rejected sign-off, and the audit rows that say who set each item aside, when and why.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    AuditEvent,
     Ballot,
     DataSource,
     Initiative,
@@ -61,7 +66,9 @@ USE_CASES = [
     ("Data quality monitoring", "governance", 2, 5, 3, "", "proposed", None),
     ("GDPR data deletion workflow", "governance", 3, 3, 5, "CRM", "rejected", None),
     ("Energy use dashboard", "bi", 2, 4, 4, "SRC-6", "proposed", None),
+    ("Chatbot for store staff", "ml", 3, 3, 3, "SRC-2", "withdrawn", None),
 ]
+DEPARTMENTS = ["Supply chain", "Marketing", "Pricing", "IT", "Procurement", "Stores"]
 
 # name, type, owner idx, size, refresh, quality, access, security, issues
 SOURCES = [
@@ -119,6 +126,7 @@ async def insert_sample(
         closes_at=T0 + timedelta(days=10),
         closed_at=T0 + timedelta(days=10),
         salt="s1",
+        sets_priority=True,
         created_by_member_id=facilitator.id,
         created_at=T0 + timedelta(days=3),
     )
@@ -143,6 +151,9 @@ async def insert_sample(
             number=i,
             title=title,
             description=f"{title}: details.",
+            department=DEPARTMENTS[i % len(DEPARTMENTS)],
+            expected_benefit=f"Benefit of {title.lower()}.",
+            status_reason="Duplicate of UC-8" if status == "withdrawn" else "",
             category=cat,
             impact=imp,
             feasibility=feas,
@@ -199,6 +210,10 @@ async def insert_sample(
             0,
         ),
     ]
+    kpis += [
+        (cases[12], "", "Staff questions answered", 0.0, 500.0, "per day", "increase", None, 3),
+        (cases[0], "", "Planner hours saved", 1234.5678, 2000.0, "hours", "increase", None, 4),
+    ]
     for n, (uc, objective, kname, base, target, unit, direction, when, owner) in enumerate(kpis, start=1):
         session.add(
             Kpi(
@@ -213,6 +228,7 @@ async def insert_sample(
                 direction=direction,
                 target_date=when,
                 owner_member_id=members[owner].id,
+                status="withdrawn" if n == 8 else "active",
                 created_by_member_id=facilitator.id,
                 created_at=T0,
                 updated_at=T0,
@@ -226,6 +242,7 @@ async def insert_sample(
         ("Budget cut in Q2", "budget", 2, 4, "Phase the rollout", 1, "open"),
         ("Vendor lock-in", "strategy", 2, 2, "Open table formats (Delta)", 3, "closed"),
         ("Store network bandwidth", "infrastructure", 5, 4, "", 3, "open"),
+        ("Key analyst leaves", "skills gap", 3, 4, "", None, "open"),
     ]
     risk_rows = []
     for n, (title, cat, lik, imp, mit, owner, status) in enumerate(risks, start=1):
@@ -237,9 +254,9 @@ async def insert_sample(
             likelihood=lik,
             impact=imp,
             mitigation=mit,
-            owner_member_id=members[owner].id,
+            owner_member_id=members[owner].id if owner is not None else None,
             status=status,
-            review_date=date(2026, 12, 15) if n % 2 else None,
+            review_date=date(2026, 11, 20) if n == 3 else date(2026, 12, 15) if n % 2 else None,
             created_by_member_id=facilitator.id,
             created_at=T0,
             updated_at=T0,
@@ -286,6 +303,8 @@ async def insert_sample(
                 accessibility=a,
                 security=s,
                 issues=issues,
+                remediation="Tokenise card data before it lands" if n == 5 else "",
+                remediation_owner_member_id=members[5].id if n == 5 else None,
                 created_by_member_id=facilitator.id,
                 created_at=T0,
                 updated_at=T0,
@@ -311,6 +330,8 @@ async def insert_sample(
             ("Infrastructure assessment", date(2026, 11, 16), date(2026, 11, 25), "open"),
             ("Risk workshop", date(2026, 11, 30), date(2026, 12, 2), "open"),
             ("Roadmap sign-off", date(2026, 12, 7), date(2026, 12, 18), "open"),
+            ("Vendor selection", date(2026, 11, 23), date(2026, 12, 4), "removed"),
+            ("Steering committee", date(2026, 12, 21), date(2026, 12, 21), "open"),
         ],
         start=1,
     ):
@@ -329,6 +350,7 @@ async def insert_sample(
     await session.flush()
     for i in range(1, 5):
         milestones[i].after_milestone_id = milestones[i - 1].id
+    milestones[6].after_milestone_id = milestones[4].id
     for mi, owner in [(0, 0), (1, 0), (2, 3), (2, 2), (3, 0), (4, 1)]:
         session.add(MilestoneOwner(milestone_id=milestones[mi].id, member_id=members[owner].id))
     for n, (rname, kind, amount, unit, mi, owner) in enumerate(
@@ -339,6 +361,10 @@ async def insert_sample(
             ("Assessment budget", "budget", 25000.0, "EUR", 4, 1),
             ("Sandbox workspace", "infrastructure", 1.0, "workspace", 2, 3),
             ("Travel", "budget", 3000.0, "EUR", None, 0),
+            ("Vendor demos", "budget", 5000.0, "EUR", 5, 1),
+            ("Platform engineering", "person", 60.0, "%", 2, 3),
+            ("Pipeline build", "person", 50.0, "%", 2, 3),
+            ("Data engineering team", "person", 2.0, "FTE", 4, 2),
         ],
         start=1,
     ):
@@ -355,6 +381,34 @@ async def insert_sample(
                 created_at=T0,
             )
         )
+
+    ws_id, by_name = ws.id, {m.display_name: m for m in members}
+
+    def audit(action: str, entity: str, who: str, at: datetime, **detail) -> None:
+        m = by_name[who]
+        session.add(
+            AuditEvent(
+                workspace_id=ws_id,
+                initiative_id=ini.id,
+                actor_user_id=m.user_id,
+                actor_name=who,
+                action=action,
+                entity=entity,
+                detail=detail,
+                at=at,
+            )
+        )
+
+    audit("usecase.rejected", "UC-11", "Dana Facilitator", T0 + timedelta(days=4), reason="Legal runs it")
+    audit("usecase.withdrawn", "UC-13", "Tariq Tech", NOW - timedelta(days=3), reason="Duplicate of UC-8")
+    audit("kpi.withdraw", "KPI-8", "Priya Analyst", NOW - timedelta(days=2), reason="Not measurable yet")
+    audit("risk.update", "RISK-5", "Tariq Tech", T0 + timedelta(days=9), changed={"status": ["open", "closed"]})
+    audit("milestone.remove", "MS-6", "Dana Facilitator", NOW - timedelta(days=1), cancelled_reminders=2)
+    for k in range(1, 4):
+        audit("kpi.suggest", f"KPI-{k}", "Priya Analyst", NOW - timedelta(days=5, hours=k))
+    audit("usecase.propose", "UC-12", "Olga Owner", NOW - timedelta(days=4))
+    audit("signoff.request", "SIGN-3", "Dana Facilitator", NOW - timedelta(days=2))
+    audit("kpi.suggest", "KPI-1", "Priya Analyst", NOW - timedelta(days=9))  # older than the window
 
     activities = []
     for n, (aname, deliverable) in enumerate(
@@ -404,7 +458,8 @@ async def insert_sample(
 
 
 async def add_sign_offs(session: AsyncSession, ini: Initiative, hashes: dict[str, str]) -> None:
-    """SIGN-1 use cases approved (with the given hash), SIGN-2 KPIs pending for the sponsor."""
+    """SIGN-1 use cases approved (with the given hash), SIGN-2 KPIs pending for the sponsor,
+    SIGN-3 risks rejected by the security lead (with why)."""
     from sqlalchemy import select
 
     acts = {a.deliverable: a for a in (await session.execute(select(RaciActivity))).scalars()}
@@ -428,7 +483,16 @@ async def add_sign_offs(session: AsyncSession, ini: Initiative, hashes: dict[str
         due_date=date(2026, 12, 1),
         created_at=NOW - timedelta(days=1),
     )
-    session.add_all([s1, s2])
+    s3 = SignOff(
+        initiative_id=ini.id,
+        number=3,
+        activity_id=acts["risks"].id,
+        requested_by_member_id=members["U01"].id,
+        content_hash="0" * 64,
+        snapshot="(snapshot)",
+        created_at=NOW - timedelta(days=2),
+    )
+    session.add_all([s1, s2, s3])
     await session.flush()
     session.add_all(
         [
@@ -444,6 +508,13 @@ async def add_sign_offs(session: AsyncSession, ini: Initiative, hashes: dict[str
                 member_id=members["U05"].id,
                 decision="approved",
                 decided_at=NOW - timedelta(hours=5),
+            ),
+            SignOffResponse(
+                sign_off_id=s3.id,
+                member_id=members["U06"].id,
+                decision="rejected",
+                comment="Name an owner for the PCI mitigation",
+                decided_at=NOW - timedelta(days=1),
             ),
         ]
     )

@@ -190,9 +190,9 @@ def test_resources_totals_and_over_allocation(sqlite_url):
     report = out[out.index("Resources per milestone and kind") :]
     lines = [re.split(r"\s{2,}", line.strip()) for line in report.splitlines() if line.startswith("MS-")]
     assert lines == [
-        ["MS-3", "budget", "1500", "EUR", "2"],
+        ["MS-3", "budget", "1,500", "EUR", "2"],
         ["MS-3", "person", "60", "%", "1"],
-        ["MS-3", "tool", "1200", "EUR", "1"],
+        ["MS-3", "tool", "1,200", "EUR", "1"],
         ["MS-6", "person", "0.9", "FTE", "1"],
         ["MS-7", "person", "0.5", "FTE", "1"],
     ]

@@ -119,8 +119,16 @@ async def test_an_approval_goes_stale_when_the_deliverable_changes(sqlite_url):
         (raci,) = await build_documents(s, ini, ["raci"], NOW)
     rows = approvals(raci)
     assert rows["Prioritized use cases"][1:3] == ["SIGN-1", "approved"]
-    assert rows["Objectives and KPIs"][1:4] == ["SIGN-2", "pending", "Sam Sponsor"]
-    assert rows["Risk register and mitigation plans"][2] == "not requested"
+    assert rows["Prioritized use cases"][3] == "Sam Sponsor"  # who approved
+    assert rows["Objectives and KPIs"][1:3] == ["SIGN-2", "pending"]
+    assert rows["Objectives and KPIs"][3] == "Priya Analyst" and rows["Objectives and KPIs"][5] == "Sam Sponsor"
+    # Who rejected, and why.
+    assert rows["Risk register and mitigation plans"][2:5] == [
+        "rejected",
+        "-",
+        "Lee Security: Name an owner for the PCI mitigation",
+    ]
+    assert rows["Project plan and resource allocation"][2] == "not requested"
     async with db.transaction() as s:
         use_case = (await s.execute(select(UseCase).where(UseCase.number == 1))).scalar_one()
         use_case.title = "Demand forecasting per store and day"
@@ -174,7 +182,20 @@ async def test_overview_attention_list(sqlite_url):
     async with db.reading() as s:
         (overview,) = await build_documents(s, ini, ["overview"], NOW)
     attention = next(s for s in overview.sections if s.heading == "Needs attention").items
-    assert attention[0].startswith("Overdue: MS-3 Infrastructure assessment")
+    assert attention[0] == (
+        "Sign-off rejected: SIGN-3 Risk register and mitigation plans "
+        "(Lee Security: Name an owner for the PCI mitigation)"
+    )
+    assert any(a.startswith("Overdue: MS-3 Infrastructure assessment") for a in attention)
+    assert "Over-allocated: Tariq Tech at 110% across MS-3" in attention
+    # A team of 2 FTE with an owner is not its owner at 200 %.
+    assert not any(a.startswith("Over-allocated: Priya") or "Olga Owner at" in a for a in attention)
+    assert "Milestone without owner: MS-7 Steering committee" in attention
+    assert "Risk without owner: RISK-7 Key analyst leaves" in attention
+    assert "High risk without mitigation: RISK-2 PCI data leaks into the lake (score 15)" in attention
+    assert "Review past due: RISK-3 Legacy DWH decommission slips (review 2026-11-20)" in attention
+    assert "Gap without remediation owner: SRC-2 Inventory system quality (2) blocks UC-1" in attention
+    assert not any("SRC-5" in a for a in attention)  # its remediation has an owner
     assert "Critical risk without mitigation: RISK-6 Store network bandwidth (score 20)" in attention
     assert "No one accountable: ACT-5 Project plan" in attention
     assert any(a.startswith("Poll closing soon: POLL-2") for a in attention)
@@ -319,5 +340,11 @@ async def test_overview_counts_changes_since_the_previous_digest(sqlite_url):
         (overview,) = await build_documents(s, ini, ["overview"], NOW)
     changed = overview.sections[1]
     assert changed.heading == "Changed since the last digest (2026-11-23 10:30)"
-    assert changed.items == ["kpi.suggest: 1", "usecase.propose: 2"]
+    # In words people use, from the audit rows since then (the sample's own included).
+    assert changed.items == [
+        "2 use cases proposed, 1 withdrawn",
+        "1 KPI suggested, 1 withdrawn",
+        "1 milestone removed",
+        "1 sign-off requested",
+    ]
     await db.dispose()

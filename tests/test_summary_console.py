@@ -45,6 +45,7 @@ def test_summary_all_and_export_in_the_console(tmp_path):
         env={"ALIGNBOT_FILES_DIR": str(files)},
     )
     for title in (
+        "Executive summary",
         "Assessment overview",
         "Prioritized use cases",
         "Infrastructure report and gap analysis",
@@ -57,8 +58,8 @@ def test_summary_all_and_export_in_the_console(tmp_path):
     assert out.count("Risk register and mitigation plans\n") == 2  # `summary all`, then `summary risk`
     assert "UC-12  Energy use dashboard" in out and "RISK-6  Store network bandwidth" in out
     assert (
-        'deliverable must be one of overview, usecases, infrastructure, kpis, raci, risks, plan, all, got "nonsense"'
-        in out
+        "deliverable must be one of summary, overview, usecases, infrastructure, kpis, raci, risks, plan, all, "
+        'got "nonsense"' in out
     )
     assert "Only a facilitator can post a summary to the channel." in out
     assert 'format must be one of md, html, csv, xlsx, got "pdf"' in out

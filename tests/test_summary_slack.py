@@ -72,7 +72,7 @@ async def test_post_is_for_facilitators_and_bad_deliverable_is_named(server, sla
     denied = await (await server.slash("summary --post", user="U03", channel="C1")).json()
     assert "Only a facilitator can post a summary" in json.dumps(denied)
     bad = await (await server.slash("summary budget", user="U01", channel="C1")).json()
-    assert "deliverable must be one of overview, usecases" in json.dumps(bad)
+    assert "deliverable must be one of summary, overview, usecases" in json.dumps(bad)
     assert slack_api.of("chat.postMessage") == [] and slack_api.of("files.getUploadURLExternal") == []
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from storage.models import (
     AuditEvent,
     Ballot,
     DataSource,
+    Holiday,
     Initiative,
     JobClaim,
     Kpi,
@@ -37,6 +38,17 @@ from storage.models import (
     SignOff,
     SignOffResponse,
     UseCase,
+)
+
+# The audit actions that can set an item aside (withdraw, reject, merge, close, remove).
+SET_ASIDE_ACTIONS = (
+    "usecase.rejected",
+    "usecase.withdrawn",
+    "usecase.merged",
+    "kpi.withdraw",
+    "risk.update",
+    "milestone.remove",
+    "raci.activity.remove",
 )
 
 
@@ -69,6 +81,10 @@ class Snapshot:
     recent_actions: Tally = field(default_factory=Tally)  # audit action -> count since `since`
     since: datetime | None = None
     since_digest: bool = False  # `since` is when the previous digest went out
+    # (human id, action, who, when, detail) of the audit rows that may have set an item aside,
+    # oldest first (handlers.report_rules.sets_aside says which did).
+    set_aside_rows: list[tuple[str, str, str, datetime, dict]] = field(default_factory=list)
+    holidays: list[date] = field(default_factory=list)  # the plan's calendar, for milestone status
 
 
 async def last_digest_at(session: AsyncSession, initiative_id: int, before: datetime) -> datetime | None:
@@ -186,6 +202,19 @@ async def load_snapshot(session: AsyncSession, initiative: Initiative, since: da
     snap.resources = await _all(
         session, select(Resource).where(Resource.initiative_id == iid).order_by(Resource.number)
     )
+    snap.holidays = [
+        d for (d,) in (await session.execute(select(Holiday.day).where(Holiday.initiative_id == iid))).all()
+    ]
+    snap.set_aside_rows = [
+        (entity, action, who, at, detail or {})
+        for entity, action, who, at, detail in (
+            await session.execute(
+                select(AuditEvent.entity, AuditEvent.action, AuditEvent.actor_name, AuditEvent.at, AuditEvent.detail)
+                .where(AuditEvent.initiative_id == iid, AuditEvent.action.in_(SET_ASIDE_ACTIONS))
+                .order_by(AuditEvent.at, AuditEvent.id)
+            )
+        ).all()
+    ]
     snap.since = since
     if since is not None:
         snap.recent_actions = Tally(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 12:19:32.156280
+Create Date: 2026-12-02 16:16:04.106196
 """
 from alembic import op
 import sqlalchemy as sa
@@ -240,12 +240,15 @@ def upgrade() -> None:
     sa.Column('accessibility', sa.Integer(), nullable=True),
     sa.Column('security', sa.Integer(), nullable=True),
     sa.Column('issues', sa.Text(), nullable=False),
+    sa.Column('remediation', sa.Text(), nullable=False),
+    sa.Column('remediation_owner_member_id', sa.Integer(), nullable=True),
     sa.Column('created_by_member_id', sa.Integer(), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_member_id'], ['member.id'], name=op.f('fk_data_source_created_by_member_id_member'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['initiative_id'], ['initiative.id'], name=op.f('fk_data_source_initiative_id_initiative'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['owner_member_id'], ['member.id'], name=op.f('fk_data_source_owner_member_id_member'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['remediation_owner_member_id'], ['member.id'], name=op.f('fk_data_source_remediation_owner_member_id_member'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_data_source')),
     sa.UniqueConstraint('initiative_id', 'number', name=op.f('uq_data_source_initiative_id_number'))
     )
@@ -253,6 +256,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_data_source_created_by_member_id'), ['created_by_member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_data_source_initiative_id'), ['initiative_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_data_source_owner_member_id'), ['owner_member_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_data_source_remediation_owner_member_id'), ['remediation_owner_member_id'], unique=False)
 
     op.create_table('milestone_owner',
     sa.Column('milestone_id', sa.Integer(), nullable=False),
@@ -278,6 +282,7 @@ def upgrade() -> None:
     sa.Column('created_by_member_id', sa.Integer(), nullable=False),
     sa.Column('message_channel', sa.String(length=200), nullable=False),
     sa.Column('message_ts', sa.String(length=64), nullable=False),
+    sa.Column('sets_priority', sa.Boolean(), nullable=False),
     sa.Column('tally_version', sa.Integer(), nullable=False),
     sa.Column('rendered_version', sa.Integer(), nullable=False),
     sa.Column('rendered_at', storage.types.UTCDateTime(timezone=True), nullable=True),
@@ -767,6 +772,7 @@ def downgrade() -> None:
     op.drop_table('poll')
     op.drop_table('milestone_owner')
     with op.batch_alter_table('data_source', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_data_source_remediation_owner_member_id'))
         batch_op.drop_index(batch_op.f('ix_data_source_owner_member_id'))
         batch_op.drop_index(batch_op.f('ix_data_source_initiative_id'))
         batch_op.drop_index(batch_op.f('ix_data_source_created_by_member_id'))
