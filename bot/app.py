@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from bot.settings import Settings
+from handlers.clock import Clock, running_from, utc_now
 from handlers.context import CoreConfig
-from handlers.core import Core, utc_now
+from handlers.core import Core
 from handlers.registry import Registry
 from schedules.digests import DigestScheduler
 from schedules.outbox import Delivery, OutboxSender
@@ -40,11 +40,11 @@ class Alignbot:
         self,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock | None = None,
         console_out: TextIO | None = None,
     ) -> None:
         self.settings = settings
-        self.clock = clock
+        self.clock = clock = clock or app_clock(settings)
         self.db = Database(settings.database_url)
         self.registry = Registry.discover()
         self._heads: set[str] | None = None
@@ -121,7 +121,7 @@ class Alignbot:
             self.deliveries["teams"] = self.teams
         from bot.faces.console.face import ConsoleDelivery
 
-        self.deliveries["console"] = ConsoleDelivery(console_out or sys.stdout)
+        self.deliveries["console"] = ConsoleDelivery(console_out or sys.stdout, clock)
         self.polls = PollClock(
             self.db,
             instance=settings.instance,
@@ -183,6 +183,11 @@ class Alignbot:
         from bot.server import build_web_app
 
         return build_web_app(self)
+
+
+def app_clock(settings: Settings) -> Clock:
+    """The wall clock, or in tests the one ALIGNBOT_TEST_NOW sets."""
+    return running_from(settings.test_now) if settings.test_now else utc_now
 
 
 def create_app(settings: Settings, **kwargs) -> Alignbot:

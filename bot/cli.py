@@ -89,10 +89,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _export(settings: Settings, name: str, fmt: str, out: Path) -> int:
-    from datetime import UTC, datetime
-
     from sqlalchemy import or_, select
 
+    from bot.app import app_clock
     from bot.export import export_initiative
     from storage.db import Database
     from storage.models import Initiative
@@ -113,7 +112,7 @@ async def _export(settings: Settings, name: str, fmt: str, out: Path) -> int:
                 what = "no initiative" if not found else f"{len(found)} initiatives"
                 print(f"alignbot: {what} named {name!r}; give the exact name or conversation id", file=sys.stderr)
                 return 2
-            files = await export_initiative(s, found[0], fmt, datetime.now(UTC), settings.timezone)
+            files = await export_initiative(s, found[0], fmt, app_clock(settings)(), settings.timezone)
     finally:
         await db.dispose()
     for f in files:

@@ -6,6 +6,7 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_DB = "sqlite:///alignbot.db"
@@ -40,6 +41,7 @@ class Settings:
     shutdown_seconds: float = 30.0  # how long SIGTERM waits for in-flight requests and sends
     log_level: str = "WARNING"
     max_items_per_kind: int = 5000  # UC-n, RISK-n, ... per initiative
+    test_now: datetime | None = None  # tests only: the app's clock starts at this instant (ALIGNBOT_TEST_NOW)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -73,6 +75,7 @@ class Settings:
             shutdown_seconds=_number(get("ALIGNBOT_SHUTDOWN_SECONDS"), 30.0, float),
             log_level=(get("ALIGNBOT_LOG_LEVEL") or "WARNING").upper(),
             max_items_per_kind=max(1, _number(get("ALIGNBOT_MAX_ITEMS_PER_KIND"), 5000, int)),
+            test_now=_instant(get("ALIGNBOT_TEST_NOW")),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -147,6 +150,18 @@ class Settings:
 
 def _flag(raw: str | None) -> bool:
     return (raw or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _instant(raw: str | None) -> datetime | None:
+    """An ISO 8601 instant; without a zone it is UTC. A value that is not one is refused: a test
+    that thinks it set the clock must not run on the wall clock."""
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise SystemExit(f"alignbot: ALIGNBOT_TEST_NOW={raw!r} is not an ISO time such as 2026-11-16T08:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _number(raw: str | None, default, kind):

@@ -6,12 +6,13 @@ import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from handlers.batches import Batches
+from handlers.clock import Clock, utc_now
 from handlers.context import Context, CoreConfig
 from handlers.fields import InvalidInput
 from handlers.grammar import UsageError, parse_args, tokenize
@@ -21,8 +22,6 @@ from storage.db import Database
 from storage.repos import record, scope
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 NOT_A_MEMBER = "That belongs to an initiative you are not part of, so I can't act on it."
 BATCH_MAX = 200  # clicks per shared transaction: about 0.4 s of writing, so no batch holds the write turn long
@@ -45,10 +44,6 @@ def _replay(stored: dict[str, Any] | None) -> Reply | None:
     replay = reply_from_json(stored)
     replay.replayed = True
     return replay
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Core:

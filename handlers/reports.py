@@ -9,7 +9,7 @@ change the moment someone approves it, making every approval instantly stale).
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,12 +77,11 @@ async def build_documents(
 
 
 async def deliverable_markdown(
-    session: AsyncSession, initiative: Initiative, key: str, *, now: datetime | None = None
+    session: AsyncSession, initiative: Initiative, key: str, *, now: datetime
 ) -> str:
     """The canonical Markdown of one deliverable (key in KEYS), as sign-offs hash it."""
     if key not in KEYS:
         raise ValueError(f"unknown deliverable {key!r}; one of {', '.join(KEYS)}")
-    now = now or datetime.now(UTC)
     builder = await snapshot_builder(session, initiative, now)
     return canonical_markdown(builder, key, now)
 

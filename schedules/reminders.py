@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from handlers import milestones as ms_rules
 from handlers import plan_rules as rules
@@ -195,8 +195,6 @@ class ReminderSender:
         if due is None:
             self.timer.cancel(NEXT_JOB)
             return
-        # The injectable clock may run ahead of the wall clock (tests, replays): wait its distance.
         # A row already due that this sweep left (another replica holds it) is retried a moment later.
         now = self.clock()
-        wait = due - now if due > now else RETRY_LEFT
-        self.timer.at(NEXT_JOB, datetime.now(UTC) + wait, self.tick)
+        self.timer.after(NEXT_JOB, due - now if due > now else RETRY_LEFT, self.tick)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -43,10 +43,11 @@ class Timer:
     def every(self, job_id: str, seconds: float, func: Callable[[], Awaitable[None]]) -> None:
         self.scheduler.add_job(self._tracked(func), "interval", seconds=seconds, id=job_id, replace_existing=True)
 
-    def at(self, job_id: str, when: datetime, func: Callable[[], Awaitable[None]]) -> None:
-        """Fire once at `when` (aware); an earlier wake for the same id is replaced."""
+    def after(self, job_id: str, wait: timedelta, func: Callable[[], Awaitable[None]]) -> None:
+        """Fire once after `wait`; an earlier wake for the same id is replaced. A wait, not a time:
+        the app's clock may be set to another day than the machine's, which APScheduler runs on."""
         self.scheduler.add_job(
-            self._tracked(func), "date", run_date=when.astimezone(UTC), id=job_id, replace_existing=True
+            self._tracked(func), "date", run_date=datetime.now(UTC) + wait, id=job_id, replace_existing=True
         )
 
     def _tracked(self, func: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
@@ -70,6 +71,3 @@ class Timer:
     def running(self) -> bool:
         return self.scheduler.running
 
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

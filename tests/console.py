@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.clock import SUITE_NOW_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,6 +33,7 @@ def run_console(
         env={
             **os.environ,
             "ALIGNBOT_TIMEZONE": "UTC",
+            **SUITE_NOW_ENV,
             # Charts and exports the console writes go to a fresh folder, never the repository.
             "ALIGNBOT_FILES_DIR": tempfile.mkdtemp(prefix="alignbot-files-"),
             **(env or {}),

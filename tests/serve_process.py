@@ -9,6 +9,7 @@ import signal
 import sys
 from dataclasses import dataclass, field
 
+from tests.clock import SUITE_NOW_ENV
 from tests.console import ROOT
 from tests.support import BOT_TOKEN, SIGNING_SECRET
 
@@ -50,6 +51,7 @@ class ServeProcess:
 def serve_env(db_url: str, slack_api_url: str = "", **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TEAMS_", "ALIGNBOT_"))}
     env |= {"ALIGNBOT_DATABASE_URL": db_url, "ALIGNBOT_SECRET": "test-secret", "ALIGNBOT_LOG_LEVEL": "INFO"}
+    env |= SUITE_NOW_ENV
     if slack_api_url:
         env |= {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_api_url}
     return env | extra

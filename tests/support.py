@@ -19,6 +19,7 @@ from aiohttp import web
 
 from bot.app import Alignbot, create_app
 from bot.settings import Settings
+from tests.clock import SUITE_NOW
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -269,5 +270,5 @@ def make_settings(
         dev=teams,
         secret="test-secret",
         instance=f"test-{uuid.uuid4().hex[:6]}",
-        **extra,
+        **({"test_now": SUITE_NOW} | extra),
     )

@@ -11,11 +11,12 @@ import asyncio
 import os
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.render.text import render
+from handlers.clock import Clock
 from handlers.messages import Actor, File, Image, Incoming, elements_from_json
 from schedules.outbox import Envelope
 
@@ -45,13 +46,14 @@ async def write_files(elements: list, db: Any, now: datetime, timezone: str = "U
 
 
 class ConsoleDelivery:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, clock: Clock) -> None:
         self.out = out
+        self.clock = clock
 
     async def deliver(self, envelope: Envelope) -> dict[str, Any]:
         where = f"@{envelope.target_id} (private)" if envelope.target_kind == "user" else f"#{envelope.target_id}"
         elements = elements_from_json(envelope.payload["elements"])
-        await write_files(elements, None, datetime.now(UTC))  # charts only: exports are answers, not sends
+        await write_files(elements, None, self.clock())  # charts only: exports are answers, not sends
         body = render(elements)
         self.out.write(f"→ {where}: {body}\n")
         self.out.flush()
