@@ -58,6 +58,16 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging(settings.log_level, sys.stderr, settings.secrets)  # JSON when not on a TTY, no secrets
 
+    from storage.migrate import HalfMadeSchema
+
+    try:
+        return _run(args, parser, settings)
+    except HalfMadeSchema as e:
+        print(f"alignbot: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: Settings) -> int:
     if args.cmd == "console":
         return asyncio.run(_console(settings, args.user, args.channel))
     if args.cmd == "outbox":

@@ -34,10 +34,25 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+class HalfMadeSchema(Exception):
+    """Tables without a recorded schema version: a first start interrupted before migrations were
+    one transaction. Said to the person with what to do; Alembic's "already exists" helps nobody."""
+
+
 def upgrade_sync(url: str, revision: str = "head") -> None:
     from alembic import command
+    from sqlalchemy.exc import DBAPIError
 
-    command.upgrade(alembic_config(url), revision)
+    try:
+        command.upgrade(alembic_config(url), revision)
+    except DBAPIError as e:
+        if "already exists" not in str(e.orig) or current_revisions(url):
+            raise
+        raise HalfMadeSchema(
+            f"the database {sync_url(url).split('@')[-1]} has tables but no recorded schema version: an earlier "
+            "first start was stopped while it created them. Alignbot has stored nothing there yet; delete the "
+            "SQLite file (or drop and re-create the PostgreSQL database) and start again."
+        ) from None
 
 
 def heads() -> set[str]:

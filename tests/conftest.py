@@ -42,10 +42,10 @@ class PostgresDatabases:
             c.execute(f'CREATE DATABASE "{self.template}"')
         upgrade_sync(self._url(self.template))
 
-    def new(self) -> str:
+    def new(self, *, migrated: bool = True) -> str:
         name = f"alignbot_t_{uuid.uuid4().hex[:10]}"
         with self._admin() as c:
-            c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+            c.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{self.template}"' if migrated else ""))
         self.made.append(name)
         return self._url(name)
 
@@ -74,6 +74,16 @@ def db_url(request, tmp_path, postgres) -> str:
     if postgres is None:
         pytest.skip(PG_SKIP)
     return postgres.new()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_db_url(request, tmp_path, postgres) -> str:
+    """Like `db_url`, but a database nobody has migrated yet (a first start)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'alignbot.db'}"
+    if postgres is None:
+        pytest.skip(PG_SKIP)
+    return postgres.new(migrated=False)
 
 
 @pytest.fixture
