@@ -60,7 +60,10 @@ def tokenize(text: str) -> list[Word]:
             close = _QUOTES[ch]
             j = i + 1
             buf: list[str] = []
-            while j < n and text[j] != close and not (close == '"' and text[j] == "\u201d"):
+            inner = 0  # curly quotes opened inside a straight-quoted text: “smart” stays text
+            while j < n and not _closes(text[j], close, inner):
+                if close == '"' and text[j] in "\u201c\u201d":
+                    inner += 1 if text[j] == "\u201c" else -1
                 if text[j] == "\\" and j + 1 < n and text[j + 1] in (close, "\\"):
                     j += 1
                 buf.append(text[j])
@@ -83,6 +86,17 @@ def tokenize(text: str) -> list[Word]:
         words.append(Word(text[i:j]))
         i = j
     return words
+
+
+def _closes(ch: str, close: str, inner: int) -> bool:
+    """A straight quote may be closed by a curly one (phones retype it), unless that curly one
+    closes a curly quote opened inside."""
+    return ch == close or (close == '"' and ch == "\u201d" and inner == 0)
+
+
+def readable_mentions(text: str) -> str:
+    """`<@U1|bob>` as `@bob` and `<@U1>` as `@U1`: the neutral form is for us, never for a reader."""
+    return _MENTION.sub(lambda m: "@" + ((m.group(2) or "").strip() or m.group(1)), text)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from handlers.grammar import readable_mentions
+
 Visibility = Literal["ephemeral", "channel"]
 
 
@@ -209,7 +211,9 @@ class Reply:
 
 
 def error_reply(message: str, field_errors: dict[str, str] | None = None) -> Reply:
-    return Reply([Text(message)], "ephemeral", field_errors or {}, ok=False)
+    """Refusals quote what the person typed, mentions included: show those as they read them."""
+    errors = {k: readable_mentions(v) for k, v in (field_errors or {}).items()}
+    return Reply([Text(readable_mentions(message))], "ephemeral", errors, ok=False)
 
 
 def elements_to_json(elements: list[Element]) -> list[dict[str, Any]]:

@@ -132,7 +132,13 @@ class Registry:
             return "Type a command, or `help` to see them all."
         group = sorted(n.split(" ", 1)[1] for n in self.commands if n.startswith(typed.split()[0] + " "))
         if group and typed.split()[0] not in self.commands:
-            head = typed.split()[0]
+            head, _, sub = typed.partition(" ")
+            close = difflib.get_close_matches(sub, group, n=1, cutoff=0.5) if sub else []
+            if close:
+                return (
+                    f"I don't know the command `{typed}`. The closest is `{head} {close[0]}`. "
+                    f"Type `help {head}` for details."
+                )
             return f"`{head}` needs one of: {', '.join(group)}. Type `help {head}` for details."
         groups = sorted({n.split()[0] for n in self.commands} | set(self.commands))
         close = difflib.get_close_matches(typed, groups, n=1, cutoff=0.5)

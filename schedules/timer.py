@@ -7,16 +7,21 @@ claims it. So a restart loses nothing, and a job that fires on two replicas send
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+log = logging.getLogger(__name__)
+
 JOB_DEFAULTS = {
     # A timer that was late (busy loop, suspended laptop) fires once, not once per missed period;
     # the database sweep catches up on whatever the missed runs would have found.
     "coalesce": True,
-    "max_instances": 1,
+    # A wake that comes while the last run of its job is still busy returns at once (see _tracked):
+    # APScheduler would refuse it itself, but with a WARNING printed at the console prompt.
+    "max_instances": 2,
     "misfire_grace_time": 60,
 }
 
@@ -51,13 +56,21 @@ class Timer:
         )
 
     def _tracked(self, func: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        busy = False
+
         async def run() -> None:
+            nonlocal busy
+            if busy:
+                log.debug("%s is still running; this wake is skipped", run.__qualname__)
+                return
+            busy = True
             task = asyncio.current_task()
             if task is not None:
                 self._running.add(task)
             try:
                 await func()
             finally:
+                busy = False
                 self._running.discard(task)  # type: ignore[arg-type]
 
         run.__qualname__ = getattr(func, "__qualname__", "job")
