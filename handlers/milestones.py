@@ -326,10 +326,10 @@ async def show(ctx: Context, args: Parsed) -> Reply:
 @command(
     "milestone edit",
     summary="Change a milestone; a new due date moves the milestones after it too.",
-    usage='milestone edit MS-n [--name "NAME"] [--due YYYY-MM-DD] [--owner @p ...] [--after MS-n|none] '
-    "[--remind 3d,1d]",
+    usage='milestone edit MS-n [--name "NAME"] [--due YYYY-MM-DD] [--start YYYY-MM-DD] [--owner @p ...] '
+    "[--after MS-n|none] [--remind 3d,1d]",
     args=(Arg("id", required=True),),
-    opts=(Opt("name"), Opt("due"), Opt("owner", many=True), Opt("after"), Opt("remind")),
+    opts=(Opt("name"), Opt("due"), Opt("start"), Opt("owner", many=True), Opt("after"), Opt("remind")),
     roles=FACILITATOR,
     examples=("milestone edit MS-2 --due 2026-12-22",),
 )
@@ -340,6 +340,10 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
     name = check.text("name", args.text("name"), max_len=NAME_MAX) if args.has("name") else None
     due = check.day("due", args.text("due"))
     check_workday(check, "due", due, cal)
+    start = check.day("start", args.text("start"))
+    first, last = start or ms.start_date, due or ms.due_date
+    if first and last and first > last:
+        check.fail("start", f"start must be on or before the due date ({last.isoformat()}): give an earlier --start.")
     offsets = offsets_from(check, args.text("remind"))
     after_given = args.has("after")
     after = await predecessor(ctx, check, args.text("after")) if after_given else None
@@ -349,8 +353,8 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
             check.fail("after", f"{ms_id(ms)} cannot wait on {ms_id(after)}: that would make a loop.")
     owners = await owners_from(ctx, check, args.opts.get("owner"))
     check.done()
-    if not any((name, due, offsets, after_given, owners is not None)):
-        raise UsageError("Say what to change: --name, --due, --owner, --after or --remind.")
+    if not any((name, due, start, offsets, after_given, owners is not None)):
+        raise UsageError("Say what to change: --name, --due, --start, --owner, --after or --remind.")
     changed: list[str] = []
     if name:
         ms.name = name
@@ -364,6 +368,9 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
     if offsets:
         ms.remind_offsets = offsets
         changed.append("reminders")
+    if start and start != ms.start_date:
+        ms.start_date = start
+        changed.append(f"start to {start.isoformat()}")
     moved: list[str] = []
     if due and due != ms.due_date:
         moved = await moved_reply(ctx, ms, due, cal)

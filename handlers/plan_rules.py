@@ -178,16 +178,17 @@ def creates_cycle(items: Mapping[int, PlanItem], milestone: int, after: int) -> 
 def shift(
     items: Mapping[int, PlanItem], moved: int, new_due: date, cal: Calendar
 ) -> dict[int, tuple[date | None, date]]:
-    """Move `moved` to `new_due` and its dependants by the same number of working days.
+    """Move `moved`'s due date to `new_due` and its dependants by the same number of working days.
 
-    Returns id -> (new start, new due) for every milestone that changed.
+    The moved milestone keeps its start: a later due date gives it more time, it does not open a
+    gap after its predecessor (moving a start is `milestone edit --start`). Returns id -> (new
+    start, new due) for every milestone that changed.
     """
     item = items[moved]
     delta = cal.between(item.due, new_due)
     changed: dict[int, tuple[date | None, date]] = {}
-    start = cal.add(item.start, delta) if item.start else None
-    if new_due != item.due or start != item.start:
-        changed[moved] = (start, new_due)
+    if new_due != item.due:
+        changed[moved] = (item.start, new_due)
     if delta == 0:
         return changed
     for dep in dependants(items, moved):

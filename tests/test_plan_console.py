@@ -198,3 +198,22 @@ def test_resources_totals_and_over_allocation(sqlite_url):
     ]
     # MS-3 (Dec 15-21) overlaps MS-7 (due Dec 18, no start): 60% + 50%; MS-6 (Dec 29-) overlaps nothing.
     assert "dana: 110% across MS-3, MS-7" in report
+
+
+def test_a_new_due_date_keeps_the_start_and_a_start_moves_only_with_start(sqlite_url):
+    out = run_console(
+        [
+            "plan init --start 2026-12-14 --weeks short",
+            "milestone edit MS-2 --due 2026-12-30",
+            "milestone show MS-2",
+            "milestone edit MS-2 --start 2026-12-22",
+            "milestone show MS-2",
+            "milestone edit MS-2 --start 2027-01-04",
+        ],
+        sqlite_url,
+    )
+    first, second = out.split("changed MS-2")[1:3]
+    assert "Start:          2026-12-21" in first  # the day after MS-1's due date, as laid out
+    assert "Due:            2026-12-30" in first
+    assert "start to 2026-12-22" in second and "Start:          2026-12-22" in second
+    assert "start must be on or before the due date (2026-12-30)" in out

@@ -115,8 +115,8 @@ def test_shift_moves_dependants_by_the_same_working_days():
         4: (None, date(2026, 12, 11)),
         3: (None, date(2026, 12, 22)),
     }
-    back = rules.shift(chain(), 2, date(2026, 12, 10), MON_FRI)
-    assert back == {2: (date(2026, 12, 4), date(2026, 12, 10)), 3: (None, date(2026, 12, 17))}
+    back = rules.shift(chain(), 2, date(2026, 12, 10), MON_FRI)  # its own start stays: no gap, no overlap
+    assert back == {2: (date(2026, 12, 7), date(2026, 12, 10)), 3: (None, date(2026, 12, 17))}
 
 
 def test_shift_leaves_done_dependants():
