@@ -16,6 +16,7 @@ from aiohttp import web
 class FakeBotConnector:
     def __init__(self) -> None:
         self.activities: list[dict[str, Any]] = []  # each with "_conversation_id" and "_path"
+        self.attempts: list[dict[str, Any]] = []  # every activity posted, the ones answered with an error too
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1)
         self.runner: web.AppRunner | None = None
@@ -56,12 +57,13 @@ class FakeBotConnector:
         body["_conversation_id"] = request.match_info["conversation_id"]
         body["_path"] = request.path
         body["_method"] = request.method
-        if self._failures:
-            status, headers = self._failures.pop(0)
-            return web.json_response({"error": {"code": "Throttled"}}, status=status, headers=headers)
         async with self._changed:
-            self.activities.append(body)
+            self.attempts.append(body)
             self._changed.notify_all()
+            if self._failures:
+                status, headers = self._failures.pop(0)
+                return web.json_response({"error": {"code": "Throttled"}}, status=status, headers=headers)
+            self.activities.append(body)
         return web.json_response({"id": f"act-{next(self._ids)}"})
 
     async def _members(self, request: web.Request) -> web.Response:
@@ -73,12 +75,21 @@ class FakeBotConnector:
         return web.json_response({"id": f"personal-{member}", "activityId": f"act-{next(self._ids)}"})
 
     async def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Until `count` activities were accepted."""
+        await self._until(self.activities, count, timeout)
+        return self.activities
+
+    async def wait_for_attempts(self, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Until `count` activities were posted, refused ones included."""
+        await self._until(self.attempts, count, timeout)
+        return self.attempts
+
+    async def _until(self, seen: list[dict[str, Any]], count: int, timeout: float) -> None:
         async def enough() -> None:
             async with self._changed:
-                await self._changed.wait_for(lambda: len(self.activities) >= count)
+                await self._changed.wait_for(lambda: len(seen) >= count)
 
         try:
             await asyncio.wait_for(enough(), timeout)
         except TimeoutError:
-            raise AssertionError(f"expected {count} activities, got {len(self.activities)}") from None
-        return self.activities
+            raise AssertionError(f"expected {count}, got {len(seen)}") from None
