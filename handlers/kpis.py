@@ -261,8 +261,9 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
 @command(
     "kpi withdraw",
     summary="Withdraw a KPI (whoever suggested it, its owner or a facilitator).",
-    usage="kpi withdraw KPI-n",
+    usage="kpi withdraw KPI-n [--reason TEXT]",
     args=(Arg("kpi", required=True),),
+    opts=(Opt("reason"),),
 )
 async def withdraw(ctx: Context, args: Parsed) -> Reply:
     kpi = await kpi_or_refuse(ctx, args.text("kpi"))
@@ -270,6 +271,9 @@ async def withdraw(ctx: Context, args: Parsed) -> Reply:
         raise UsageError(f"Only whoever suggested {kid(kpi)}, its owner or a facilitator can withdraw it.")
     if kpi.status == "withdrawn":
         raise UsageError(f"{kid(kpi)} is already withdrawn.")
+    check = Check()
+    reason = check.text("reason", args.text("reason"), max_len=LONG_MAX)
+    check.done()
     kpi.status, kpi.updated_at = "withdrawn", ctx.now
-    ctx.audit("kpi.withdraw", kid(kpi))
+    ctx.audit("kpi.withdraw", kid(kpi), reason=reason)  # the KPI deliverable's "Set aside" shows why
     return Reply([Text(f"{ctx.member.display_name} withdrew {kid(kpi)}: {kpi.name}.")], visibility="channel")

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from handlers import formats
 from handlers.risks import level
+from handlers.usecases import sort_use_cases
 from storage.models import DataSource, Risk, UseCase
 
 GAP_RATING = 2  # a rating at or below this is a gap
@@ -58,11 +59,9 @@ def risk_level(score: int) -> str:
 
 
 def priority_order(cases: list[UseCase]) -> list[UseCase]:
-    """By poll rank (unranked last), then score (highest first), then number."""
-    return sorted(
-        cases,
-        key=lambda u: (u.priority_rank is None, u.priority_rank or 0, -(uc_score(u) or 0), u.number),
-    )
+    """By poll rank (unranked last), then score (highest first), then number: the same order as
+    `usecase list --sort priority`."""
+    return sort_use_cases(cases, "priority")
 
 
 def gap_severity(rating: int) -> str:

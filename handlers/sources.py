@@ -90,7 +90,19 @@ def _ratings(src: DataSource) -> dict[str, int | None]:
 
 # ---- commands -------------------------------------------------------------------------------
 
-EDITABLE = ("name", "type", "owner", "size", "refresh", "quality", "accessibility", "security", "issues")
+EDITABLE = (
+    "name",
+    "type",
+    "owner",
+    "size",
+    "refresh",
+    "quality",
+    "accessibility",
+    "security",
+    "issues",
+    "remediation",
+    "remediation-owner",
+)
 
 
 def _check_values(check: Check, args: Parsed, *, creating: bool) -> dict[str, Any]:
@@ -100,7 +112,7 @@ def _check_values(check: Check, args: Parsed, *, creating: bool) -> dict[str, An
         values["name"] = check.text("name", args.text("name"), max_len=TITLE_MAX, required=True)
     if creating or args.has("type"):
         values["type"] = check.choice("type", args.text("type"), TYPES, required=True)
-    for name, limit in (("size", SIZE_MAX), ("refresh", SIZE_MAX), ("issues", LONG_MAX)):
+    for name, limit in (("size", SIZE_MAX), ("refresh", SIZE_MAX), ("issues", LONG_MAX), ("remediation", LONG_MAX)):
         if args.has(name):
             values[name] = check.text(name, args.text(name), max_len=limit)
     for name in RATINGS:
@@ -112,10 +124,16 @@ def _check_values(check: Check, args: Parsed, *, creating: bool) -> dict[str, An
             values["owner_mention"] = raw
         else:
             values["owner"] = check.text("owner", args.text("owner"), max_len=SHORT_MAX)
+    if args.has("remediation-owner"):
+        # Who sees to the remediation of its gaps: a person, since "Needs attention" asks them.
+        values["remediation_mention"] = check.person("remediation-owner", args.opts.get("remediation-owner"))
     return values
 
 
 async def _apply_owner(ctx: Context, values: dict[str, Any]) -> None:
+    remediation = values.pop("remediation_mention", None)
+    if remediation is not None:
+        values["remediation_owner_member_id"] = (await ctx.person(remediation)).id
     mention = values.pop("owner_mention", None)
     if mention is not None:
         member = await ctx.person(mention)
@@ -216,6 +234,8 @@ async def show(ctx: Context, args: Parsed) -> Reply:
         *_rating_fields(src),
         ("Known issues", src.issues or "-"),
         ("Gaps", ", ".join(f"{RATING_LABELS[g.dimension]} ({g.severity})" for g in found) or "none"),
+        ("Remediation", src.remediation or "-"),
+        ("Remediation owner", name_of(members, src.remediation_owner_member_id)),
         ("Added by", name_of(members, src.created_by_member_id)),
     ]
     return Reply(
@@ -227,10 +247,13 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     "source edit",
     summary="Change a data source (whoever added it, its owner or a facilitator).",
     usage="source edit SRC-n [--name T] [--type T] [--owner @p|TEAM] [--size T] [--refresh T] [--quality 1-5] "
-    "[--accessibility 1-5] [--security 1-5] [--issues T]",
+    "[--accessibility 1-5] [--security 1-5] [--issues T] [--remediation T] [--remediation-owner @p]",
     args=(Arg("source", required=True),),
     opts=tuple(Opt(n) for n in EDITABLE),
-    examples=("source edit SRC-2 --accessibility 4",),
+    examples=(
+        "source edit SRC-2 --accessibility 4",
+        'source edit SRC-3 --remediation "Nightly bulk export from the vendor" --remediation-owner @olga',
+    ),
 )
 async def edit(ctx: Context, args: Parsed) -> Reply:
     src = await source_or_refuse(ctx, args.text("source"))

@@ -61,7 +61,7 @@ NEXT_STATUS = {
     "proposed": ("shortlisted", "rejected", "withdrawn"),
     "shortlisted": ("approved", "rejected", "withdrawn"),
 }
-SORTS = {"impact": "impact", "feasibility": "feasibility", "score": "score", "newest": "newest"}
+SORTS = {"priority": "priority", "impact": "impact", "feasibility": "feasibility", "score": "score", "newest": "newest"}
 FORCE_YES = "yes"
 
 # Field name -> (form label, kind). The same names are the command's --options.
@@ -138,6 +138,8 @@ def split_requirements(text: str | None) -> list[str]:
 def sort_use_cases(cases: list[UseCase], sort: str | None) -> list[UseCase]:
     if sort == "newest":
         return sorted(cases, key=lambda uc: uc.number, reverse=True)
+    if sort == "priority":  # the deliverable's order: poll rank (unranked last), then score
+        return sorted(cases, key=lambda u: (u.priority_rank is None, u.priority_rank or 0, -(score(u) or 0), u.number))
     if sort in ("impact", "feasibility", "score"):
 
         def key(uc: UseCase) -> tuple[int, int]:
@@ -461,7 +463,7 @@ async def propose_from_message(ctx: Context, act: Action) -> Reply:
 @command(
     "usecase list",
     summary="List the initiative's use cases, optionally filtered and sorted.",
-    usage="usecase list [--status S] [--category C] [--sort impact|feasibility|score|newest]",
+    usage="usecase list [--status S] [--category C] [--sort priority|impact|feasibility|score|newest]",
     opts=(Opt("status"), Opt("category"), Opt("sort")),
     examples=("usecase list --status shortlisted --sort score",),
 )
