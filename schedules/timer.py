@@ -71,7 +71,7 @@ class Timer:
                 await func()
             finally:
                 busy = False
-                self._running.discard(task)  # type: ignore[arg-type]
+                self._running.discard(task)
 
         run.__qualname__ = getattr(func, "__qualname__", "job")
         return run

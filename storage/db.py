@@ -5,12 +5,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from storage.sqlite_driver import OneTripDBAPI
+
+
+def dialect(session: AsyncSession) -> str:
+    """The session's database ("sqlite" or "postgresql"), for the statements that differ."""
+    return session.get_bind().dialect.name
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE changed: SQLAlchemy types `execute()` as a plain Result, whose
+    DML form is a CursorResult."""
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 def async_url(url: str) -> str:

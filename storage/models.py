@@ -8,7 +8,7 @@ Human numbers (UC-n, KPI-n, ...) are `number` columns, unique per initiative, dr
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -44,6 +44,12 @@ NAMING = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def table(model: type[Base]) -> Table:
+    """The model's Core table, for statements sent without the ORM (the hot paths): typed as the
+    Table it is, where the declarative base only promises a FromClause."""
+    return cast(Table, model.__table__)
 
 
 def _fk(target: str, nullable: bool = False, ondelete: str = "CASCADE") -> Any:

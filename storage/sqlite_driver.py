@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -54,7 +54,7 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
     def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
-        self._cursor = None
+        self._cursor = cast(Any, None)  # no sqlite3 cursor here: it lives on aiosqlite's thread
         self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
         self._outcome: tuple = (None, -1, None)
@@ -96,8 +96,9 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
             self._adapt_connection._handle_exception(error)
 
     async def _run_async(self, operation: Any, parameters: Any, many: bool) -> None:
-        connection: aiosqlite.Connection = self._connection
-        adapt: _Connection = self._adapt_connection
+        # SQLAlchemy types these as its DBAPI protocols; here they are aiosqlite's and ours.
+        connection = cast(aiosqlite.Connection, self._connection)
+        adapt = cast(_Connection, self._adapt_connection)
         async with adapt._execute_mutex:
             begin, adapt.owed_begin = adapt.owed_begin, None
             description, rows, rowcount, lastrowid = await connection._execute(
@@ -109,10 +110,10 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ("owed_begin",)
-    _cursor_cls = _Cursor
+    _cursor_cls = _Cursor  # type: ignore[assignment]  # a drop-in for SQLAlchemy's cursor, same interface
 
     def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
-        super().__init__(dbapi, connection)
+        super().__init__(dbapi, cast(Any, connection))  # aiosqlite's Connection is the DBAPI connection here
         self.owed_begin: str | None = None
 
     def begin_with_next_statement(self, begin: str) -> None:
@@ -144,4 +145,4 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
     def connect(self, *arg: Any, **kw: Any) -> _Connection:
         adapted = super().connect(*arg, **kw)
-        return _Connection(self, adapted._connection)
+        return _Connection(self, cast(aiosqlite.Connection, adapted._connection))

@@ -17,7 +17,7 @@ MIGRATION_LOCK = 7_201_026
 
 
 def run_migrations_online() -> None:
-    url = config.get_main_option("sqlalchemy.url")
+    url = config.get_main_option("sqlalchemy.url") or ""  # storage/migrate.py always sets it
     engine = create_engine(url, poolclass=pool.NullPool)
     if engine.dialect.name == "sqlite":
 

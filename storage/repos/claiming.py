@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect
+
 
 async def claim_pending(session: AsyncSession, model: Any, due: Select, returning: Any, **values: Any) -> list[Any]:
     """Move the `pending` rows whose ids `due` selects to `sending` (with `values`) and return
@@ -17,7 +19,7 @@ async def claim_pending(session: AsyncSession, model: Any, due: Select, returnin
     writers). Two statements on purpose: as a subquery of the update, PostgreSQL may rescan the
     locking select after the update changed its rows, and claim more than its LIMIT.
     """
-    if session.bind.dialect.name == "postgresql":
+    if dialect(session) == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list((await session.execute(due)).scalars())
     if not ids:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import models
 from storage.models import Initiative, Outbox, Workspace
 from storage.repos.claiming import claim_pending
 from storage.repos.upsert import insert_ignore_many
@@ -68,7 +69,7 @@ async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, dict[str, A
     Core statement (an ORM bulk update costs much more Python per row)."""
     if not sent:
         return
-    table = Outbox.__table__
+    table = models.table(Outbox)
     await session.execute(
         update(table)
         .where(table.c.id == bindparam("row_id"))

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rowcount
 from storage.models import (
     Holiday,
     Initiative,
@@ -149,7 +150,7 @@ async def add_holiday(session: AsyncSession, initiative_id: int, day: date) -> b
 
 async def remove_holiday(session: AsyncSession, initiative_id: int, day: date) -> bool:
     res = await session.execute(delete(Holiday).where(Holiday.initiative_id == initiative_id, Holiday.day == day))
-    return bool(res.rowcount)
+    return bool(rowcount(res))
 
 
 # ---- resources --------------------------------------------------------------------------------
@@ -205,7 +206,7 @@ async def put_reminder(
         .where(Reminder.key == key, Reminder.state == "cancelled")
         .values(state="pending", due_at=due_at, payload=payload, claimed_by=None, claimed_at=None)
     )
-    return bool(res.rowcount)
+    return bool(rowcount(res))
 
 
 async def cancel_pending(session: AsyncSession, milestone_id: int, *, kinds: tuple[str, ...] | None = None) -> int:
@@ -214,7 +215,7 @@ async def cancel_pending(session: AsyncSession, milestone_id: int, *, kinds: tup
     if kinds:
         stmt = stmt.where(Reminder.kind.in_(kinds))
     res = await session.execute(stmt.values(state="cancelled"))
-    return res.rowcount or 0
+    return rowcount(res)
 
 
 async def pending_for(session: AsyncSession, milestone_ids: list[int]) -> dict[int, list[Reminder]]:
@@ -227,7 +228,8 @@ async def pending_for(session: AsyncSession, milestone_ids: list[int]) -> dict[i
         .order_by(Reminder.due_at)
     )
     for r in rows.scalars():
-        out[r.milestone_id].append(r)
+        if r.milestone_id is not None:  # always, by the query: the column is nullable for digests
+            out[r.milestone_id].append(r)
     return out
 
 
@@ -305,7 +307,7 @@ async def failed_sends(session: AsyncSession, initiative_id: int) -> list[tuple[
     ).scalars()
     by_id: dict[int, list[Outbox]] = defaultdict(list)
     for ob in rows:
-        by_id[int(ob.dedupe_key.split(":")[1])].append(ob)
+        by_id[int((ob.dedupe_key or "").split(":")[1])].append(ob)  # the query took only "reminder:N" keys
     if not by_id:
         return []
     reminders = (await session.execute(select(Reminder).where(Reminder.id.in_(list(by_id))))).scalars()

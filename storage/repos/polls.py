@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rowcount
 from storage.models import Ballot, Initiative, Member, Outbox, Participation, Poll, PollOption, PollReminder, UseCase
 from storage.repos.upsert import dialect_insert, insert_ignore, insert_ignore_many
 
@@ -169,7 +170,7 @@ async def claim_close(session: AsyncSession, poll_id: int, now: datetime) -> boo
         .values(status="closed", closed_at=now, tally_version=Poll.tally_version + 1)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def due_to_close(session: AsyncSession, now: datetime, limit: int = 50) -> list[int]:
@@ -186,7 +187,7 @@ async def extend(session: AsyncSession, poll_id: int, closes_at: datetime) -> bo
         .values(closes_at=closes_at, tally_version=Poll.tally_version + 1)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def use_cases(session: AsyncSession, initiative_id: int, statuses: tuple[str, ...] | None) -> list[UseCase]:
@@ -307,7 +308,7 @@ async def claim_render(session: AsyncSession, poll: Poll, now: datetime, spacing
         .values(rendered_version=version, rendered_at=now)
         .execution_options(synchronize_session=False)
     )
-    return version if result.rowcount == 1 else None
+    return version if rowcount(result) == 1 else None
 
 
 async def skip_render(session: AsyncSession, poll_id: int) -> None:
@@ -364,7 +365,7 @@ async def claim_due_reminders(
             .values(state="sending", claimed_by=instance, claimed_at=now)
             .execution_options(synchronize_session=False)
         )
-        if res.rowcount == 1:
+        if rowcount(res) == 1:
             won.append((rid, pid, key))
     return won
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rowcount
 from storage.models import (
     Member,
     Milestone,
@@ -214,7 +215,7 @@ async def remove_project_role(
     )
     if scope is not None:
         q = q.where(func.lower(ProjectRole.scope) == scope.lower())
-    return (await session.execute(q)).rowcount or 0
+    return rowcount(await session.execute(q))
 
 
 # ---- sign-off ---------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEvent, ConversationReference, ProcessedEvent
+from storage.db import rowcount
+from storage.models import AuditEvent, ConversationReference, ProcessedEvent, table
 from storage.repos import outbox
 from storage.repos.upsert import insert_ignore, insert_ignore_many
 
@@ -29,7 +30,7 @@ async def claim_answered(session: AsyncSession, replies: dict[str, dict[str, Any
 
 async def forget_deliveries_before(session: AsyncSession, cutoff: datetime) -> int:
     result = await session.execute(delete(ProcessedEvent).where(ProcessedEvent.created_at < cutoff))
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 def audit_row(
@@ -59,7 +60,7 @@ async def write_audit(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     """Audit rows (from `audit_row`) in one Core INSERT: a command's rows, or a burst of votes',
     cost one statement rather than an ORM flush each."""
     if rows:
-        await session.execute(insert(AuditEvent.__table__), list(rows))
+        await session.execute(insert(table(AuditEvent)), list(rows))
 
 
 async def audit_for(session: AsyncSession, initiative_id: int, entity: str) -> list[AuditEvent]:

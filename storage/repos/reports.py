@@ -67,7 +67,7 @@ class Snapshot:
     options: list[PollOption] = field(default_factory=list)
     # (poll id, member id) of the polls still open: who has yet to vote is all a report asks of
     # them, and a closed poll's participation rows (one per voter) would be most of the snapshot.
-    participations: list[Row[tuple[int, int]]] = field(default_factory=list)
+    participations: list[Row[int, int]] = field(default_factory=list)
     # Choices of the closed polls that ranked use cases (for the result chart); never whose they are.
     priority_ballots: dict[int, list[dict]] = field(default_factory=dict)
     activities: list[RaciActivity] = field(default_factory=list)

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Counter, Initiative, Member, Workspace
+from storage.db import rowcount
+from storage.models import Counter, Initiative, Member, Workspace, table
 from storage.repos.upsert import insert_ignore, insert_ignore_many
 
 # Built once: the core resolves scope for every delivery, and building the expression each
@@ -59,7 +60,7 @@ async def forget_workspace(session: AsyncSession, platform: str, external_id: st
     result = await session.execute(
         delete(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def find_initiative(session: AsyncSession, workspace_id: int, conversation_id: str) -> Initiative | None:
@@ -173,7 +174,7 @@ async def members(session: AsyncSession, initiative_id: int) -> list[Member]:
     )
 
 
-_COUNTER = Counter.__table__
+_COUNTER = table(Counter)
 # A Core UPDATE, built once: the ORM's version evaluates its WHERE against the session's objects
 # and builds the expression anew, for a row no session holds.
 _DRAW = (

@@ -11,13 +11,16 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect
+from storage.models import table
+
 
 def dialect_insert(session: AsyncSession, model: type) -> Any:
     """A Core INSERT into the model's table that knows ON CONFLICT on the session's database.
 
     Core, not ORM: executed with a list of rows it is one cached statement that SQLAlchemy
     sends as multi-row INSERTs, where an ORM insert costs several times the Python."""
-    return _insert(session.bind.dialect.name, model.__table__)
+    return _insert(dialect(session), table(model))
 
 
 def _insert(dialect: str, table: Table) -> Any:
@@ -33,7 +36,7 @@ async def insert_ignore_many(session: AsyncSession, model: type, rows: Sequence[
     """Insert the rows (all with the same keys) that no unique key already holds; how many were."""
     if not rows:
         return 0
-    statement = _insert_ignore(session.bind.dialect.name, model.__table__)
+    statement = _insert_ignore(dialect(session), table(model))
     result = await session.execute(statement, list(rows))
     return len(result.all())
 
