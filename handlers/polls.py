@@ -42,8 +42,8 @@ from handlers.poll_views import (
     reminder_elements,
     results_elements,
 )
-from handlers.registry import action, command, form
-from handlers.tally import COUNT_METHODS
+from handlers.registry import FACILITATOR, action, command, form
+from handlers.tally import COUNT_METHODS, Tally
 from storage.models import Initiative, Poll, PollOption
 from storage.repos import polls as repo
 from storage.repos import record, scope
@@ -137,6 +137,12 @@ async def choices_for(session: AsyncSession, options: list[PollOption]) -> Choic
 # ---- services shared with the scheduler --------------------------------------------------------
 
 
+def use_case_ranks(options: list[PollOption], tally: Tally) -> dict[int, int]:
+    """Use case id -> rank, when every option of the poll is a use case (else nothing)."""
+    ranks = {o.use_case_id: tally.rank_of()[o.position] for o in options if o.use_case_id is not None}
+    return ranks if ranks and len(ranks) == len(options) else {}
+
+
 async def close_poll(
     session: AsyncSession, poll: Poll, initiative: Initiative, now: datetime, *, actor: str, actor_name: str
 ) -> bool:
@@ -152,10 +158,12 @@ async def close_poll(
     voted = await repo.participant_count(session, poll.id)
     elements = results_elements(poll, options, tally, voted=voted, members=len(members), tz=tz)
     elements.append(chart_for(poll, options, tally, stored))
-    ranks = {o.use_case_id: tally.rank_of()[o.position] for o in options if o.use_case_id is not None}
-    if ranks and len(ranks) == len(options):
+    ranks = use_case_ranks(options, tally)
+    if ranks and poll.sets_priority:
         await repo.set_priorities(session, initiative.id, poll.id, ranks)
         elements.append(Text(f"The use cases' priority now comes from {poll_id(poll)} (1 = top)."))
+    elif ranks:  # chosen, never taken over by whichever use-case poll closed last
+        elements.append(Text(f"To rank the use cases by it: `usecase priority from {poll_id(poll)}`."))
     await repo.cancel_pending_reminders(session, poll.id)
     await record.enqueue(
         session,
@@ -227,9 +235,10 @@ async def schedule_auto_reminder(session: AsyncSession, poll: Poll, now: datetim
     summary="Start a poll: single, approval, ranked, dots or score.",
     usage='poll start "QUESTION" --method single|approval|ranked|dots|score [--options "A; B; C"] '
     "[--usecases shortlisted|all] [--closes DATETIME | --in 3d] [--anonymous] [--hide-results] "
-    "[--count schulze|borda|irv] [--dots N]",
+    "[--count schulze|borda|irv] [--dots N] [--sets-priority]",
     args=(Arg("question"),),
     opts=(
+        Opt("sets-priority", flag=True),
         Opt("method"),
         Opt("options"),
         Opt("usecases"),
@@ -241,7 +250,7 @@ async def schedule_auto_reminder(session: AsyncSession, poll: Poll, now: datetim
         Opt("dots"),
     ),
     examples=(
-        'poll start "Which use case first?" --method ranked --usecases shortlisted --in 3d --anonymous',
+        'poll start "Which use case first?" --method ranked --usecases shortlisted --in 3d --sets-priority',
         'poll start "Lunch?" --method single --options "Pizza; Sushi; Salad"',
     ),
 )
@@ -287,6 +296,11 @@ async def start(ctx: Context, args: Parsed) -> Reply:
                     f"There are {len(labels)} {which} use case(s); a poll needs at least {MIN_OPTIONS}."
                     + (" Shortlist more, or use --usecases all." if which == "shortlisted" else ""),
                 )
+    if args.flag("sets-priority"):
+        if not ctx.is_facilitator:
+            check.fail("sets-priority", "Only a facilitator chooses the poll that sets the use cases' priority.")
+        elif not args.has("usecases"):
+            check.fail("sets-priority", "--sets-priority needs the use cases as options: add --usecases all.")
     if not check.errors.get("options") and not check.errors.get("usecases"):
         if args.has("options") and not MIN_OPTIONS <= len(labels) <= MAX_OPTIONS:
             check.fail(
@@ -305,6 +319,7 @@ async def start(ctx: Context, args: Parsed) -> Reply:
         dots=dots or 10,
         anonymous=args.flag("anonymous"),
         hide_results=args.flag("hide-results"),
+        sets_priority=args.flag("sets-priority"),
         status="open",
         closes_at=closes_at,
         salt=secrets.token_hex(16),
@@ -542,6 +557,41 @@ async def close(ctx: Context, args: Parsed) -> Reply:
         return Reply([Text(f"{poll_id(poll)} is already closed.")], ok=False)
     ctx.queued += 1
     return Reply([Text(f"{poll_id(poll)} is closed; the result is posted in this conversation.")])
+
+
+@command(
+    "usecase priority",
+    summary="Rank the use cases by a closed poll of them (facilitators): the deliverable says which.",
+    usage="usecase priority from POLL-n",
+    args=(Arg("from", required=True), Arg("poll")),
+    roles=FACILITATOR,
+    examples=("usecase priority from POLL-2",),
+)
+async def priority_from(ctx: Context, args: Parsed) -> Reply:
+    ref = args.args.get("poll") if str(args.args.get("from")).lower() == "from" else args.args.get("from")
+    poll = await poll_or_refuse(ctx, ref)
+    if poll.status != "closed":
+        raise UsageError(f"{poll_id(poll)} is still open; close it first (`poll close {poll_id(poll)}`).", "poll")
+    options = await repo.options(ctx.session, poll.id)
+    tally = count_tally(poll.method, len(options), await repo.ballots(ctx.session, poll.id), poll.count_method)
+    ranks = use_case_ranks(options, tally)
+    if not ranks:
+        raise UsageError(
+            f"{poll_id(poll)}'s options are not all use cases, so it cannot rank them. "
+            'Start one with `poll start "..." --method ranked --usecases all --sets-priority`.',
+            "poll",
+        )
+    await repo.set_priorities(ctx.session, ctx.initiative.id, poll.id, ranks)
+    ctx.audit("usecase.priority", poll_id(poll), ranks={str(k): v for k, v in sorted(ranks.items())})
+    return Reply(
+        [
+            Text(
+                f"The use cases' priority now comes from {poll_id(poll)} (closed {fmt_dt(poll.closed_at, ctx.tz)}; "
+                "1 = top). `usecase list --sort priority` shows them in that order."
+            )
+        ],
+        visibility="channel",
+    )
 
 
 @command(

@@ -132,6 +132,7 @@ ACTION_WORDS = {
     "usecase.withdrawn": ("use case", "use cases", "withdrawn"),
     "usecase.merged": ("use case", "use cases", "merged"),
     "usecase.edit": ("use case", "use cases", "edited"),
+    "usecase.priority": ("priority", "priorities", "set from a poll"),
     "usecase.require": ("requirement", "requirements", "added"),
     "kpi.suggest": ("KPI", "KPIs", "suggested"),
     "kpi.edit": ("KPI", "KPIs", "edited"),

@@ -54,7 +54,7 @@ def setup_lines(extra: str = "") -> list[str]:
         'usecase propose "Bravo"',
         'usecase propose "Charlie"',
         'usecase propose "Delta"',
-        f'poll start "Which use case first?" --method ranked --usecases all --in 3d {extra}'.strip(),
+        f'poll start "Which use case first?" --method ranked --usecases all --in 3d --sets-priority {extra}'.strip(),
     ]
 
 
@@ -96,7 +96,7 @@ async def test_done_when_30_voters_ranked_matches_the_hand_count_and_sets_priori
     assert len(await db_rows(sqlite_url, Ballot)) == 30
 
 
-async def test_a_later_poll_supersedes_the_earlier_priority(sqlite_url):
+async def test_a_later_poll_supersedes_the_earlier_priority_only_when_chosen(sqlite_url):
     lines = [
         *setup_lines(),
         "poll vote POLL-1 1 2 3 4",
@@ -104,9 +104,27 @@ async def test_a_later_poll_supersedes_the_earlier_priority(sqlite_url):
         'poll start "Again" --method single --usecases all',
         "poll vote POLL-2 uc-4",
         "poll close POLL-2",
+        "usecase list --sort priority",
+        "usecase priority from POLL-3",
+        'poll start "Open" --method single --usecases all',
+        "usecase priority from POLL-3",
+        ":as bob",
+        "usecase priority from POLL-2",
+        ":as alice",
+        'poll start "Lunch" --method single --options "A; B" --sets-priority',
+        "usecase priority from POLL-2",
+        "usecase list --sort priority",
     ]
     out = run_console(lines, sqlite_url)
-    assert "The use cases' priority now comes from POLL-2 (1 = top)." in out
+    # Closing POLL-2 did not take over: POLL-1 was chosen, POLL-2 only offers itself.
+    assert "To rank the use cases by it: `usecase priority from POLL-2`." in out
+    assert "There is no POLL-3 in this initiative" in out
+    assert "POLL-3 is still open; close it first (`poll close POLL-3`)." in out
+    assert "Only a facilitator of this initiative can use `usecase priority`." in out
+    assert "--sets-priority needs the use cases as options: add --usecases all." in out
+    assert "The use cases' priority now comes from POLL-2 (closed " in out
+    listed = [re.findall(r"^(UC-\d) ", block, re.M) for block in out.split("4 use case(s)")[1:]]
+    assert listed == [["UC-1", "UC-2", "UC-3", "UC-4"], ["UC-4", "UC-1", "UC-2", "UC-3"]]  # POLL-1's, then POLL-2's
     cases = sorted(await db_rows(sqlite_url, UseCase), key=lambda u: u.number)
     assert [u.priority_rank for u in cases] == [2, 2, 2, 1]
     assert {u.priority_poll_id for u in cases} == {2}

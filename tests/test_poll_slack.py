@@ -65,7 +65,7 @@ async def test_ranked_poll_through_buttons_and_modals_matches_the_hand_count(ser
     for n in range(1, 5):
         await server.slash(f'usecase propose "Case {n}"')
     await slack_api.wait_for("chat.postMessage", 4, timeout=30)
-    resp = await server.slash('poll start "Which first?" --method ranked --usecases all --anonymous')
+    resp = await server.slash('poll start "Which first?" --method ranked --usecases all --anonymous --sets-priority')
     assert "POLL-1 is open with 4 options" in str(await resp.json())
     msg = await poll_message(server, slack_api, 5)
     assert "Anonymous: nobody, not even the creator or a facilitator" in texts(msg["blocks"])

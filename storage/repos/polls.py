@@ -198,7 +198,14 @@ async def use_cases(session: AsyncSession, initiative_id: int, statuses: tuple[s
 
 
 async def set_priorities(session: AsyncSession, initiative_id: int, poll_id: int, ranks: dict[int, int]) -> None:
-    """This poll's ranks replace every earlier poll's: ranks from older polls are cleared."""
+    """This poll's ranks replace every earlier poll's: ranks from older polls are cleared, and it
+    becomes the one poll that sets the priority."""
+    await session.execute(
+        update(Poll)
+        .where(Poll.initiative_id == initiative_id)
+        .values(sets_priority=Poll.id == poll_id)
+        .execution_options(synchronize_session=False)
+    )
     await session.execute(
         update(UseCase)
         .where(UseCase.initiative_id == initiative_id, UseCase.priority_poll_id.is_not(None))
