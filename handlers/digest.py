@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import Element, Heading, ListItems, Text
-from handlers.report_rules import DONE_MILESTONE, fmt_day, fmt_local
+from handlers.report_rules import fmt_day, fmt_local
 from handlers.report_views import TITLES, Builder
 from handlers.reports import document_elements, snapshot_builder
 from storage.models import Initiative
@@ -29,7 +29,7 @@ def personal_items(builder: Builder, member_id: int, now: datetime) -> list[str]
     items += [
         f"Overdue milestone MS-{m.number}: {m.name} (due {fmt_day(m.due_date)})"
         for m in builder.milestone_order()
-        if m.status not in DONE_MILESTONE and m.due_date < today and member_id in builder.owners[m.id]
+        if builder.milestone_status(m, today) == "overdue" and member_id in builder.owners[m.id]
     ]
     latest = {sign.id: (sign.number, key) for key, (_, sign) in builder.latest_sign_offs().items() if sign}
     for r in snap.responses:

@@ -14,7 +14,7 @@ from handlers.digest import personal_items
 from handlers.grammar import Parsed
 from handlers.messages import Action, Button, Buttons, Element, Heading, ListItems, Reply, Text
 from handlers.registry import action
-from handlers.report_rules import DONE_MILESTONE, fmt_day
+from handlers.report_rules import fmt_day
 from handlers.report_views import Builder
 from handlers.reports import build_documents, document_elements, snapshot_builder
 from handlers.summary import export as export_command
@@ -43,7 +43,7 @@ def due_soon(builder: Builder, member_id: int, now: datetime) -> list[str]:
     return [
         f"MS-{m.number} {m.name}: due {fmt_day(m.due_date)}"
         for m in builder.milestone_order()
-        if m.status not in DONE_MILESTONE
+        if builder.milestone_status(m, today) != "done"
         and member_id in builder.owners[m.id]
         and today <= m.due_date <= today + DUE_SOON
     ]

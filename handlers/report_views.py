@@ -721,6 +721,7 @@ class Builder:
         order = self.milestone_order()
         critical = self.critical_path()
         status = {m.id: self.milestone_status(m, today) for m in order}
+        by_id = {m.id: m for m in order}  # a removed milestone is nobody's predecessor here
         rows = [
             [
                 f"MS-{m.number}",
@@ -729,7 +730,7 @@ class Builder:
                 fmt_day(m.due_date),
                 self.whos(self.owners[m.id]),
                 status[m.id],
-                f"MS-{self.ms_by_id[m.after_milestone_id].number}" if m.after_milestone_id in self.ms_by_id else "-",
+                f"MS-{by_id[m.after_milestone_id].number}" if m.after_milestone_id in by_id else "-",
                 "yes" if m.id in critical else "-",
             ]
             for m in order
@@ -780,7 +781,6 @@ class Builder:
             f"{person}: {formats.percent(peak)} at once across " + ", ".join(f"MS-{n}" for n in numbers)
             for person, (peak, numbers) in sorted(over.items())
         ]
-        by_id = {m.id: m for m in order}
         sections = [
             Section(
                 "Milestones",
