@@ -76,9 +76,11 @@ def local(dt: datetime | None, tz: ZoneInfo) -> str:
 MONEY_UNITS = ("eur", "usd", "gbp", "chf", "$", "€", "£")
 
 
-def amount(value: float | None, unit: str = "") -> str:
-    """A value with its unit, as the unit says: money for a currency, else a plain number."""
+def amount(value: float | None, unit: str = "", *, with_unit: bool = False) -> str:
+    """A value as its unit says: money for a currency (25,000; 1,250.50), else a plain number;
+    the unit written after it only when asked (a table has a Unit column of its own)."""
     u = (unit or "").strip()
-    if u.lower().split("/")[0] in MONEY_UNITS:
-        return money(value, u)
-    return f"{number(value)} {u}".strip() if value is not None else NONE
+    if value is None:
+        return NONE
+    text = money(value) if u.lower().split("/")[0] in MONEY_UNITS else number(value)
+    return f"{text} {u}".strip() if with_unit else text
