@@ -16,7 +16,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from bot.export import draw_all, tables_of, xlsx_bytes
-from bot.render.documents import render_html, render_markdown
+from bot.render.documents import Cover, render_html, render_markdown
 from handlers.report_views import KEYS
 from handlers.reports import build_documents
 from storage.db import Database
@@ -121,7 +121,7 @@ async def main(url: str) -> None:
             render_markdown(d)
         stages["markdown"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        render_html(docs, charts={}, title="bench", generated="now")
+        render_html(docs, charts={}, cover=Cover("bench"), generated="now")
         stages["html"].append(time.perf_counter() - t)
         t = time.perf_counter()
         xlsx_bytes(tables_of(docs), NOW)

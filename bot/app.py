@@ -12,6 +12,7 @@ import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from bot.pdf import find_chromium
 from bot.settings import Settings
 from handlers.clock import Clock, running_from, utc_now
 from handlers.context import CoreConfig
@@ -75,6 +76,7 @@ class Alignbot:
                 ballot_secret=settings.secret,
                 max_items_per_kind=settings.max_items_per_kind,
                 workspace_admins_are_facilitators=settings.slack_admins_are_facilitators,
+                prints_pdf=find_chromium() is not None,
             ),
             clock=clock,
             on_queued=self.outbox.wake,

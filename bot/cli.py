@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--out", help="Teams: where to write the app package (.zip)")
 
     e = sub.add_parser("export", help="write an initiative's deliverables as files")
-    e.add_argument("--initiative", required=True, help="the initiative's name (or its conversation id)")
-    e.add_argument("--format", required=True, choices=["md", "html", "csv", "xlsx"])
+    e.add_argument("--initiative", help="the initiative's name or conversation id (needed only when there are several)")
+    e.add_argument("--format", required=True, choices=["md", "html", "pdf", "csv", "xlsx"])
     e.add_argument("--out", required=True, help="directory to write into (made if missing)")
     e.add_argument("--db", help="database URL")
 
@@ -98,31 +98,30 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: Se
     return 2
 
 
-async def _export(settings: Settings, name: str, fmt: str, out: Path) -> int:
+async def _export(settings: Settings, name: str | None, fmt: str, out: Path) -> int:
     from sqlalchemy import or_, select
 
     from bot.app import app_clock
     from bot.export import export_initiative
+    from bot.pdf import PdfUnavailable
     from storage.db import Database
     from storage.models import Initiative
 
     db = Database(settings.database_url)
     try:
         async with db.reading() as s:
-            found = list(
-                (
-                    await s.execute(
-                        select(Initiative)
-                        .where(or_(Initiative.name == name, Initiative.conversation_id == name))
-                        .order_by(Initiative.id)
-                    )
-                ).scalars()
-            )
+            query = select(Initiative).order_by(Initiative.name, Initiative.id)
+            if name is not None:
+                query = query.where(or_(Initiative.name == name, Initiative.conversation_id == name))
+            found = list((await s.execute(query)).scalars())
             if len(found) != 1:
-                what = "no initiative" if not found else f"{len(found)} initiatives"
-                print(f"alignbot: {what} named {name!r}; give the exact name or conversation id", file=sys.stderr)
+                print(_which_initiative(name, found), file=sys.stderr)
                 return 2
-            files = await export_initiative(s, found[0], fmt, app_clock(settings)(), settings.timezone)
+            try:
+                files = await export_initiative(s, found[0], fmt, app_clock(settings)(), settings.timezone)
+            except PdfUnavailable as e:
+                print(f"alignbot: {e}", file=sys.stderr)
+                return 2
     finally:
         await db.dispose()
     for f in files:
@@ -131,6 +130,22 @@ async def _export(settings: Settings, name: str, fmt: str, out: Path) -> int:
         path.write_bytes(f.content)
         print(path)
     return 0
+
+
+def _which_initiative(name: str | None, found: list) -> str:
+    """Why no single initiative was picked, and the names to choose from (terminal-safe)."""
+    from bot.render.escape import terminal
+
+    if name is None and not found:
+        return "alignbot: there is no initiative in this database yet; talk to the bot in a channel to start one"
+    if name is None:
+        listed = "\n".join(
+            f"  {terminal(i.name)}" + (f" ({terminal(i.conversation_id)})" if i.name != i.conversation_id else "")
+            for i in found
+        )
+        return f"alignbot: there are {len(found)} initiatives; say which with --initiative NAME:\n{listed}"
+    what = "no initiative" if not found else f"{len(found)} initiatives"
+    return f"alignbot: {what} named {terminal(repr(name))}; give the exact name or conversation id"
 
 
 async def _console(settings: Settings, user: str, channel: str) -> int:

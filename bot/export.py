@@ -14,7 +14,9 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,8 +26,9 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.pdf import PdfUnavailable, print_pdf
 from bot.render.charts import render_chart
-from bot.render.documents import render_html, render_markdown
+from bot.render.documents import Cover, render_html, render_markdown
 from bot.render.escape import csv_cell
 from handlers.messages import Element, File, Image
 from handlers.report_views import KEYS, Document, TableData
@@ -33,9 +36,10 @@ from handlers.reports import build_documents, initiative_zone
 from storage.db import Database
 from storage.models import Initiative
 
-FORMATS = ("md", "html", "csv", "xlsx")
+FORMATS = ("md", "html", "pdf", "csv", "xlsx")
 MAX_SHEET_TITLE = 31
 MAX_INLINE_IMAGE = 60_000  # characters of a data: URI inside an (80 KB) Adaptive Card
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,18 @@ class ExportFile:
     mime: str
 
 
+def cover_of(initiative: Initiative) -> Cover:
+    return Cover(initiative.name, initiative.organisation, initiative.sponsor, initiative.cover_line)
+
+
 def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "initiative"
+    """A file name's part: "Évaluation Données" -> "evaluation-donnees" (accents dropped, not the letters)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:60] or "initiative"
+
+
+def file_base(initiative: Initiative) -> str:
+    return f"alignbot-{slug(initiative.name)}"
 
 
 def charts_of(docs: list[Document]) -> list[tuple[str, str, dict]]:
@@ -129,7 +143,9 @@ def zip_bytes(files: list[ExportFile], when: datetime) -> bytes:
     return buf.getvalue()
 
 
-def build_files(docs: list[Document], fmt: str, *, base: str, generated: str, now: datetime) -> list[ExportFile]:
+def build_files(
+    docs: list[Document], fmt: str, *, base: str, generated: str, now: datetime, cover: Cover
+) -> list[ExportFile]:
     """Blocking: draws charts and builds the files of one format."""
     if fmt == "md":
         pngs = draw_all(docs)
@@ -145,8 +161,7 @@ def build_files(docs: list[Document], fmt: str, *, base: str, generated: str, no
         uris = {
             key: "data:image/png;base64," + base64.b64encode(png).decode("ascii") for key, png in draw_all(docs).items()
         }
-        title = f"{docs[0].initiative}: assessment report" if docs else "Assessment report"
-        page = render_html(docs, charts=uris, title=title, generated=generated)
+        page = render_html(docs, charts=uris, cover=cover, generated=generated)
         return [ExportFile(f"{base}.html", page.encode("utf-8"), "text/html")]
     if fmt == "csv":
         return [ExportFile(f"{t.name}.csv", csv_bytes(t), "text/csv") for t in tables_of(docs)]
@@ -165,8 +180,13 @@ async def export_initiative(
     docs = await build_documents(session, initiative, list(KEYS), now, default_tz)
     tz = initiative_zone(initiative, default_tz)
     generated = now.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-    base = f"alignbot-{slug(initiative.name)}"
-    return await asyncio.to_thread(build_files, docs, fmt, base=base, generated=generated, now=now)
+    base, cover = file_base(initiative), cover_of(initiative)
+    if fmt == "pdf":  # the HTML report, printed: the same page people see in a browser
+        (page,) = await asyncio.to_thread(
+            build_files, docs, "html", base=base, generated=generated, now=now, cover=cover
+        )
+        return [ExportFile(f"{base}.pdf", await print_pdf(page.content), "application/pdf")]
+    return await asyncio.to_thread(build_files, docs, fmt, base=base, generated=generated, now=now, cover=cover)
 
 
 def single_file(files: list[ExportFile], fmt: str, base: str, now: datetime) -> ExportFile:
@@ -203,8 +223,12 @@ async def attachments(
                 initiative = await s.get(Initiative, e.initiative_id)
                 if initiative is None:
                     continue
-                files = await export_initiative(s, initiative, e.export_format, now, default_tz)
-            f = single_file(files, e.export_format, f"alignbot-{slug(initiative.name)}", now)
+                try:
+                    files = await export_initiative(s, initiative, e.export_format, now, default_tz)
+                except PdfUnavailable as problem:  # `export pdf` checked first; Chromium failed since
+                    log.warning("no %s export of initiative %s: %s", e.export_format, initiative.id, problem)
+                    continue
+            f = single_file(files, e.export_format, file_base(initiative), now)
             out.append((e, Attachment(f.name, f.content, e.title, f.mime)))
     return out
 

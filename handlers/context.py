@@ -21,6 +21,7 @@ class CoreConfig:
     ballot_secret: str = "dev-only-secret"
     max_items_per_kind: int = 5000
     workspace_admins_are_facilitators: bool = False
+    prints_pdf: bool = False  # Chromium is on this machine (`export pdf` prints the HTML report with it)
 
 
 @dataclass

@@ -158,7 +158,7 @@ class File:
     when it sends, like a chart: the reply stays small and the file is always current."""
 
     title: str
-    export_format: str  # md | html | csv | xlsx
+    export_format: str  # md | html | pdf | csv | xlsx
     initiative_id: int
     path: str = ""  # set by the console face once written
     type: str = "file"

@@ -23,7 +23,19 @@ CHOICES = {
     "risk": "risks",
     "infra": "infrastructure",
 }
-EXPORT_FORMATS = {"md": "md", "markdown": "md", "html": "html", "csv": "csv", "xlsx": "xlsx", "excel": "xlsx"}
+EXPORT_FORMATS = {
+    "md": "md",
+    "markdown": "md",
+    "html": "html",
+    "pdf": "pdf",
+    "csv": "csv",
+    "xlsx": "xlsx",
+    "excel": "xlsx",
+}
+NO_PDF = (
+    "PDF export needs Chromium on the machine that runs Alignbot, and it is not installed there: ask whoever "
+    "runs the bot to install it. Until then `export html` gives the same report, which prints to PDF from any browser."
+)
 
 
 def keys_for(what: str) -> list[str]:
@@ -61,16 +73,18 @@ async def summary(ctx: Context, args: Parsed) -> Reply:
 
 @command(
     "export",
-    summary="Get the deliverables as a file: Markdown, an HTML report, CSV (zipped) or an Excel workbook.",
-    usage="export [md|html|csv|xlsx]",
+    summary="Get the deliverables as a file: an HTML or PDF report, Markdown, CSV (zipped) or an Excel workbook.",
+    usage="export [html|pdf|md|csv|xlsx]",
     args=(Arg("format"),),
-    examples=("export", "export xlsx"),
+    examples=("export", "export pdf", "export xlsx"),
 )
 async def export(ctx: Context, args: Parsed) -> Reply:
     check = Check()
     fmt = check.choice("format", args.text("format") or "html", EXPORT_FORMATS)
     check.done()
     assert fmt is not None
+    if fmt == "pdf" and not ctx.config.prints_pdf:
+        return error_reply(NO_PDF)
     names = ", ".join(TITLES[k] for k in DELIVERABLES)
     return Reply(
         [

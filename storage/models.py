@@ -78,6 +78,10 @@ class Initiative(Base):
     workspace_id: Mapped[int] = _fk("workspace.id")
     conversation_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200), default="")
+    # The report's cover: who sponsors it, for which organisation, and one line under the title.
+    sponsor: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    cover_line: Mapped[str] = mapped_column(String(300), default="", server_default="")
     is_private: Mapped[bool] = mapped_column(Boolean, default=False)
     timezone: Mapped[str | None] = mapped_column(String(64))
     workdays: Mapped[str] = mapped_column(String(32), default="mon,tue,wed,thu,fri")

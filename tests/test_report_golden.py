@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.render import slack, teams, text
-from bot.render.documents import render_html, render_markdown
+from bot.render.documents import Cover, render_html, render_markdown
 from handlers.report_views import KEYS
 from handlers.reports import build_documents, content_hash, deliverable_markdown, document_elements
 from storage import migrate
@@ -47,7 +47,9 @@ async def outputs(url: str) -> dict[str, str]:
             out[f"{doc.key}.slack.json"] = json.dumps(slack.messages(elements), indent=1, ensure_ascii=False) + "\n"
             out[f"{doc.key}.teams.json"] = json.dumps(teams.cards(elements), indent=1, ensure_ascii=False) + "\n"
             out[f"{doc.key}.canonical.md"] = await deliverable_markdown(s, ini, doc.key, now=NOW)
-            out[f"{doc.key}.html"] = render_html([doc], charts={}, title="Sample", generated="2026-11-26 10:30 CET")
+            out[f"{doc.key}.html"] = render_html(
+                [doc], charts={}, cover=Cover("Sample"), generated="2026-11-26 10:30 CET"
+            )
     await db.dispose()
     return out
 

@@ -38,6 +38,7 @@ def test_summary_all_and_export_in_the_console(tmp_path):
             ":as U01",
             "export xlsx",
             "export pdf",
+            "export docx",
         ],
         url,
         user="U01",
@@ -62,7 +63,9 @@ def test_summary_all_and_export_in_the_console(tmp_path):
         'got "nonsense"' in out
     )
     assert "Only a facilitator can post a summary to the channel." in out
-    assert 'format must be one of md, html, csv, xlsx, got "pdf"' in out
+    assert 'format must be one of md, html, pdf, csv, xlsx, got "docx"' in out
+    (pdf,) = re.findall(r"^retail-assessment deliverables \(pdf\): (\S+)$", out, re.M)
+    assert Path(pdf).read_bytes().startswith(b"%PDF")
     charts = re.findall(
         r"^(?:Impact versus feasibility|POLL-1: ranking|Risk heat map|Project timeline): (\S+)$", out, re.M
     )

@@ -7,6 +7,7 @@ cannot forget it; the HTML environment autoescapes. Markup lives only in the tem
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -72,10 +73,28 @@ def render_markdown(doc: Document, *, charts: dict[str, str] | None = None, gene
     return text.rstrip("\n") + "\n"
 
 
-def render_html(docs: list[Document], *, charts: dict[tuple[str, str], str], title: str, generated: str) -> str:
-    """One self-contained page; `charts` maps (deliverable key, chart kind) to a data: URI."""
+@dataclass(frozen=True)
+class Cover:
+    """What the report's first page says about the initiative (`initiative rename`, `initiative set`)."""
+
+    name: str
+    organisation: str = ""
+    sponsor: str = ""
+    line: str = ""
+
+
+def render_html(docs: list[Document], *, charts: dict[tuple[str, str], str], cover: Cover, generated: str) -> str:
+    """One self-contained page, printable as the PDF export (its print stylesheet: a cover page,
+    numbered pages, repeated table headers); `charts` maps (deliverable key, chart kind) to a data: URI."""
     return (
         html_env()
         .get_template("html/report.html.j2")
-        .render(docs=docs, charts=charts, title=title, generated=generated)
+        .render(
+            docs=docs,
+            charts=charts,
+            cover=cover,
+            title=f"{cover.name}: assessment report",
+            footer=escape.css_string(cover.name),
+            generated=generated,
+        )
     )

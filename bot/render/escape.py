@@ -47,3 +47,9 @@ def csv_cell(value: object) -> object:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+def css_string(text: str) -> str:
+    """The body of a CSS string ("..."): every character but letters, digits and spaces as a hex
+    escape, so nothing a person typed can end the string, the rule or the <style> element."""
+    return "".join(c if c.isascii() and (c.isalnum() or c == " ") else f"\\{ord(c):x} " for c in text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import rowcount
@@ -194,3 +194,18 @@ async def next_number(session: AsyncSession, initiative_id: int, kind: str) -> i
         await insert_ignore(session, Counter, initiative_id=initiative_id, kind=kind, value=0)
         value = (await session.execute(_DRAW, params)).scalar_one()
     return int(value)
+
+
+async def initiative_named(session: AsyncSession, workspace_id: int, name: str, but: int) -> Initiative | None:
+    """Another initiative of the workspace already called `name` (any case): names pick exports."""
+    return (
+        await session.execute(
+            select(Initiative)
+            .where(
+                Initiative.workspace_id == workspace_id,
+                func.lower(Initiative.name) == name.lower(),
+                Initiative.id != but,
+            )
+            .limit(1)
+        )
+    ).scalar_one_or_none()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 16:16:04.106196
+Create Date: 2026-12-02 16:37:25.243093
 """
 from alembic import op
 import sqlalchemy as sa
@@ -118,6 +118,9 @@ def upgrade() -> None:
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.Column('conversation_id', sa.String(length=200), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('sponsor', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('organisation', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('cover_line', sa.String(length=300), server_default='', nullable=False),
     sa.Column('is_private', sa.Boolean(), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=True),
     sa.Column('workdays', sa.String(length=32), nullable=False),
