@@ -102,7 +102,7 @@ async def _export(settings: Settings, name: str | None, fmt: str, out: Path) -> 
     from sqlalchemy import or_, select
 
     from bot.app import app_clock
-    from bot.export import export_initiative
+    from bot.export import build_export, load_export
     from bot.pdf import PdfUnavailable
     from storage.db import Database
     from storage.models import Initiative
@@ -117,11 +117,12 @@ async def _export(settings: Settings, name: str | None, fmt: str, out: Path) -> 
             if len(found) != 1:
                 print(_which_initiative(name, found), file=sys.stderr)
                 return 2
-            try:
-                files = await export_initiative(s, found[0], fmt, app_clock(settings)(), settings.timezone)
-            except PdfUnavailable as e:
-                print(f"alignbot: {e}", file=sys.stderr)
-                return 2
+            loaded = await load_export(s, found[0], app_clock(settings)(), settings.timezone)
+        try:
+            files = await build_export(loaded, fmt)
+        except PdfUnavailable as e:
+            print(f"alignbot: {e}", file=sys.stderr)
+            return 2
     finally:
         await db.dispose()
     for f in files:

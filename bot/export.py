@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -171,22 +172,43 @@ def build_files(
     raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """An initiative's deliverables as read from the database: everything a file needs, so the
+    drawing and printing (seconds, for a PDF) happen after the read transaction has ended. On
+    SQLite a reader held that long kept every writer out ("database is locked")."""
+
+    docs: list[Document]
+    base: str
+    cover: Cover
+    generated: str
+    now: datetime
+
+
+async def load_export(session: AsyncSession, initiative: Initiative, now: datetime, default_tz: str = "UTC") -> Loaded:
+    docs = await build_documents(session, initiative, list(KEYS), now, default_tz)
+    generated = now.astimezone(initiative_zone(initiative, default_tz)).strftime("%Y-%m-%d %H:%M %Z")
+    return Loaded(docs, file_base(initiative), cover_of(initiative), generated, now)
+
+
+async def build_export(loaded: Loaded, fmt: str) -> list[ExportFile]:
+    """Every deliverable in one format (CSV: one file per entity); PdfUnavailable for a PDF
+    where Chromium is missing or fails."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
+    build = functools.partial(
+        build_files, loaded.docs, base=loaded.base, generated=loaded.generated, now=loaded.now, cover=loaded.cover
+    )
+    if fmt == "pdf":  # the HTML report, printed: the same page people see in a browser
+        (page,) = await asyncio.to_thread(build, "html")
+        return [ExportFile(f"{loaded.base}.pdf", await print_pdf(page.content), "application/pdf")]
+    return await asyncio.to_thread(build, fmt)
+
+
 async def export_initiative(
     session: AsyncSession, initiative: Initiative, fmt: str, now: datetime, default_tz: str = "UTC"
 ) -> list[ExportFile]:
-    """Every deliverable of the initiative in one format (CSV: one file per entity)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
-    docs = await build_documents(session, initiative, list(KEYS), now, default_tz)
-    tz = initiative_zone(initiative, default_tz)
-    generated = now.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-    base, cover = file_base(initiative), cover_of(initiative)
-    if fmt == "pdf":  # the HTML report, printed: the same page people see in a browser
-        (page,) = await asyncio.to_thread(
-            build_files, docs, "html", base=base, generated=generated, now=now, cover=cover
-        )
-        return [ExportFile(f"{base}.pdf", await print_pdf(page.content), "application/pdf")]
-    return await asyncio.to_thread(build_files, docs, fmt, base=base, generated=generated, now=now, cover=cover)
+    return await build_export(await load_export(session, initiative, now, default_tz), fmt)
 
 
 def single_file(files: list[ExportFile], fmt: str, base: str, now: datetime) -> ExportFile:
@@ -223,12 +245,13 @@ async def attachments(
                 initiative = await s.get(Initiative, e.initiative_id)
                 if initiative is None:
                     continue
-                try:
-                    files = await export_initiative(s, initiative, e.export_format, now, default_tz)
-                except PdfUnavailable as problem:  # `export pdf` checked first; Chromium failed since
-                    log.warning("no %s export of initiative %s: %s", e.export_format, initiative.id, problem)
-                    continue
-            f = single_file(files, e.export_format, file_base(initiative), now)
+                loaded = await load_export(s, initiative, now, default_tz)
+            try:
+                files = await build_export(loaded, e.export_format)
+            except PdfUnavailable as problem:  # `export pdf` checked first; Chromium failed since
+                log.warning("no %s export of initiative %s: %s", e.export_format, e.initiative_id, problem)
+                continue
+            f = single_file(files, e.export_format, loaded.base, now)
             out.append((e, Attachment(f.name, f.content, e.title, f.mime)))
     return out
 
