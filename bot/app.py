@@ -19,6 +19,7 @@ from handlers.context import CoreConfig
 from handlers.core import Core
 from handlers.registry import Registry
 from schedules.digests import DigestScheduler
+from schedules.inbox import Inbox
 from schedules.outbox import Delivery, OutboxSender
 from schedules.polls import PollClock
 from schedules.reminders import ReminderSender
@@ -51,6 +52,7 @@ class Alignbot:
         self._heads: set[str] | None = None
         self.timer = Timer()
         self.deliveries: dict[str, Delivery] = {}
+        self.inbox = Inbox(self.db, instance=settings.instance, lease=timedelta(seconds=settings.lease_seconds))
         self.outbox = OutboxSender(self.db, self.deliveries, instance=settings.instance, clock=clock)
         self.reminders = ReminderSender(
             self.db,
@@ -105,10 +107,12 @@ class Alignbot:
                 signing_secret=settings.slack_signing_secret,
                 api_url=settings.slack_api_url,
                 installs=installs,
+                inbox=self.inbox,
                 purge_on_uninstall=settings.purge_on_uninstall,
                 admins_are_facilitators=settings.slack_admins_are_facilitators,
             )
             self.deliveries["slack"] = self.slack
+            self.inbox.resumers["slack"] = self.slack
         if settings.teams_enabled:
             from bot.faces.teams.face import TeamsFace
 
@@ -148,6 +152,8 @@ class Alignbot:
         self.reminders.attach(self.timer)
         self.digests.attach(self.timer)
         self.polls.attach(self.timer)
+        self.inbox.attach(self.timer)
+        await self.inbox.tick()  # deliveries acked by a process that died before working them
         await self.reminders.tick()  # what fell due while we were down: late within the grace, else missed
 
     def _rearm_reminders(self) -> None:

@@ -38,6 +38,7 @@ class Settings:
     slack_admins_are_facilitators: bool = False  # workspace admins/owners facilitate every initiative
     max_body_bytes: int = 1024 * 1024
     delivery_retention_hours: float = 24.0  # processed deliveries kept (>= 1 h) to spot redeliveries
+    lease_seconds: float = 10.0  # a claim of a process that stops renewing it is taken over after this
     shutdown_seconds: float = 30.0  # how long SIGTERM waits for in-flight requests and sends
     log_level: str = "WARNING"
     max_items_per_kind: int = 5000  # UC-n, RISK-n, ... per initiative
@@ -73,6 +74,7 @@ class Settings:
             max_body_bytes=_number(get("ALIGNBOT_MAX_BODY_BYTES"), 1024 * 1024, int),
             delivery_retention_hours=max(1.0, _number(get("ALIGNBOT_DELIVERY_RETENTION_HOURS"), 24.0, float)),
             shutdown_seconds=_number(get("ALIGNBOT_SHUTDOWN_SECONDS"), 30.0, float),
+            lease_seconds=max(2.0, _number(get("ALIGNBOT_LEASE_SECONDS"), 10.0, float)),
             log_level=(get("ALIGNBOT_LOG_LEVEL") or "WARNING").upper(),
             max_items_per_kind=max(1, _number(get("ALIGNBOT_MAX_ITEMS_PER_KIND"), 5000, int)),
             test_now=_instant(get("ALIGNBOT_TEST_NOW")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from handlers.clock import Clock, utc_now
 from handlers.context import Context, CoreConfig
 from handlers.fields import InvalidInput
 from handlers.grammar import UsageError, parse_args, tokenize
-from handlers.messages import Incoming, Reply, Text, error_reply, reply_from_json, reply_to_json
+from handlers.messages import Incoming, Reply, Text, elements_to_json, error_reply, reply_from_json, reply_to_json
 from handlers.registry import ActionSpec, Registry
 from storage.db import Database
 from storage.repos import record, scope
@@ -44,6 +45,13 @@ def _replay(stored: dict[str, Any] | None) -> Reply | None:
     replay = reply_from_json(stored)
     replay.replayed = True
     return replay
+
+
+def _reply_key(delivery_key: str) -> str:
+    """The outbox's dedupe key of a delivery's channel reply, within its 200 characters."""
+    if len(delivery_key) > 180:
+        delivery_key = hashlib.sha256(delivery_key.encode()).hexdigest()
+    return f"reply:{delivery_key}"
 
 
 class Core:
@@ -97,7 +105,9 @@ class Core:
     def _failure(self, incoming: Incoming) -> Reply:
         ref = uuid.uuid4().hex[:8]
         log.exception("handler failed (ref %s) for %s", ref, incoming.actor)
-        return error_reply(f"Sorry, something went wrong on our side and nothing was saved. (ref {ref})")
+        failure = error_reply(f"Sorry, something went wrong on our side and nothing was saved. (ref {ref})")
+        failure.retryable = True
+        return failure
 
     async def _handle(self, incoming: Incoming, *, look_first: bool = False) -> Reply | None:
         """The delivery is claimed at the end, with its reply, in one statement. Redeliveries are
@@ -120,6 +130,7 @@ class Core:
                 return reply
             if ctx:
                 await record.write_audit(session, ctx.audits)
+                await self._queue_channel_reply(ctx, reply)
             if key and not await record.claim_answered(session, {key: _ledger(reply)}, now):
                 raise Raced("a twin of this delivery was answered first")
             queued = ctx.queued if ctx else 0
@@ -129,6 +140,28 @@ class Core:
         if timers_changed:
             self.on_timers_changed()
         return reply
+
+    @staticmethod
+    async def _queue_channel_reply(ctx: Context, reply: Reply) -> None:
+        """A reply for everyone goes into the outbox with the effect, when the face asked for it:
+        then a crash after the commit cannot lose it, and a redelivery (which replays silently)
+        does not need to repeat it."""
+        wanted = ctx.incoming.channel_reply
+        if wanted is None or reply.visibility != "channel" or reply.form is not None:
+            return
+        key = ctx.incoming.delivery_key
+        if await record.enqueue(
+            ctx.session,
+            workspace_id=ctx.workspace.id,
+            initiative_id=ctx.initiative.id,
+            target_kind="channel",
+            target_id=wanted.conversation_id,
+            payload={"elements": elements_to_json(reply.elements), "route": wanted.route},
+            now=ctx.now,
+            dedupe_key=_reply_key(key) if key else None,
+        ):
+            ctx.queued += 1
+        reply.queued = True
 
     async def _answer_batch(self, spec: ActionSpec, batch: list[Incoming]) -> list[Reply | None]:
         """A batch in one transaction; if that fails, each delivery alone, so one bad click (or

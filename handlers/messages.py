@@ -56,6 +56,33 @@ class Incoming:
     # True when conversation_id came from a payload (a button in a DM, a modal's metadata) rather
     # than from where the delivery happened: then it must name an initiative the actor belongs to.
     conversation_is_hint: bool = False
+    # Where a reply meant for everyone goes, when the face wants it sent through the outbox (in the
+    # transaction that made it) instead of posting it itself: the conversation, and what the face
+    # needs to fall back on (its own, opaque to the core).
+    channel_reply: ChannelReply | None = None
+
+
+@dataclass(frozen=True)
+class ChannelReply:
+    conversation_id: str
+    route: dict[str, str] = field(default_factory=dict)
+
+
+def incoming_to_json(incoming: Incoming) -> dict[str, Any]:
+    return asdict(incoming)
+
+
+def incoming_from_json(data: dict[str, Any]) -> Incoming:
+    """The inverse of `incoming_to_json` (the inbox keeps deliveries as JSON)."""
+    parts = dict(data)
+    parts["actor"] = Actor(**parts["actor"])
+    if parts.get("action") is not None:
+        parts["action"] = Action(**parts["action"])
+    if parts.get("form") is not None:
+        parts["form"] = FormSubmission(**parts["form"])
+    if parts.get("channel_reply") is not None:
+        parts["channel_reply"] = ChannelReply(**parts["channel_reply"])
+    return Incoming(**parts)
 
 
 # ---- reply elements -------------------------------------------------------------------------
@@ -191,6 +218,11 @@ class Reply:
     # What the de-duplication ledger keeps instead of `elements`, when those must not be stored
     # beside a key that names the person (an anonymous voter's ballot).
     ledger_elements: list[Element] | None = None
+    # True when the reply went into the outbox with the delivery's effect (Incoming.channel_reply):
+    # the face must not post it.
+    queued: bool = False
+    # True for "something went wrong on our side and nothing was saved": trying again may work.
+    retryable: bool = False
 
     @property
     def form(self) -> Form | None:

@@ -81,6 +81,18 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def aside(self) -> AsyncIterator[AsyncSession]:
+        """A short transaction that does not queue behind the others on PostgreSQL: the inbox
+        write before an ack and lease renewals must get through while the transactions that make
+        the database slow hold every turn. SQLite has one writer: there it queues like any."""
+        if self.is_sqlite:
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
             yield session

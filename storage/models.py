@@ -524,6 +524,23 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
 
 
+class InboxDelivery(Base):
+    """A delivery acked before its work could finish: written alone, before the ack, so a crash
+    after the ack cannot lose it. Deleted once worked; a row whose lease ran out (its worker died)
+    is taken over by any replica, and the delivery key makes the work take effect once."""
+
+    __tablename__ = "inbox_delivery"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_key: Mapped[str] = mapped_column(String(300), unique=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]]  # the neutral delivery and how to answer it
+    state: Mapped[str] = mapped_column(String(16), default="sending", index=True)  # sending | pending
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_event"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -39,6 +40,7 @@ from handlers.home import home_view
 from handlers.messages import (
     Action,
     Actor,
+    ChannelReply,
     Element,
     File,
     FormSubmission,
@@ -47,7 +49,9 @@ from handlers.messages import (
     Reply,
     Text,
     elements_from_json,
+    incoming_from_json,
 )
+from schedules.inbox import Inbox
 from schedules.outbox import Envelope, SendError
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,14 @@ RESPONSE_URL_USES = 5  # Slack: a response_url takes at most 5 messages
 HOME_EMPTY = Text("You are not part of an initiative yet. Type /align help in a channel to start one.")
 HOME_VIEWER_SECONDS = 24 * 3600
 ACK_BUDGET = 2.0  # seconds of Slack's 3 we may spend before acking
+INBOX_AFTER = 1.0  # past this, the delivery is written to the inbox (schedules/inbox.py) before the ack
+INBOX_WRITE_BUDGET = 1.5  # the inbox write must be done by INBOX_AFTER + this, or there is no ack
+NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+
+class NotDurable(Exception):
+    """The delivery could neither be worked nor written to the inbox within the ack budget: it is
+    not acked, so Slack shows the person an error instead of their action silently vanishing."""
 ADMIN_CACHE_SECONDS = 300  # how long users.info's is_admin/is_owner is trusted
 
 
@@ -117,12 +129,14 @@ class SlackFace:
         signing_secret: str,
         api_url: str,
         installs: SlackInstalls | None = None,
+        inbox: Inbox | None = None,
         purge_on_uninstall: bool = False,
         admins_are_facilitators: bool = False,
     ) -> None:
         self.core = core
         self.api_url = api_url
         self.installs = installs
+        self.inbox = inbox
         self.purge_on_uninstall = purge_on_uninstall
         self.admins_are_facilitators = admins_are_facilitators
         self._admins: dict[tuple[str, str], tuple[bool, float]] = {}
@@ -273,6 +287,9 @@ class SlackFace:
 
     async def _on_malformed(self, error: Exception, logger, response) -> BoltResponse | None:
         """A signed body whose shape Bolt cannot route (missing keys, wrong types): 400, never 500."""
+        if isinstance(error, NotDurable):
+            logger.warning("not acked: %s", error)
+            return BoltResponse(status=503, body="Alignbot is too busy to take this now; please try again.")
         logger.warning("unusable Slack request: %s: %s", type(error).__name__, error)
         if response is None:  # after the ack there is no response left to change
             return None
@@ -310,6 +327,75 @@ class SlackFace:
             user.get("name") or user.get("username", ""),
         )
 
+    async def _durably(self, task: asyncio.Future, incoming: Incoming, route: dict[str, Any]) -> int | None:
+        """Wait up to ACK_BUDGET for the work. Past INBOX_AFTER the delivery is written to the inbox
+        meanwhile, so that an ack sent before the work is done never precedes durability: the id of
+        its row comes back when the work is still running at the budget (0: a twin holds it), and
+        then the caller acks first. Raises NotDurable, cancelling the work, when even the inbox
+        write cannot be made in time: then there is no ack."""
+        done, _ = await asyncio.wait({task}, timeout=INBOX_AFTER)
+        if done:
+            return None
+        if self.inbox is None:
+            await asyncio.wait({task}, timeout=ACK_BUDGET - INBOX_AFTER)
+            return None
+        started = time.monotonic()
+        try:
+            held = await asyncio.wait_for(self.inbox.hold("slack", incoming, route), INBOX_WRITE_BUDGET)
+        except Exception as e:
+            if task.done():  # the work finished while the inbox was trying: nothing needs holding
+                return None
+            task.cancel()
+            raise NotDurable(f"the inbox could not take {incoming.delivery_key}: {type(e).__name__}: {e}") from e
+        left = ACK_BUDGET - INBOX_AFTER - (time.monotonic() - started)
+        if left > 0:
+            await asyncio.wait({task}, timeout=left)
+        if task.done():  # answered within the budget after all: the ack carries the answer
+            if held:
+                await self.inbox.done(held)
+            return None
+        return held or 0
+
+    async def _finish_held(self, held: int, task: asyncio.Future, answer: Callable[[Reply], Awaitable[None]]) -> None:
+        """Work acked from the inbox: answer, then forget the row; a failure on our side leaves it
+        for the sweep (the person sees "Working on it…" and, later, the real answer)."""
+        reply = await task
+        if reply is not None and reply.retryable and held:
+            await self.inbox.again(held)  # type: ignore[union-attr]
+            return
+        try:
+            if reply is not None and not reply.replayed:
+                await answer(reply)
+        finally:
+            if held:
+                await self.inbox.done(held)  # type: ignore[union-attr]
+
+    async def resume(self, incoming: dict[str, Any], route: dict[str, Any]) -> bool:
+        """A delivery taken over from the inbox (its first worker died): work it and answer as the
+        first would have. A forms's modal and a Home tab are not reopened: their triggers expired."""
+        held = incoming_from_json(incoming)
+        async with self._in_workspace(held.actor.workspace_id):
+            reply = await self.core.handle(held)
+            if reply is None:
+                return True
+            if reply.retryable:
+                return False
+            if reply.queued or (reply.visibility == "channel" and reply.replayed) or reply.form is not None:
+                return True  # the channel reply left with the effect, through the outbox
+            channel = route.get("channel", held.conversation_id)
+            msgs = encode_buttons(blocks.messages(reply.elements), held.conversation_id)
+            url = route.get("response_url") or ""
+            if url:
+                await self._respond_all(msgs, channel, held.actor.user_id, AsyncRespond(response_url=url))
+            elif channel:
+                try:
+                    await self._ephemeral(channel, held.actor.user_id, msgs)
+                except SlackApiError:
+                    await self._post_thread(held.actor.user_id, msgs)
+            else:
+                await self._post_thread(held.actor.user_id, msgs)
+        return True
+
     async def _on_command(self, ack, body: dict[str, Any], respond) -> None:
         actor = await self._with_admin_flag(self._actor(body))
         channel = body.get("channel_id", "")
@@ -320,14 +406,20 @@ class SlackFace:
             text=body.get("text", ""),
             delivery_key=f"slack:cmd:{actor.workspace_id}:{actor.user_id}:{body.get('trigger_id', '')}",
             is_private_conversation=body.get("channel_name") == "privategroup",
+            channel_reply=ChannelReply(channel, {"response_url": body.get("response_url") or ""}),
         )
         task = asyncio.ensure_future(self.core.handle(incoming))
-        done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
-        if not done:
+        route = {"kind": "command", "channel": channel, "response_url": body.get("response_url") or ""}
+        held = await self._durably(task, incoming, route)
+        if not task.done():
             await ack(response_type="ephemeral", text="Working on it…")
+            answer = functools.partial(self._respond_later, channel=channel, actor=actor, respond=respond)
+            if held is not None:
+                await self._finish_held(held, task, answer)
+                return
             reply = await task
             if reply is not None and not reply.replayed:
-                await self._respond_later(reply, channel, actor, respond)
+                await answer(reply)
             return
         reply = task.result()
         if reply is None or (reply.replayed and (reply.form is not None or reply.visibility == "channel")):
@@ -341,13 +433,16 @@ class SlackFace:
         msgs = encode_buttons(blocks.messages(reply.elements), channel)
         if reply.visibility == "channel":
             await ack()
-            await self._post_reply(reply, channel, actor, respond)
+            if not reply.queued:
+                await self._post_reply(reply, channel, actor, respond)
             return
         await ack(response_type="ephemeral", text=msgs[0]["text"], blocks=msgs[0]["blocks"])
         await self._respond_all(msgs[1:], channel, actor.user_id, respond)
         await self._upload_private(reply.elements, actor.user_id)
 
     async def _respond_later(self, reply: Reply, channel: str, actor: Actor, respond) -> None:
+        if reply.queued:
+            return
         if reply.visibility == "channel":
             await self._post_reply(reply, channel, actor, respond)
             return
@@ -414,14 +509,19 @@ class SlackFace:
             form=FormSubmission(command, blocks.submitted_values(view.get("state") or {}), hints),
             delivery_key=f"slack:view:{actor.workspace_id}:{actor.user_id}:{view.get('id')}:{view.get('hash')}",
             conversation_is_hint=True,
+            channel_reply=ChannelReply(channel, {"user": actor.user_id}),
         )
         task = asyncio.ensure_future(self.core.handle(incoming))
-        done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
-        if not done:  # close the modal within Slack's 3 s; the outcome follows as a message
+        held = await self._durably(task, incoming, {"kind": "form", "channel": channel})
+        if not task.done():  # close the modal within Slack's 3 s; the outcome follows
             await ack()
+            answer = functools.partial(self._answer_late_form, channel=channel, actor=actor)
+            if held is not None:
+                await self._finish_held(held, task, answer)
+                return
             reply = await task
             if reply is not None and not reply.replayed:
-                await self._answer_late_form(reply, channel, actor)
+                await answer(reply)
             return
         reply = task.result()
         if reply is None or reply.replayed:
@@ -438,12 +538,16 @@ class SlackFace:
             await ack(response_action="update", view=blocks.modal(reply.form, channel_id=channel))
             return
         await ack()
+        if reply.queued:
+            return
         if reply.visibility == "channel":
             await self._post_reply(reply, channel, actor)
         else:
             await self._ephemeral(channel, actor.user_id, encode_buttons(blocks.messages(reply.elements), channel))
 
     async def _answer_late_form(self, reply: Reply, channel: str, actor: Actor) -> None:
+        if reply.queued:
+            return
         msgs = encode_buttons(blocks.messages(reply.elements), channel)
         if reply.ok and reply.visibility == "channel":
             await self._post_reply(reply, channel, actor)
@@ -485,16 +589,31 @@ class SlackFace:
             action=Action(action.get("action_id", ""), value),
             delivery_key=f"slack:act:{actor.workspace_id}:{actor.user_id}:{click}",
             conversation_is_hint=conversation != here or not here,
+            channel_reply=ChannelReply(here, {"user": actor.user_id}) if here else None,
         )
         # Acked once stored, as a command is: Slack never resends a click, so a click acked and
         # then lost in a crash would be gone, where an unacked one shows the person an error.
         # Under a burst the clicks are stored in batches (handlers/batches.py), well within
-        # the budget; past it the ack goes first and the click is still stored.
+        # the budget; past it the click goes into the inbox before the ack.
         task = asyncio.ensure_future(self.core.handle(incoming))
-        await asyncio.wait({task}, timeout=ACK_BUDGET)
+        route = {"kind": "action", "channel": here, "response_url": body.get("response_url") or ""}
+        held = await self._durably(task, incoming, route)
         await ack()
+        answer = functools.partial(self._answer_action, actor=actor, body=body, conversation=conversation, here=here)
+        if held is not None:
+            await self._finish_held(held, task, answer)
+            return
         reply = await task
         if reply is None or reply.replayed:
+            return
+        await answer(reply)
+
+    async def _answer_action(
+        self, reply: Reply, actor: Actor, body: dict[str, Any], conversation: str, here: str
+    ) -> None:
+        if reply.queued:
+            if reply.ok and self._uses_home(actor, body):
+                await self._refresh_home(actor)
             return
         if reply.form is not None and body.get("trigger_id"):
             await self.client.views_open(
@@ -718,7 +837,14 @@ class SlackFace:
         try:
             if "update" in envelope.payload:  # an edit of a message we posted (a poll's running tally)
                 return await self._update(envelope.payload["update"], msgs[0])
-            posted = await self._post_thread(envelope.target_id, msgs)
+            try:
+                posted = await self._post_thread(envelope.target_id, msgs)
+            except SlackApiError as e:
+                route = envelope.payload.get("route") or {}
+                if e.response.get("error") not in NOT_IN_CHANNEL or not route:
+                    raise
+                # a command's reply where the bot is not a member: the person still gets it
+                return await self._reply_elsewhere(envelope.target_id, route, msgs)
             sent = elements_from_json(envelope.payload["elements"])
             await self._upload_files(sent, posted["channel"], posted["ts"])
             return posted
@@ -731,6 +857,15 @@ class SlackFace:
             raise SendError(f"slack {error or status}", permanent=permanent) from e
         except (TimeoutError, OSError) as e:
             raise SendError(f"connection: {e}") from e
+
+    async def _reply_elsewhere(self, channel: str, route: dict[str, str], msgs: list[dict[str, Any]]) -> dict[str, Any]:
+        if route.get("response_url"):
+            respond = AsyncRespond(response_url=route["response_url"])
+            for msg in msgs:
+                await respond(response_type="in_channel", text=msg["text"], blocks=msg["blocks"])
+            return {"channel": channel, "via": "response_url"}
+        await self._ephemeral(channel, route["user"], msgs)
+        return {"channel": channel, "via": "ephemeral"}
 
     async def _update(self, ref: dict[str, str], msg: dict[str, Any]) -> dict[str, Any]:
         resp = await self.client.chat_update(
