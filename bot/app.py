@@ -53,7 +53,13 @@ class Alignbot:
         self.timer = Timer()
         self.deliveries: dict[str, Delivery] = {}
         self.inbox = Inbox(self.db, instance=settings.instance, lease=timedelta(seconds=settings.lease_seconds))
-        self.outbox = OutboxSender(self.db, self.deliveries, instance=settings.instance, clock=clock)
+        self.outbox = OutboxSender(
+            self.db,
+            self.deliveries,
+            instance=settings.instance,
+            clock=clock,
+            lease=timedelta(seconds=settings.lease_seconds),
+        )
         self.reminders = ReminderSender(
             self.db,
             instance=settings.instance,
@@ -146,6 +152,7 @@ class Alignbot:
             await self.slack.open()
         self.timer.start()
         self.timer.every("outbox-sweep", OUTBOX_SWEEP_SECONDS, self._sweep)
+        self.timer.every("outbox-heartbeat", max(1.0, self.settings.lease_seconds / 3), self.outbox.heartbeat)
         self.timer.every("delivery-purge", DELIVERY_PURGE_SECONDS, self.purge_deliveries)
         self.outbox.start()
         self.outbox.wake()

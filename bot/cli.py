@@ -191,7 +191,28 @@ def _serve(settings: Settings, host: str, port: int, socket_mode: bool) -> int:
             flush=True,
         )
 
-    return asyncio.run(run_http(app, host, port, announce))
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    try:
+        return asyncio.run(run_http(app, host, port, announce))
+    except (OperationalError, InterfaceError, ConnectionError) as e:  # the database cannot be reached
+        print(database_down(settings.database_url, e), file=sys.stderr)
+        return 2
+
+
+def database_down(url: str, error: BaseException) -> str:
+    """One line instead of a traceback: where we tried (password masked), why, and what to do."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        shown = "(ALIGNBOT_DATABASE_URL is not a database URL)"
+    reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or [type(error).__name__])[0][:200]
+    return (
+        f"alignbot: cannot reach the database at {shown}: {reason}. Start the database or fix "
+        "ALIGNBOT_DATABASE_URL (or --db), then run serve again."
+    )
 
 
 async def _socket_mode(app, settings: Settings, host: str, port: int) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from handlers.batches import Batches
 from handlers.clock import Clock, utc_now
@@ -95,6 +95,17 @@ class Core:
         except (IntegrityError, Raced):
             # A concurrent twin of this delivery (or of this vote, this number...) won the race;
             # the second attempt sees what the first stored.
+            try:
+                return await (retry or attempt)(incoming)
+            except Exception:
+                return self._failure(incoming)
+        except DBAPIError as e:
+            if not e.connection_invalidated:
+                return self._failure(incoming)
+            # The connection dropped (a database restart, pg_terminate_backend): SQLAlchemy threw
+            # it away, and a second try on a fresh one, reading the ledger first in case the commit
+            # went through, takes effect once instead of apologising.
+            log.warning("database connection lost during a delivery; trying it once more")
             try:
                 return await (retry or attempt)(incoming)
             except Exception:

@@ -1,9 +1,13 @@
 """Drains the outbox: claim due rows, send them through their platform, record what happened.
 
 Claiming is one conditional update of a batch (`state='pending'` -> `'sending'`; `FOR UPDATE SKIP
-LOCKED` on PostgreSQL), so two processes never send the same row; a row left in `sending` by a
-crashed process is handed back after a lease. Rows for different targets are sent concurrently
-(bounded), a target's own rows in order; each platform face paces its targets. Successful sends
+LOCKED` on PostgreSQL), so two processes never send the same row. The claim is a short lease
+(`ALIGNBOT_LEASE_SECONDS`) that a heartbeat renews while the row is being sent; a row whose lease
+ran out (its sender died) is handed back, marked uncertain, and taken over by any replica within
+seconds. Before sending an uncertain row again the face looks for the row's idempotency mark at
+the platform (Slack message metadata) and records it sent if it is there. Rows for different
+destinations are sent concurrently (bounded), a destination's own rows in order; a Retry-After
+pauses only that destination; each platform face paces its targets. Successful sends
 are recorded together: while one "sent" transaction runs, the sends finishing meanwhile queue for
 the next (group commit), so a burst costs a few transactions, not one per message.
 A failure is retried with back-off (Retry-After when the platform gave one) and, after the last
@@ -18,7 +22,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import update
@@ -29,14 +33,25 @@ from storage.repos import outbox as repo
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(seconds=10)
+UNCERTAIN = "uncertain: "  # last_error prefix: an attempt that may have reached the platform
+
+
+def wall_clock() -> datetime:
+    """Leases say whether a sender is alive: wall time, never a clock a test or a replay set."""
+    return datetime.now(UTC)
 
 
 class SendError(Exception):
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False, uncertain: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        # The platform may have taken the message before failing (a 500 after posting, a timeout):
+        # the next attempt looks for it before sending again.
+        self.uncertain = uncertain
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,9 @@ class Envelope:
     target_kind: str  # user | channel
     target_id: str
     payload: dict[str, Any]
+    row_id: int = 0  # the idempotency mark the face leaves on what it sends
+    # Set when an earlier attempt may have been sent: look for the mark from this time on first.
+    uncertain_since: datetime | None = None
 
 
 class Delivery(Protocol):
@@ -55,6 +73,10 @@ class Delivery(Protocol):
 
 
 class OutboxSender:
+    """Claims due rows and sends them, each destination (workspace, target) in order and on its
+    own: a throttled or slow channel delays only its own messages. Claiming is serialised; the
+    sends of one claim run while the next claim is made."""
+
     def __init__(
         self,
         db: Database,
@@ -64,16 +86,25 @@ class OutboxSender:
         clock: Callable[[], datetime],
         max_attempts: int = 5,
         concurrency: int = 16,
+        lease: timedelta = LEASE,
+        wall: Callable[[], datetime] = wall_clock,
     ) -> None:
         self.db = db
         self.deliveries = deliveries
         self.instance = instance
         self.clock = clock
+        self.wall = wall
+        self.lease = lease
         self.max_attempts = max_attempts
         self._sem = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self._drain_lock = asyncio.Lock()
+        self._claim_lock = asyncio.Lock()
+        self._destinations: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._paused: dict[tuple[str, str], float] = {}  # destination -> loop time it may send again
+        self._sending: set[asyncio.Task] = set()
+        self._inflight: set[int] = set()
+        self._marks = _SentMarks(db, clock)
 
     def wake(self) -> None:
         self._wake.set()
@@ -83,65 +114,114 @@ class OutboxSender:
             self._task = asyncio.create_task(self._loop(), name="outbox")
 
     async def stop(self, grace: float = 0.0) -> None:
-        """Stop the loop; with `grace`, first let a drain under way finish its sends (SIGTERM)."""
+        """Stop the loop; with `grace`, first let the sends under way finish (SIGTERM)."""
         if self._task:
-            held = False
-            if grace > 0:
-                try:
-                    await asyncio.wait_for(self._drain_lock.acquire(), grace)
-                    held = True
-                except TimeoutError:
-                    log.warning("outbox: sends still under way after %.0f s; their rows will be re-claimed", grace)
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
-            finally:
-                if held:
-                    self._drain_lock.release()
             self._task = None
+        if self._sending:
+            if grace > 0:
+                _, late = await asyncio.wait(set(self._sending), timeout=grace)
+                if late:
+                    log.warning("outbox: sends still under way after %.0f s; their rows will be re-claimed", grace)
+            for task in set(self._sending):
+                task.cancel()
+            await asyncio.gather(*self._sending, return_exceptions=True)
+        try:
+            await self._marks.written()
+        except Exception as e:
+            log.warning("outbox: could not record the last sends (%s); they are looked up before any resend", e)
 
     async def _loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
             try:
-                while await self.drain():
+                while await self._dispatch():
                     pass
             except Exception:
                 log.exception("outbox drain failed; will retry on the next wake")
 
     async def drain(self, limit: int = 200) -> int:
-        """Send what is due now; returns how many rows this call claimed."""
-        async with self._drain_lock:
+        """Send what is due now and wait for those sends; returns how many rows this call claimed."""
+        sends: list[asyncio.Task] = []
+        claimed = await self._dispatch(limit, sends)
+        if sends:
+            await asyncio.gather(*sends)
+        await self._marks.written()
+        return claimed
+
+    async def heartbeat(self) -> None:
+        """Renew the claims of the rows being sent, so a live sender is never taken over."""
+        if not self._inflight:
+            return
+        try:
+            async with self.db.aside() as s:
+                await repo.renew(s, list(self._inflight), self.instance, self.wall() + self.lease)
+        except Exception as e:
+            log.warning("outbox: could not renew %d claim(s): %s: %s", len(self._inflight), type(e).__name__, e)
+
+    async def _dispatch(self, limit: int = 200, sends: list[asyncio.Task] | None = None) -> int:
+        """Claim due rows and start sending them, one task per destination."""
+        async with self._claim_lock:
             claimed = await self._claim(limit)
-            if not claimed:
-                return 0
-            groups: dict[tuple, list] = defaultdict(list)
-            for row in claimed:
-                groups[(row[1].workspace_external_id, row[1].target_id)].append(row)
-            marks = _SentMarks(self.db, self.clock)
-            try:
-                await asyncio.gather(*(self._send_group(g, marks) for g in groups.values()))
-            finally:
-                await marks.written()
-            return len(claimed)
+        groups: dict[tuple[str, str], list] = defaultdict(list)
+        for row in claimed:
+            self._inflight.add(row[0])
+            groups[(row[1].workspace_external_id, row[1].target_id)].append(row)
+        for destination, rows in groups.items():
+            task = asyncio.create_task(self._send_group(destination, rows), name="outbox-send")
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+            if sends is not None:
+                sends.append(task)
+        return len(claimed)
 
     async def _claim(self, limit: int) -> list[tuple[int, Envelope, str, int]]:
         async with self.db.transaction() as s:
-            rows = await repo.claim_due(s, self.clock(), self.instance, limit, LEASE)
+            rows = await repo.claim_due(s, self.clock(), self.instance, limit, self.wall(), self.lease)
         return [
-            (row_id, Envelope(external_id, conversation or "", kind, target, payload), platform, attempts)
-            for row_id, attempts, kind, target, payload, platform, external_id, conversation in rows
+            (
+                row_id,
+                Envelope(
+                    external_id,
+                    conversation or "",
+                    kind,
+                    target,
+                    payload,
+                    row_id=row_id,
+                    uncertain_since=created if (error or "").startswith(UNCERTAIN) else None,
+                ),
+                platform,
+                attempts,
+            )
+            for row_id, attempts, kind, target, payload, platform, external_id, conversation, error, created in rows
         ]
 
-    async def _send_group(self, rows: list[tuple[int, Envelope, str, int]], marks: _SentMarks) -> None:
-        async with self._sem:
-            for row_id, env, platform, attempts in rows:  # in order, one target at a time
-                await self._send_one(row_id, env, platform, attempts, marks)
+    async def _send_group(self, destination: tuple[str, str], rows: list[tuple[int, Envelope, str, int]]) -> None:
+        # The destination's lock keeps its rows in order across claims; the semaphore bounds how
+        # many destinations send at once.
+        try:
+            async with self._destinations[destination], self._sem:
+                for row_id, env, platform, attempts in rows:
+                    paused = self._paused.get(destination, 0.0) - asyncio.get_running_loop().time()
+                    if paused > 0:  # throttled: this destination's rows wait, nobody else's
+                        await self._defer(row_id, paused)
+                        continue
+                    await self._send_one(destination, row_id, env, platform, attempts)
+        finally:
+            for row_id, *_ in rows:
+                self._inflight.discard(row_id)
+            lock = self._destinations.get(destination)
+            if lock is not None and not lock.locked():
+                del self._destinations[destination]
 
-    async def _send_one(self, row_id: int, env: Envelope, platform: str, attempts: int, marks: _SentMarks) -> None:
+    async def _send_one(
+        self, destination: tuple[str, str], row_id: int, env: Envelope, platform: str, attempts: int
+    ) -> None:
         delivery = self.deliveries.get(platform)
         try:
             if delivery is None:
@@ -150,9 +230,18 @@ class OutboxSender:
         except Exception as e:  # every failure is recorded, none is lost
             retry_after = e.retry_after if isinstance(e, SendError) else None
             permanent = isinstance(e, SendError) and e.permanent
-            await self._record_failure(row_id, attempts + 1, f"{type(e).__name__}: {e}", retry_after, permanent)
+            uncertain = not isinstance(e, SendError) or e.uncertain
+            if retry_after is not None:
+                self._paused[destination] = asyncio.get_running_loop().time() + retry_after
+            error = f"{UNCERTAIN if uncertain else ''}{type(e).__name__}: {e}"
+            await self._record_failure(row_id, attempts + 1, error, retry_after, permanent)
             return
-        marks.add(row_id, result or {})
+        self._marks.add(row_id, result or {})
+
+    async def _defer(self, row_id: int, seconds: float) -> None:
+        async with self.db.transaction() as s:
+            await repo.defer(s, row_id, self.clock() + timedelta(seconds=seconds))
+        asyncio.get_running_loop().call_later(seconds, self.wake)
 
     async def _record_failure(
         self, row_id: int, attempts: int, error: str, retry_after: float | None, permanent: bool

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.messages import elements_to_json
 from handlers.polls import close_poll, poll_message, remind_non_voters
+from schedules.failures import QuietFailures
 from storage.db import Database
 from storage.models import Workspace
 from storage.repos import polls as repo
@@ -53,6 +54,7 @@ class PollClock:
         self.on_queued = on_queued
         self._lock = asyncio.Lock()
         self._stopped = False
+        self.failures = QuietFailures("poll clock", log)
 
     def attach(self, timer) -> None:
         timer.every("poll-clock", TICK_SECONDS, self.tick)
@@ -64,14 +66,19 @@ class PollClock:
             pass
 
     async def tick(self) -> None:
-        if self._stopped:
+        if self._stopped or self.failures.waiting():
             return
         async with self._lock:
             if self._stopped:
                 return
             now = self.clock()
-            async with self.db.reading() as s:  # one cheap look; most ticks find nothing to do
-                work = await repo.pending_work(s, now, SPACING)
+            try:
+                async with self.db.reading() as s:  # one cheap look; most ticks find nothing to do
+                    work = await repo.pending_work(s, now, SPACING)
+            except Exception as e:  # the database is down: say so once a minute, not every second
+                self.failures.failed(e)
+                return
+            self.failures.worked()
             steps = [
                 step
                 for step, due in zip((self.close_due, self.send_reminders, self.update_messages), work, strict=True)

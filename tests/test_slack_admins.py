@@ -31,7 +31,9 @@ async def test_a_stakeholder_who_is_a_workspace_admin_may_facilitate_only_when_c
         admin = await server.slash("member promote <@U3>", user="U9")
         if admins_facilitate:
             assert DENIED not in await admin.text()
-            [post] = await slack_api.wait_for("chat.postMessage")
+            # the channel's reply and the promoted person's DM leave through the outbox, in either order
+            posts = await slack_api.wait_for("chat.postMessage", 2)
+            [post] = [p for p in posts if p.params["channel"] == "C1"]
             assert "is now a facilitator" in post.params["text"]
             again = await server.slash("member promote <@U4>", user="U9")
             assert DENIED not in await again.text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, update
@@ -32,3 +33,13 @@ async def claim_pending(session: AsyncSession, model: Any, due: Select, returnin
         .execution_options(synchronize_session=False)
     )
     return list(won.scalars())
+
+
+async def renew_leases(session: AsyncSession, model: Any, ids: list[int], instance: str, until: datetime) -> None:
+    """Extend the leases of the rows `instance` is still working on (its heartbeat)."""
+    await session.execute(
+        update(model)
+        .where(model.id.in_(ids), model.claimed_by == instance, model.state == "sending")
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )

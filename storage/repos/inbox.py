@@ -10,7 +10,7 @@ from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxDelivery
-from storage.repos.claiming import claim_pending
+from storage.repos.claiming import claim_pending, renew_leases
 from storage.repos.upsert import dialect_insert
 
 
@@ -43,12 +43,7 @@ async def hold(
 
 
 async def renew(session: AsyncSession, ids: list[int], instance: str, until: datetime) -> None:
-    await session.execute(
-        update(InboxDelivery)
-        .where(InboxDelivery.id.in_(ids), InboxDelivery.claimed_by == instance, InboxDelivery.state == "sending")
-        .values(lease_until=until)
-        .execution_options(synchronize_session=False)
-    )
+    await renew_leases(session, InboxDelivery, ids, instance, until)
 
 
 async def take_over(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import models
 from storage.models import Initiative, Outbox, Workspace
-from storage.repos.claiming import claim_pending
+from storage.repos.claiming import claim_pending, renew_leases
 from storage.repos.upsert import insert_ignore_many
 
 
@@ -23,17 +23,20 @@ async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]], no
     return await insert_ignore_many(session, Outbox, [{**defaults, "dedupe_key": None, **r} for r in rows])
 
 
-async def claim_due(session: AsyncSession, now: datetime, instance: str, limit: int, lease: timedelta) -> list[Row]:
-    """Claim up to `limit` rows due now for `instance`, oldest first; rows left `sending` longer
-    than `lease` (their sender died) are handed back first.
+async def claim_due(
+    session: AsyncSession, now: datetime, instance: str, limit: int, wall: datetime, lease: timedelta
+) -> list[Row]:
+    """Claim up to `limit` rows due now for `instance`, oldest first, leased until `wall` +
+    `lease`; rows whose lease ran out (their sender died) are handed back first, marked uncertain:
+    the sender may have sent them without recording it.
 
     Each row comes with what sending needs: id, attempts, target, payload, platform, the
-    workspace's external id and the initiative's conversation.
+    workspace's external id, the initiative's conversation, the last error and when it was queued.
     """
     await session.execute(
         update(Outbox)
-        .where(Outbox.state == "sending", Outbox.next_attempt_at < now - lease)
-        .values(state="pending")
+        .where(Outbox.state == "sending", Outbox.lease_until < wall)
+        .values(state="pending", last_error="uncertain: its sender stopped before recording the send")
         .execution_options(synchronize_session=False)
     )
     due = (
@@ -42,7 +45,9 @@ async def claim_due(session: AsyncSession, now: datetime, instance: str, limit: 
         .order_by(Outbox.id)
         .limit(limit)
     )
-    won = await claim_pending(session, Outbox, due, Outbox.id, claimed_by=instance, next_attempt_at=now)
+    won = await claim_pending(
+        session, Outbox, due, Outbox.id, claimed_by=instance, next_attempt_at=now, lease_until=wall + lease
+    )
     if not won:
         return []
     rows = await session.execute(
@@ -55,6 +60,8 @@ async def claim_due(session: AsyncSession, now: datetime, instance: str, limit: 
             Workspace.platform,
             Workspace.external_id,
             Initiative.conversation_id,
+            Outbox.last_error,
+            Outbox.created_at,
         )
         .join(Workspace, Workspace.id == Outbox.workspace_id)
         .outerjoin(Initiative, Initiative.id == Outbox.initiative_id)
@@ -62,6 +69,15 @@ async def claim_due(session: AsyncSession, now: datetime, instance: str, limit: 
         .order_by(Outbox.id)
     )
     return list(rows.all())
+
+
+async def renew(session: AsyncSession, ids: list[int], instance: str, until: datetime) -> None:
+    await renew_leases(session, Outbox, ids, instance, until)
+
+
+async def defer(session: AsyncSession, row_id: int, until: datetime) -> None:
+    """Back to the queue without counting an attempt (its destination is throttled)."""
+    await session.execute(update(Outbox).where(Outbox.id == row_id).values(state="pending", next_attempt_at=until))
 
 
 async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, dict[str, Any]]], now: datetime) -> None:

@@ -1,7 +1,10 @@
 """A recording fake of the Slack Web API on 127.0.0.1 (port 0).
 
 Tests point SLACK_API_URL at it and assert on what the bot asked for; `wait_for` awaits a call
-instead of sleeping. `fail_next` scripts an error (a 429 with Retry-After, a 500, ok=false).
+instead of sleeping. `fail_next` scripts an error (a 429 with Retry-After, a 500, ok=false), `fail_channel` one for
+one channel only, and `posted_then=500` the worst kind: the message is posted, then the answer
+is an error. Posted messages are kept per channel for conversations.history (with their
+metadata when asked with include_all_metadata), which filters `oldest` by when each was posted.
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ class FakeSlackApi:
         self.calls: list[Call] = []
         self._changed = asyncio.Condition()
         self._ts = itertools.count(1)
-        self._failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self._failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str], bool]]] = {}
+        self._channel_failures: dict[tuple[str, str], list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> posted messages, oldest first
+        self.answer_after_posting = asyncio.Event()  # cleared: chat.postMessage posts, then holds its answer
+        self.answer_after_posting.set()
         self.members: dict[str, list[str]] = {}  # channel -> user ids for conversations.members
         self.admins: set[str] = set()  # user ids users.info reports as workspace admins
         # OAuth (oauth.v2.access): the code "code-T2" installs workspace T2. With rotation on, bot
@@ -64,10 +71,20 @@ class FakeSlackApi:
         body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        posted_first: bool = False,
     ) -> None:
+        """The next `times` calls of `method` fail; with `posted_first`, after doing their work."""
         body = body or {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
         for _ in range(times):
-            self._failures.setdefault(method, []).append((status, body, headers or {}))
+            self._failures.setdefault(method, []).append((status, body, headers or {}, posted_first))
+
+    def fail_channel(
+        self, channel: str, status: int = 429, headers: dict[str, str] | None = None, times: int = 1
+    ) -> None:
+        """The next `times` chat.postMessage calls to `channel` fail; other channels are served."""
+        body = {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
+        for _ in range(times):
+            self._channel_failures.setdefault(("chat.postMessage", channel), []).append((status, body, headers or {}))
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -113,10 +130,19 @@ class FakeSlackApi:
         method = request.match_info["method"]
         params = await self._params(request)
         await self._record(Call(method, params))
-        if self._failures.get(method):
-            status, body, headers = self._failures[method].pop(0)
+        channel_failures = self._channel_failures.get((method, str(params.get("channel", ""))))
+        if channel_failures:
+            status, body, headers = channel_failures.pop(0)
             return web.json_response(body, status=status, headers=headers)
-        return web.json_response(self._answer(method, params, request))
+        if self._failures.get(method):
+            status, body, headers, posted_first = self._failures[method].pop(0)
+            if posted_first:
+                self._answer(method, params, request)
+            return web.json_response(body, status=status, headers=headers)
+        answer = self._answer(method, params, request)
+        if method == "chat.postMessage":
+            await self.answer_after_posting.wait()
+        return web.json_response(answer)
 
     async def _upload(self, request: web.Request) -> web.Response:
         data = await request.read()
@@ -161,6 +187,11 @@ class FakeSlackApi:
             channel = params.get("channel", "")
             if method == "chat.postMessage" and channel.startswith("U"):
                 channel = "D" + channel[1:]
+            if method == "chat.postMessage":
+                kept = {"ts": ts, "text": params.get("text", ""), "_at": time.time()}
+                if params.get("metadata"):
+                    kept["metadata"] = params["metadata"]
+                self.messages.setdefault(channel, []).append(kept)
             return {
                 "ok": True,
                 "channel": channel,
@@ -177,6 +208,15 @@ class FakeSlackApi:
                 "members": self.members.get(params.get("channel", ""), []),
                 "response_metadata": {"next_cursor": ""},
             }
+        if method == "conversations.history":
+            oldest = float(params.get("oldest") or 0)
+            with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+            found = [
+                {k: v for k, v in m.items() if k != "_at" and (with_metadata or k != "metadata")}
+                for m in reversed(self.messages.get(str(params.get("channel", "")), []))
+                if m["_at"] >= oldest
+            ]
+            return {"ok": True, "messages": found, "has_more": False, "response_metadata": {"next_cursor": ""}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users", "U"))[1:]}}
         if method == "users.info":

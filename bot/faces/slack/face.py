@@ -64,25 +64,39 @@ HOME_VIEWER_SECONDS = 24 * 3600
 ACK_BUDGET = 2.0  # seconds of Slack's 3 we may spend before acking
 INBOX_AFTER = 1.0  # past this, the delivery is written to the inbox (schedules/inbox.py) before the ack
 INBOX_WRITE_BUDGET = 1.5  # the inbox write must be done by INBOX_AFTER + this, or there is no ack
+OUTBOX_EVENT = "alignbot_outbox"  # message metadata event_type: {"row": outbox id} marks our own sends
+LOOKUP_SLACK = 5.0  # seconds before a row was queued that its lookup still reads (clock skew)
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 
 
 class NotDurable(Exception):
     """The delivery could neither be worked nor written to the inbox within the ack budget: it is
     not acked, so Slack shows the person an error instead of their action silently vanishing."""
+
+
 ADMIN_CACHE_SECONDS = 300  # how long users.info's is_admin/is_owner is trusted
 
 
-def web_client(token: str | None, base_url: str, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+def web_client(
+    token: str | None, base_url: str, session: aiohttp.ClientSession | None = None, *, retries: bool = True
+) -> AsyncWebClient:
+    """`retries=False` for the outbox: a 500 or a dropped connection may come after Slack posted,
+    so slack_sdk retrying a post itself would post twice; the outbox retries instead, after
+    looking for the row's mark (`OUTBOX_EVENT`)."""
+    handlers = (
+        [
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ]
+        if retries
+        else []
+    )
     return AsyncWebClient(
         token=token or None,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         session=session,
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=handlers,
     )
 
 
@@ -145,6 +159,7 @@ class SlackFace:
         # With the OAuth install each workspace has its own token: the client of the request (or of
         # the outbox row's workspace) follows the work through the helpers below.
         self._default_client = web_client(None if installs else token, api_url)
+        self._outbox_client = web_client(None if installs else token, api_url, retries=False)
         self._current: ContextVar[AsyncWebClient | None] = ContextVar(f"slack_client_{id(self)}", default=None)
         self.app = AsyncApp(
             client=self._default_client,
@@ -187,15 +202,23 @@ class SlackFace:
         return await next()
 
     @contextlib.asynccontextmanager
-    async def _in_workspace(self, team_id: str) -> AsyncIterator[None]:
+    async def _in_workspace(self, team_id: str, *, retries: bool = True) -> AsyncIterator[None]:
         """Work the bot does on its own (outbox, rosters, Home tab) with that workspace's token."""
         if self.installs is None:
-            yield
+            if retries:
+                yield
+                return
+            self._outbox_client.session = self._default_client.session
+            bound = self._current.set(self._outbox_client)
+            try:
+                yield
+            finally:
+                self._current.reset(bound)
             return
         token = await self.installs.bot_token(team_id)
         if token is None:
             raise SendError(f"slack workspace {team_id} has not installed Alignbot (or uninstalled it)", permanent=True)
-        bound = self._current.set(web_client(token, self.api_url, self._default_client.session))
+        bound = self._current.set(web_client(token, self.api_url, self._default_client.session, retries=retries))
         try:
             yield
         finally:
@@ -477,9 +500,16 @@ class SlackFace:
         else:
             await self._upload_files(reply.elements, posted["channel"], posted["ts"])
 
-    async def _post_thread(self, channel: str, msgs: list[dict[str, Any]]) -> dict[str, Any]:
+    async def _post_thread(
+        self, channel: str, msgs: list[dict[str, Any]], metadata: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         await self.channels.acquire(channel)  # about 1 message per second per channel
-        first = await self.client.chat_postMessage(channel=channel, text=msgs[0]["text"], blocks=msgs[0]["blocks"])
+        first = await self.client.chat_postMessage(
+            channel=channel,
+            text=msgs[0]["text"],
+            blocks=msgs[0]["blocks"],
+            **({"metadata": metadata} if metadata else {}),
+        )
         for msg in msgs[1:]:
             await self.channels.acquire(channel)
             await self.client.chat_postMessage(
@@ -717,9 +747,7 @@ class SlackFace:
         )
         if not text:
             if event.get("subtype") == "file_share":  # a file with no words: nothing to run
-                await self._answer_in(
-                    channel, actor, thread, blocks.messages([Text(spoken.FILE_ONLY)]), public=in_dm
-                )
+                await self._answer_in(channel, actor, thread, blocks.messages([Text(spoken.FILE_ONLY)]), public=in_dm)
                 return
             text = "help"  # a bare mention (or an empty DM): the list of commands
         incoming = Incoming(
@@ -825,7 +853,11 @@ class SlackFace:
 
     async def deliver(self, envelope: Envelope) -> dict[str, Any]:
         try:
-            async with self._in_workspace(envelope.workspace_external_id):
+            async with self._in_workspace(envelope.workspace_external_id, retries=False):
+                if envelope.uncertain_since is not None and "update" not in envelope.payload:
+                    found = await self._already_posted(envelope)
+                    if found is not None:
+                        return found
                 return await self._deliver(envelope)
         except SlackTokenRotationError as e:
             raise SendError(f"slack token rotation failed: {e}") from e
@@ -838,7 +870,8 @@ class SlackFace:
             if "update" in envelope.payload:  # an edit of a message we posted (a poll's running tally)
                 return await self._update(envelope.payload["update"], msgs[0])
             try:
-                posted = await self._post_thread(envelope.target_id, msgs)
+                mark = {"event_type": OUTBOX_EVENT, "event_payload": {"row": envelope.row_id}}
+                posted = await self._post_thread(envelope.target_id, msgs, metadata=mark if envelope.row_id else None)
             except SlackApiError as e:
                 route = envelope.payload.get("route") or {}
                 if e.response.get("error") not in NOT_IN_CHANNEL or not route:
@@ -854,9 +887,38 @@ class SlackFace:
             if status == 429:
                 raise SendError("rate limited", retry_after=float(e.response.headers.get("Retry-After", 1))) from e
             permanent = status < 500 and error not in ("ratelimited", "service_unavailable", "request_timeout")
-            raise SendError(f"slack {error or status}", permanent=permanent) from e
-        except (TimeoutError, OSError) as e:
-            raise SendError(f"connection: {e}") from e
+            uncertain = status >= 500 or error in ("service_unavailable", "request_timeout")
+            raise SendError(f"slack {error or status}", permanent=permanent, uncertain=uncertain) from e
+        except (TimeoutError, OSError, aiohttp.ClientError) as e:
+            raise SendError(f"connection: {e}", uncertain=True) from e
+
+    async def _already_posted(self, envelope: Envelope) -> dict[str, Any] | None:
+        """An earlier attempt may have posted (Slack answered 500 after posting, or its sender
+        died before recording it): look for the row's mark in the conversation since the row was
+        queued (conversations.history with include_all_metadata). A failed lookup sends again."""
+        since = envelope.uncertain_since.timestamp() - LOOKUP_SLACK  # type: ignore[union-attr]
+        try:
+            channel = envelope.target_id
+            if envelope.target_kind == "user":  # a DM is read through its conversation id
+                channel = (await self.client.conversations_open(users=channel))["channel"]["id"]
+            cursor = None
+            while True:
+                resp = await self.client.conversations_history(
+                    channel=channel, oldest=f"{since:.6f}", include_all_metadata=True, limit=200, cursor=cursor
+                )
+                for message in resp.get("messages") or []:
+                    meta = message.get("metadata") or {}
+                    if (
+                        meta.get("event_type") == OUTBOX_EVENT
+                        and (meta.get("event_payload") or {}).get("row") == envelope.row_id
+                    ):
+                        return {"channel": channel, "ts": message.get("ts"), "found": True}
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except (SlackApiError, TimeoutError, OSError, aiohttp.ClientError, KeyError) as e:
+            log.warning("outbox row %s: could not look for an earlier send (%s); sending again", envelope.row_id, e)
+            return None
 
     async def _reply_elsewhere(self, channel: str, route: dict[str, str], msgs: list[dict[str, Any]]) -> dict[str, Any]:
         if route.get("response_url"):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 17:04:11.459719
+Create Date: 2026-12-02 17:04:18.196791
 """
 from alembic import op
 import sqlalchemy as sa
@@ -231,6 +231,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('claimed_by', sa.String(length=100), nullable=True),
+    sa.Column('lease_until', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.Column('result', sa.JSON(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
