@@ -9,8 +9,10 @@ option number only for display, never to decide a place.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 COUNT_METHODS = ("schulze", "borda", "irv")
 
@@ -43,10 +45,10 @@ def _plural(n: float, word: str) -> str:
     return f"{shown} {word}" + ("" if n == 1 else "s")
 
 
-def rank_by_value(values: Mapping[int, float]) -> list[tuple[int, int, float]]:
+def rank_by_value(values: Mapping[int, float | Fraction]) -> list[tuple[int, int, float | Fraction]]:
     """(option, rank, value), highest value first; equal values share a rank (1, 1, 3)."""
     ordered = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
-    out: list[tuple[int, int, float]] = []
+    out: list[tuple[int, int, float | Fraction]] = []
     for i, (option, value) in enumerate(ordered):
         rank = out[-1][1] if out and out[-1][2] == value else i + 1
         out.append((option, rank, value))
@@ -113,6 +115,7 @@ class ScoreRow:
     impact: float | None
     feasibility: float | None
     scored_by: int
+    exact_priority: Fraction | None = None
 
     @property
     def priority(self) -> float | None:
@@ -122,7 +125,9 @@ class ScoreRow:
 
 
 def score_rows(options: int, ballots: Sequence[Mapping[int, tuple[int, int]]]) -> list[ScoreRow]:
-    """Mean impact and mean feasibility per option over the ballots that scored it."""
+    """Mean impact and mean feasibility per option over the ballots that scored it; the exact
+    priority is kept as a fraction, since means of a few hundred ballots differ in the tenth
+    decimal and a rounded float would call them a tie."""
     sums = {o: [0, 0, 0] for o in range(1, options + 1)}
     for scores in ballots:
         _check(options, scores)
@@ -130,13 +135,16 @@ def score_rows(options: int, ballots: Sequence[Mapping[int, tuple[int, int]]]) -
             sums[c][0] += impact
             sums[c][1] += feasibility
             sums[c][2] += 1
-    return [ScoreRow(o, i / n if n else None, f / n if n else None, n) for o, (i, f, n) in sorted(sums.items())]
+    return [
+        ScoreRow(o, i / n, f / n, n, Fraction(i) * Fraction(f) / (n * n)) if n else ScoreRow(o, None, None, 0)
+        for o, (i, f, n) in sorted(sums.items())
+    ]
 
 
 def tally_score(options: int, ballots: Sequence[Mapping[int, tuple[int, int]]]) -> Tally:
-    """Priority = mean impact x mean feasibility; options nobody scored come last, tied."""
+    """Priority = mean impact x mean feasibility, ranked exactly; options nobody scored come last, tied."""
     rows = score_rows(options, ballots)
-    values = {r.option: round(r.priority, 9) if r.priority is not None else -1.0 for r in rows}
+    values = {r.option: r.exact_priority if r.exact_priority is not None else Fraction(-1) for r in rows}
     by = {r.option: r for r in rows}
     standings = []
     for o, rank, v in rank_by_value(values):
@@ -146,7 +154,7 @@ def tally_score(options: int, ballots: Sequence[Mapping[int, tuple[int, int]]]) 
             if r.priority is not None
             else "not scored"
         )
-        standings.append(Standing(o, rank, max(v, 0.0), figure))
+        standings.append(Standing(o, rank, float(max(v, 0)), figure))
     notes = tie_notes(standings)
     if any(r.priority is None for r in rows):
         notes.append("Options nobody scored are placed last.")
@@ -219,6 +227,12 @@ def tally_schulze(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
     notes = tie_notes(standings)
     if notes:
         notes.append("Schulze: options whose strongest paths are equal share a place; no tie-break is applied.")
+    rank = {s.option: s.rank for s in standings}
+    if any(rank[a] < rank[b] and p[a, b] <= p[b, a] for a in rank for b in rank if a != b):
+        notes.append(
+            "Schulze: a place is given as soon as no option left beats an option, so an option can be "
+            "placed above one it does not beat; its figure counts the options it does beat."
+        )
     return Tally("schulze", standings, len(ballots), notes)
 
 
@@ -241,27 +255,71 @@ def tally_borda(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
     )
 
 
+IRV_ROUND_BUDGET = 200  # rounds counted in all, over the separate counts of ties nothing breaks
+
+
 def tally_irv(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
     """Instant runoff, run until every option is placed: the last one standing wins, then the
     others in reverse order of elimination.
 
     Tie-break for elimination: among the options with the fewest votes, the one with fewer votes
-    in the latest earlier round where they differed goes; if they never differed, all of them go
-    together and share a place. When every option left is tied, they share the place: no
-    tie-break decides a win. A ballot whose ranked options are all eliminated is exhausted.
+    in the latest earlier round where they differed goes. Options it leaves tied go together
+    (and share a place) when their votes together are fewer than the next option's, since then
+    none of them could have overtaken it. Otherwise eliminating them together could decide the
+    count (it could even elect an option they each beat), so the count goes on once without each
+    of them and every option is placed as high as it comes in any of those counts: a tie that
+    the ballots do not break shows as a shared place. When every option left is tied, they share
+    the place. A ballot whose ranked options are all eliminated is exhausted.
     """
-    rankings = [_clean_ranking(options, r) for r in ballots]
-    continuing = set(range(1, options + 1))
-    history: list[dict[int, int]] = []
+    rankings = Counter(tuple(_clean_ranking(options, r)) for r in ballots)  # each distinct ranking once
+    everyone = set(range(1, options + 1))
+    try:
+        places, notes, rounds = _irv_count(rankings, everyone, [], [IRV_ROUND_BUDGET])
+    except _TooManyTies:
+        places, notes, rounds = _irv_count(rankings, everyone, [], None)
+    standings = [
+        Standing(o, rank, votes, f"{_plural(votes, 'vote')} in its last round")
+        for o, (rank, votes) in sorted(places.items(), key=lambda kv: (kv[1][0], kv[0]))
+    ]
+    notes = [*tie_notes(standings), *notes, f"IRV rounds (option=votes) {'; '.join(rounds)}."]
+    notes.append(
+        "IRV tie-break: of the options tied for fewest votes, the one with fewer votes in the latest earlier "
+        "round where they differed is eliminated; if they never differed, they are eliminated together when "
+        "their votes together are fewer than the next option's, and otherwise the count goes on without each "
+        "of them in turn and every option gets the best place it reaches."
+    )
+    return Tally("irv", standings, len(ballots), notes)
+
+
+IrvPlaces = dict[int, tuple[int, int]]  # option -> (rank, votes in its last round)
+
+
+class _TooManyTies(Exception):
+    """Counting every way through the ties would take more than IRV_ROUND_BUDGET rounds."""
+
+
+def _irv_count(
+    rankings: Counter[tuple[int, ...]], continuing: set[int], history: list[dict[int, int]], budget: list[int] | None
+) -> tuple[IrvPlaces, list[str], list[str]]:
+    """The rounds from `continuing` on: places of these options, notes, and each round's counts.
+    `budget` holds the rounds left for counting through ties; None: eliminate such ties together."""
+    continuing = set(continuing)
+    history = list(history)
     eliminated: list[tuple[list[int], int]] = []  # (options, their last-round votes)
     notes: list[str] = []
+    rounds: list[str] = []
     while continuing:
         counts = {o: 0 for o in continuing}
-        for r in rankings:
+        for r, n in rankings.items():
             top = next((o for o in r if o in continuing), None)
             if top is not None:
-                counts[top] += 1
+                counts[top] += n
         history.append(counts)
+        if budget is not None:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise _TooManyTies
+        rounds.append(f"round {len(history)}: " + ", ".join(f"{o}={c}" for o, c in sorted(counts.items())))
         if len(continuing) == 1:
             eliminated.append((sorted(continuing), counts[next(iter(continuing))]))
             break
@@ -273,22 +331,59 @@ def tally_irv(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
             break
         if len(losers) > 1:
             losers = _break_elimination_tie(losers, history, notes)
+        if len(losers) > 1:
+            next_votes = min(c for o, c in counts.items() if o not in losers)
+            tied = f"Round {len(history)}: options {', '.join(map(str, losers))} tied for fewest votes in every round"
+            if low * len(losers) < next_votes:
+                notes.append(f"{tied}; they are eliminated together.")
+            elif budget is not None:
+                above = ", ".join(str(o) for o, c in sorted(counts.items()) if c == next_votes)
+                notes.append(
+                    f"{tied}, and together they have at least the votes of option {above}, so they are not "
+                    "eliminated together: the count goes on without each of them in turn, and every option "
+                    "gets the best place it reaches."
+                )
+                top = _irv_branches(rankings, continuing, history, budget, losers, low, notes)
+                return _irv_places(top, eliminated), notes, rounds
+            else:
+                notes.append(f"{tied}; too many such ties to count each way, so they are eliminated together.")
         eliminated.append((losers, low))
         continuing -= set(losers)
-    standings: list[Standing] = []
+    return _irv_places({}, eliminated), notes, rounds
+
+
+def _irv_branches(
+    rankings: Counter[tuple[int, ...]],
+    continuing: set[int],
+    history: list[dict[int, int]],
+    budget: list[int] | None,
+    losers: list[int],
+    low: int,
+    notes: list[str],
+) -> IrvPlaces:
+    """Each tied option eliminated in turn: an option's place is the best it reaches in any count.
+    Only the winners of each count are noted: the rounds of every count would bury the result."""
+    best: dict[int, tuple[int, int]] = {}
+    for out in losers:
+        places, _, _ = _irv_count(rankings, continuing - {out}, history, budget)
+        places[out] = (len(continuing), low)
+        first = sorted(o for o, (rank, _) in places.items() if rank == 1)
+        notes.append(f"Without {out}: {', '.join(map(str, first))} first.")
+        for o, (rank, votes) in places.items():
+            if o not in best or (rank, -votes) < (best[o][0], -best[o][1]):
+                best[o] = (rank, votes)
+    ranked = rank_by_value({o: -rank for o, (rank, _) in best.items()})
+    return {o: (rank, best[o][1]) for o, rank, _ in ranked}
+
+
+def _irv_places(top: IrvPlaces, eliminated: list[tuple[list[int], int]]) -> IrvPlaces:
+    """`top` first, then the eliminated groups, the last eliminated highest."""
+    places = dict(top)
     for group, votes in reversed(eliminated):
-        rank = len(standings) + 1
+        rank = len(places) + 1
         for o in group:
-            standings.append(Standing(o, rank, votes, f"{_plural(votes, 'vote')} in its last round"))
-    rounds = "; ".join(
-        f"round {i + 1}: " + ", ".join(f"{o}={c}" for o, c in sorted(h.items())) for i, h in enumerate(history)
-    )
-    notes = [*tie_notes(standings), *notes, f"IRV rounds (option=votes) {rounds}."]
-    notes.append(
-        "IRV tie-break: of the options tied for fewest votes, the one with fewer votes in the latest earlier "
-        "round where they differed is eliminated; if they never differed, they are eliminated together."
-    )
-    return Tally("irv", standings, len(ballots), notes)
+            places[o] = (rank, votes)
+    return places
 
 
 def _break_elimination_tie(losers: list[int], history: list[dict[int, int]], notes: list[str]) -> list[int]:
@@ -305,11 +400,6 @@ def _break_elimination_tie(losers: list[int], history: list[dict[int, int]], not
             losers = chosen
             if len(losers) == 1:
                 return losers
-    if len(losers) > 1:
-        notes.append(
-            f"Round {len(history)}: options {', '.join(map(str, losers))} tied for fewest votes in every round; "
-            "they are eliminated together."
-        )
     return losers
 
 

@@ -180,12 +180,17 @@ def test_a_majority_first_choice_wins_schulze_and_irv(case, data):
 
 
 @settings(max_examples=150, deadline=None)
-@given(rankings)
-def test_the_condorcet_winner_wins_schulze(case):
-    n, ballots = case
-    winner = condorcet_winner(n, ballots)
-    if winner is not None:
-        assert tally_schulze(n, ballots).winners == [winner]
+@given(rankings, st.data())
+def test_the_condorcet_winner_wins_schulze(case, data):
+    # A planted winner: ranked first by more ballots than all the others together, so it beats
+    # every option head to head whatever the other ballots say.
+    n, others = case
+    favourite = data.draw(st.integers(1, n))
+    rest = [o for o in range(1, n + 1) if o != favourite]
+    tails = data.draw(st.lists(st.permutations(rest), min_size=len(others) + 1, max_size=len(others) + 1))
+    ballots = [[favourite, *t] for t in tails] + others
+    assert condorcet_winner(n, ballots) == favourite
+    assert tally_schulze(n, ballots).winners == [favourite]
 
 
 @settings(max_examples=150, deadline=None)
@@ -209,3 +214,122 @@ def test_every_count_places_every_option_once_with_consistent_ranks(case):
         assert ranks[0] == 1 and ranks == sorted(ranks)
         for i, r in enumerate(ranks):
             assert r == 1 or r == ranks[i - 1] or r == i + 1
+
+
+# ---- gaps found by mutation testing (issue #17) ---------------------------------------------
+
+
+def spread(total: int, n: int) -> list[int]:
+    """n scores of 1..5 adding up to total."""
+    q, r = divmod(total, n)
+    return [q + 1] * r + [q] * (n - r)
+
+
+def test_score_means_that_differ_in_the_tenth_decimal_are_not_a_tie():
+    # Option 1: 180 ballots, impact 479, feasibility 649 -> 9.5947839506...; option 2: 187 ballots,
+    # impact 360, feasibility 932 -> 9.5947839515...: equal when rounded to 9 decimals.
+    i1, f1, i2, f2 = spread(479, 180), spread(649, 180), spread(360, 187), spread(932, 187)
+    ballots = [{2: (i2[k], f2[k]), **({1: (i1[k], f1[k])} if k < 180 else {})} for k in range(187)]
+    t = tally_score(2, ballots)
+    assert order(t) == [(2, 1), (1, 2)]
+    assert t.notes == []
+    assert t.standings[0].figure == "impact 1.93 x feasibility 4.98 = 9.59"
+
+
+def test_score_places_only_the_poll_options_and_names_the_unscored():
+    t = tally_score(2, [{1: (2, 3), 2: (1, 1)}])
+    assert [(s.option, s.rank, s.value) for s in t.standings] == [(1, 1, 6.0), (2, 2, 1.0)]
+    assert t.notes == []  # every option scored: no "nobody scored" note, no phantom option
+    t = tally_score(3, [{1: (1, 1)}, {2: (1, 1)}])
+    assert order(t) == [(1, 1), (2, 1), (3, 3)]
+    assert t.notes == ["Tie for place 1: 1, 2.", "Options nobody scored are placed last."]
+    assert t.standings[2].value == 0.0 and t.ballots == 2
+
+
+@pytest.mark.parametrize(
+    "count, ballots",
+    [
+        (tally_approval, [{1, 4}]),
+        (tally_approval, [{0}]),
+        (tally_dots, [{4: 3}]),
+        (tally_dots, [{0: 3}]),
+        (tally_score, [{4: (1, 1)}]),
+        (tally_score, [{0: (1, 1)}]),
+        (tally_single, [0]),
+    ],
+)
+def test_every_ballot_kind_refuses_an_option_outside_the_poll(count, ballots):
+    with pytest.raises(ValueError, match="not between 1 and 3"):
+        count(3, ballots)
+
+
+def test_schulze_figure_counts_the_options_each_one_beats():
+    t = tally_schulze(5, SCHULZE_45)
+    assert [s.figure for s in t.standings] == [
+        "beats 4 options",
+        "beats 3 options",
+        "beats 2 options",
+        "beats 1 option",
+        "beats 0 options",
+    ]
+    assert [s.value for s in t.standings] == [4, 3, 2, 1, 0]
+
+
+def test_schulze_explains_a_place_above_an_option_it_does_not_beat():
+    # 1 beats 2 (1-0); 3 ties both 1 and 2 (1-1). Nothing beats 1 or 3, so they share place 1 and
+    # 2 is third: 3 is placed above 2 without beating it, and the results say why.
+    t = tally_schulze(3, [[3], [1, 2]])
+    assert [(s.option, s.rank, s.figure) for s in t.standings] == [
+        (1, 1, "beats 1 option"),
+        (3, 1, "beats 0 options"),
+        (2, 3, "beats 0 options"),
+    ]
+    assert t.notes[-1].startswith("Schulze: a place is given as soon as no option left beats an option")
+    # When every place beats every place below it, nothing needs explaining.
+    assert not any("placed above" in n for n in tally_schulze(5, SCHULZE_45).notes)
+    assert not any("placed above" in n for n in tally_schulze(3, [[1, 2, 3]]).notes)
+
+
+def test_condorcet_winner_needs_to_beat_every_other_option():
+    assert condorcet_winner(3, [[1, 2, 3], [1, 3, 2], [2, 3, 1]]) == 1
+    assert condorcet_winner(3, [[3, 2, 1], [3, 1, 2], [2, 1, 3]]) == 3  # the last option counts too
+    assert condorcet_winner(3, [[1, 2, 3], [2, 3, 1], [3, 1, 2]]) is None  # a cycle
+    assert condorcet_winner(2, [[1], [2]]) is None  # a tie is not a win
+
+
+def test_irv_looks_back_to_the_latest_earlier_round_that_differed():
+    # Round 1: 1=4, 2=4, 3=1, 4=3, 5=7 -> 3 out (to 2). Round 2: 1=4, 2=5, 4=3, 5=7 -> 4 out
+    # (two ballots to 1, one to 2). Round 3: 1=6, 2=6, 5=7: 1 and 2 tie; round 2 had 1 behind,
+    # round 1 had them equal, so the latest earlier round that differed decides: 1 goes.
+    ballots = [[1]] * 4 + [[2]] * 4 + [[3, 2]] + [[4, 1]] * 2 + [[4, 2]] + [[5]] * 7
+    t = tally_irv(5, ballots)
+    assert order(t) == [(5, 1), (2, 2), (1, 3), (4, 4), (3, 5)]
+    assert "Round 3: options 1, 2 tied for fewest votes; round 2 decided (1 eliminated)." in t.notes
+    assert "round 3: 1=6, 2=6, 5=7" in t.notes[-2]
+    assert [s.figure for s in t.standings][:3] == [
+        "7 votes in its last round",
+        "6 votes in its last round",
+        "6 votes in its last round",
+    ]
+
+
+def test_irv_never_elects_an_option_every_tied_one_beats():
+    # 3 voters "3", 2 "1>2", 2 "2>1": 1 and 2 tie for fewest (2 each) but have 4 together, more
+    # than 3's 3 votes; each beats 3 by 4-3, so eliminating both at once would elect a Condorcet loser.
+    ballots = [[3]] * 3 + [[1, 2]] * 2 + [[2, 1]] * 2
+    t = tally_irv(3, ballots)
+    assert order(t) == [(1, 1), (2, 1), (3, 3)]
+    assert 3 not in t.winners
+    assert "Without 1: 2 first." in t.notes and "Without 2: 1 first." in t.notes
+    assert any("not eliminated together" in n for n in t.notes)
+    # Below the next option's votes, a tied group still goes together.
+    t = tally_irv(4, [[4]] * 3 + [[1, 2]] + [[2, 1]] + [[3]] * 5)
+    assert order(t) == [(3, 1), (4, 2), (1, 3), (2, 3)]
+    assert any("options 1, 2 tied for fewest votes in every round; they are eliminated together." in n for n in t.notes)
+
+
+def test_irv_gives_up_counting_every_way_when_the_ties_are_endless():
+    ballots = [[o] for o in range(1, 30)] + [[30]] * 15
+    t = tally_irv(30, ballots)
+    assert t.winners == [30]
+    assert any("too many such ties to count each way" in n for n in t.notes)
