@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.grammar import Mention, UsageError
-from handlers.messages import Element, Incoming, elements_to_json
+from handlers.messages import MAX_ID, MAX_NAME, Element, Incoming, elements_to_json
 from storage.models import Initiative, Member, Workspace
 from storage.repos import record, scope
 
@@ -62,7 +62,9 @@ class Context:
 
     async def person(self, mention: Mention) -> Member:
         """The member a mention names, made on first mention so roles can be given to newcomers."""
-        return await scope.member(self.session, self.initiative, mention.user_id, mention.name, self.now)
+        if len(mention.user_id) > MAX_ID:
+            raise UsageError(f"That mention's user id is longer than {MAX_ID} characters; mention the person again.")
+        return await scope.member(self.session, self.initiative, mention.user_id, mention.name[:MAX_NAME], self.now)
 
     def audit(self, action: str, entity: str = "", **detail: Any) -> None:
         """Kept until the handler has answered: the core writes a delivery's rows only with an

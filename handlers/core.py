@@ -17,7 +17,17 @@ from handlers.clock import Clock, utc_now
 from handlers.context import Context, CoreConfig
 from handlers.fields import InvalidInput
 from handlers.grammar import UsageError, parse_args, tokenize
-from handlers.messages import Incoming, Reply, Text, elements_to_json, error_reply, reply_from_json, reply_to_json
+from handlers.messages import (
+    Incoming,
+    Reply,
+    Text,
+    elements_to_json,
+    error_reply,
+    fitted,
+    oversized_id,
+    reply_from_json,
+    reply_to_json,
+)
 from handlers.registry import ActionSpec, Registry
 from storage.db import Database
 from storage.repos import record, scope
@@ -79,6 +89,9 @@ class Core:
 
     async def handle(self, incoming: Incoming) -> Reply | None:
         """Answer one delivery. None means: a redelivery of something already answered silently."""
+        if problem := oversized_id(incoming):  # faces refuse these with 400 first; the console cannot
+            return error_reply(f"That request cannot be handled: {problem}.")
+        incoming = fitted(incoming)
         act = self.registry.find_action(incoming.action.action_id) if incoming.action is not None else None
         if act is not None and act.batched:
             return await self._batches[act.prefix].submit(incoming)

@@ -7,7 +7,7 @@ into markup, a mention or a link.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from handlers.grammar import readable_mentions
@@ -66,6 +66,39 @@ class Incoming:
 class ChannelReply:
     conversation_id: str
     route: dict[str, str] = field(default_factory=dict)
+
+
+# What our columns hold, sized to the platforms' documented maxima: Slack ids are about a dozen
+# characters and Teams' AAD ids 36, conversation ids up to a few hundred (Teams channel threads);
+# names are display text and are cut to fit, ids never (a cut id would name someone else).
+MAX_ID = 128
+MAX_CONVERSATION_ID = 200
+MAX_DELIVERY_KEY = 300
+MAX_NAME = 200
+
+
+def oversized_id(incoming: Incoming) -> str | None:
+    """Which id is longer than any the platforms issue (the delivery is refused), or None."""
+    limits = (
+        ("workspace id", incoming.actor.workspace_id, MAX_ID),
+        ("user id", incoming.actor.user_id, MAX_ID),
+        ("conversation id", incoming.conversation_id, MAX_CONVERSATION_ID),
+        ("delivery id", incoming.delivery_key or "", MAX_DELIVERY_KEY),
+    )
+    too_long = (f"the {what} is longer than {most} characters" for what, value, most in limits if len(value) > most)
+    return next(too_long, None)
+
+
+def fitted(incoming: Incoming) -> Incoming:
+    """Display names cut to what is stored (SQLite would keep any length, PostgreSQL refuses)."""
+    name, place = incoming.actor.display_name, incoming.conversation_name
+    if len(name) <= MAX_NAME and len(place) <= MAX_NAME:
+        return incoming
+    return replace(
+        incoming,
+        actor=replace(incoming.actor, display_name=name[:MAX_NAME]),
+        conversation_name=place[:MAX_NAME],
+    )
 
 
 def incoming_to_json(incoming: Incoming) -> dict[str, Any]:

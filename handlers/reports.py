@@ -76,9 +76,7 @@ async def build_documents(
     return [build_document(builder, k, now, stale) for k in keys]
 
 
-async def deliverable_markdown(
-    session: AsyncSession, initiative: Initiative, key: str, *, now: datetime
-) -> str:
+async def deliverable_markdown(session: AsyncSession, initiative: Initiative, key: str, *, now: datetime) -> str:
     """The canonical Markdown of one deliverable (key in KEYS), as sign-offs hash it."""
     if key not in KEYS:
         raise ValueError(f"unknown deliverable {key!r}; one of {', '.join(KEYS)}")

@@ -50,6 +50,7 @@ from handlers.messages import (
     Text,
     elements_from_json,
     incoming_from_json,
+    oversized_id,
 )
 from schedules.inbox import Inbox
 from schedules.outbox import Envelope, SendError
@@ -350,6 +351,13 @@ class SlackFace:
             user.get("name") or user.get("username", ""),
         )
 
+    def _start(self, incoming: Incoming) -> asyncio.Future:
+        """The core's work on a delivery, in a task; ids longer than Slack issues are refused
+        first (400 from Bolt's error handler, before any ack): nothing is stored."""
+        if problem := oversized_id(incoming):
+            raise ValueError(problem)
+        return asyncio.ensure_future(self.core.handle(incoming))
+
     async def _durably(self, task: asyncio.Future, incoming: Incoming, route: dict[str, Any]) -> int | None:
         """Wait up to ACK_BUDGET for the work. Past INBOX_AFTER the delivery is written to the inbox
         meanwhile, so that an ack sent before the work is done never precedes durability: the id of
@@ -431,7 +439,7 @@ class SlackFace:
             is_private_conversation=body.get("channel_name") == "privategroup",
             channel_reply=ChannelReply(channel, {"response_url": body.get("response_url") or ""}),
         )
-        task = asyncio.ensure_future(self.core.handle(incoming))
+        task = self._start(incoming)
         route = {"kind": "command", "channel": channel, "response_url": body.get("response_url") or ""}
         held = await self._durably(task, incoming, route)
         if not task.done():
@@ -541,7 +549,7 @@ class SlackFace:
             conversation_is_hint=True,
             channel_reply=ChannelReply(channel, {"user": actor.user_id}),
         )
-        task = asyncio.ensure_future(self.core.handle(incoming))
+        task = self._start(incoming)
         held = await self._durably(task, incoming, {"kind": "form", "channel": channel})
         if not task.done():  # close the modal within Slack's 3 s; the outcome follows
             await ack()
@@ -625,7 +633,7 @@ class SlackFace:
         # then lost in a crash would be gone, where an unacked one shows the person an error.
         # Under a burst the clicks are stored in batches (handlers/batches.py), well within
         # the budget; past it the click goes into the inbox before the ack.
-        task = asyncio.ensure_future(self.core.handle(incoming))
+        task = self._start(incoming)
         route = {"kind": "action", "channel": here, "response_url": body.get("response_url") or ""}
         held = await self._durably(task, incoming, route)
         await ack()

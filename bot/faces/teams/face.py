@@ -38,7 +38,18 @@ from bot.faces.teams import files
 from bot.ratelimit import TokenBuckets, retry_after, teams_conversation_buckets, with_retries
 from bot.render import teams as cards
 from handlers.core import Core
-from handlers.messages import Action, Actor, File, FormSubmission, Incoming, Reply, Text, elements_from_json
+from handlers.messages import (
+    MAX_CONVERSATION_ID,
+    MAX_ID,
+    Action,
+    Actor,
+    File,
+    FormSubmission,
+    Incoming,
+    Reply,
+    Text,
+    elements_from_json,
+)
 from schedules.outbox import Envelope, SendError
 from storage.db import Database
 from storage.repos import record, scope
@@ -402,6 +413,15 @@ def _activity_problem(body: dict[str, Any]) -> str | None:
     for key in ("serviceUrl", "channelId"):
         if not isinstance(body.get(key), str) or not body[key]:
             return f"{key} is missing"
+    sender, conversation = body["from"], body["conversation"]
+    for name, value, most in (
+        ("from.id", sender["id"], MAX_ID),
+        ("from.aadObjectId", sender.get("aadObjectId") or "", MAX_ID),
+        ("conversation.id", conversation["id"], MAX_CONVERSATION_ID),
+        ("conversation.tenantId", conversation.get("tenantId") or "", MAX_ID),
+    ):
+        if not isinstance(value, str) or len(value) > most:
+            return f"{name} is longer than any Teams issues ({most} characters)"
     # Both ids become parts of the reply's URL at the Bot Connector; real ones never hold these.
     for name, value in (("conversation.id", body["conversation"]["id"]), ("id", body.get("id", ""))):
         if not isinstance(value, str) or not _PATH_SAFE.fullmatch(value or "x"):
