@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.grammar import Arg, Mention, Opt, UsageError, Word, parse_args, tokenize
+from handlers.grammar import MAX_COMMAND_LENGTH, Arg, Mention, Opt, UsageError, Word, parse_args, tokenize
 from handlers.registry import Registry
 
 
@@ -79,3 +79,81 @@ def test_quoted_words_round_trip(parts):
     line = " ".join(f'"{p}"' for p in parts)
     assert [w.value for w in tokenize(line)] == parts
     assert all(isinstance(w, Word) and w.quoted for w in tokenize(line))
+
+
+def test_a_straight_quote_may_be_closed_by_a_curly_one():
+    # Phones turn the closing " into ” ; the title must still end there.
+    assert values('say "abc\u201d d') == ["say", "abc", "d"]
+    assert values("say \u201cabc\u201d \u2018x y\u2019") == ["say", "abc", "x y"]
+    assert values("say 'it\u2019s' x") == ["say", "it\u2019s", "x"]  # only " has a curly stand-in
+    with pytest.raises(UsageError, match="quote is not closed"):
+        tokenize("say \u2018abc")
+
+
+def test_a_word_glued_to_a_mention_is_split_from_it():
+    assert tokenize("hi<@U1|ann>there") == [Word("hi"), Word(Mention("U1", "ann")), Word("there")]
+    assert values("x<@U1><@U2>") == ["x", Mention("U1"), Mention("U2")]
+    assert values("a<b c") == ["a<b", "c"]  # a < that starts no mention stays in the word
+    assert values('x"a b"y') == ["x", "a b", "y"]
+    assert values("<@U1|  ann  >") == [Mention("U1", "ann")]
+    assert values("  a\t\nb  ") == ["a", "b"]
+
+
+def test_escapes_inside_quotes():
+    assert values('"a\\\\b"') == ["a\\b"]
+    assert values('"a\\nb"') == ["a\\nb"]  # only the quote and the backslash are escaped
+    assert values('"end\\" x"') == ['end" x']
+
+
+def test_too_long_a_command_is_refused_with_its_length():
+    tokenize("x" * MAX_COMMAND_LENGTH)
+    with pytest.raises(UsageError) as e:
+        tokenize("x" * (MAX_COMMAND_LENGTH + 1))
+    assert f"too long ({MAX_COMMAND_LENGTH + 1} characters; at most {MAX_COMMAND_LENGTH})" in e.value.message
+
+
+def test_parsed_has_tells_a_given_option_or_argument_from_a_missing_one():
+    spec = (Arg("title"), Arg("note")), (Opt("options"), Opt("usecases"), Opt("force", flag=True))
+    p = parse_args(tokenize('T --options "a;b"'), *spec, "u")
+    assert p.has("options") and not p.has("usecases")
+    assert p.has("title") and not p.has("note")  # an optional argument left out is None
+    assert not p.has("force") and not p.flag("force")
+    p = parse_args(tokenize("T --usecases all --force"), *spec, "u")
+    assert p.has("usecases") and not p.has("options") and p.flag("force")
+    assert p.text("usecases") == "all" and p.text("note", "none") == "none" and p.text("force") is None
+
+
+def test_parsed_text_joins_lists_and_shows_mentions():
+    p = parse_args(
+        tokenize("<@U1|ann> --who <@U2> b"), (Arg("owner"),), (Opt("who", many=True), Opt("x")), "u"
+    )
+    assert p.text("owner") == "@ann" and p.text("who") == "@U2 b"
+    assert p.text("x") is None and p.text("x", "d") == "d"
+    p = parse_args(tokenize("a b c"), (Arg("first", required=True), Arg("rest", rest=True)), (), "u")
+    assert p.args == {"first": "a", "rest": ["b", "c"]} and p.text("rest") == "b c"
+
+
+def test_option_values_stop_at_the_next_option():
+    spec = (), (Opt("owner", many=True), Opt("note"))
+    p = parse_args(tokenize("--owner a b --note n"), *spec, "u")
+    assert p.opts == {"owner": ["a", "b"], "note": "n"}
+    p = parse_args(tokenize("--owner=a"), *spec, "u")
+    assert p.opts == {"owner": ["a"]}
+    with pytest.raises(UsageError, match=r"--note needs a value\. Usage: u"):
+        parse_args(tokenize("--note --owner a"), *spec, "u")
+    p = parse_args(tokenize('--note "--owner"'), *spec, "u")  # a quoted value is text
+    assert p.opts == {"note": "--owner"}
+    p = parse_args(tokenize("-- x"), (Arg("a"), Arg("b")), (), "u")  # a bare -- is a word
+    assert p.args == {"a": "--", "b": "x"}
+
+
+def test_a_missing_argument_names_itself_and_its_field():
+    with pytest.raises(UsageError) as e:
+        parse_args([], (Arg("title", required=True),), (), "usage line")
+    assert e.value.message == "TITLE is missing. Usage: usage line" and e.value.field == "title"
+    with pytest.raises(UsageError) as e:
+        parse_args(tokenize("T <@U1> 'x y'"), (Arg("title"),), (), "u")
+    assert e.value.message.startswith('I did not expect @U1 "x y" there')
+    with pytest.raises(UsageError) as e:
+        parse_args(tokenize("--zzz"), (), (Opt("impact"),), "u")
+    assert e.value.message == "--zzz is not an option of this command. Usage: u"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -111,16 +113,103 @@ _step = st.one_of(
 )
 
 
+def _expected_refusal(cells: dict[int, frozenset[str]], payload: list[tuple[str, int]], replace: bool) -> str | None:
+    """Which rule refuses this assign, worked out independently of raci_rules' own order of checks."""
+    new_as = {m for role, m in payload if role == "A"}
+    if len(new_as) > 1:
+        return "exactly one Accountable (A), but"
+    given: dict[int, set[str]] = {}
+    for role, m in payload:
+        given.setdefault(m, set()).add(role)
+    if any(len(r) > 1 and r != {"A", "R"} for r in given.values()):
+        return "a person holds one role per activity"
+    if new_as and not replace and any("A" in r for m, r in cells.items() if m not in new_as):
+        return "is already the Accountable (A) here"
+    return None
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(_step, max_size=25))
 def test_no_sequence_of_commands_leaves_two_accountables(steps):
     cells: dict[int, frozenset[str]] = {}
     for kind, payload, replace in steps:
-        try:
-            out = rules.assign(cells, payload, replace=replace) if kind == "assign" else rules.unassign(cells, payload)
-        except rules.RaciRefused:
-            continue  # a refused command changes nothing
+        if kind == "unassign":
+            out = rules.unassign(cells, payload)
+            assert not set(payload) & set(out.cells)
+            assert {m: r for m, r in cells.items() if m not in payload} == out.cells
+        else:
+            refusal = _expected_refusal(cells, payload, replace)
+            if refusal is not None:
+                with pytest.raises(rules.RaciRefused, match=re.escape(refusal)):
+                    rules.assign(cells, payload, replace=replace)
+                continue  # a refused command changes nothing
+            out = rules.assign(cells, payload, replace=replace)
+            for role, m in payload:
+                assert role in out.cells[m]
+        changed = {c.member_id for c in out.changes}
+        assert changed == {m for m in set(cells) | set(out.cells) if cells.get(m) != out.cells.get(m)}
         cells = out.cells
         assert len(rules.accountable(cells)) <= 1
         # and nobody holds two roles other than A/R
         assert all(len(r) == 1 or r == frozenset("AR") for r in cells.values())
+
+
+def test_unassign_removes_the_people_named_and_says_what_they_held():
+    cells = {1: frozenset("AR"), 2: frozenset("C"), 3: frozenset("I")}
+    out = rules.unassign(cells, [1, 3, 4])
+    assert out.cells == {2: frozenset("C")}
+    assert [(c.member_id, rules.cell_label(c.before), c.after) for c in out.changes] == [
+        (1, "A/R", frozenset()),
+        (3, "I", frozenset()),
+    ]
+
+
+def test_a_newcomer_appears_in_the_changes():
+    out = rules.assign({1: frozenset("A")}, [("R", 2), ("C", 3)])
+    assert out.cells == {1: frozenset("A"), 2: frozenset("R"), 3: frozenset("C")}
+    assert [(c.member_id, c.before, rules.cell_label(c.after)) for c in out.changes] == [
+        (2, frozenset(), "R"),
+        (3, frozenset(), "C"),
+    ]
+
+
+def test_refusals_leave_the_cells_as_they_were():
+    cells = {1: frozenset("A"), 2: frozenset("R")}
+    before = dict(cells)
+    for wanted, kw, message in [
+        ([("A", 2)], {}, "ann is already the Accountable (A) here and an activity has exactly one."),
+        ([("A", 2), ("A", 3)], {"replace": True}, "but bob, cy were given; name one."),
+        ([("C", 3), ("I", 3)], {}, "cy was given C/I; a person holds one role per activity (only A and R"),
+        ([("Q", 3)], {}, '"Q" is not a RACI role; use R, A, C or I.'),
+    ]:
+        with pytest.raises(rules.RaciRefused) as e:
+            rules.assign(cells, wanted, names=NAMES, **kw)
+        assert message in str(e.value)
+    assert cells == before
+    # Without names, people are shown by their ids.
+    with pytest.raises(rules.RaciRefused, match=r"^1 is already the Accountable"):
+        rules.assign(cells, [("A", 2)])
+
+
+def test_replace_with_the_current_accountable_is_not_a_handover():
+    cells = {1: frozenset("A"), 2: frozenset("R")}
+    out = rules.assign(cells, [("A", 1)], replace=True)
+    assert out.cells == cells and out.changes == []
+    out = rules.assign(cells, [("A", 1), ("R", 1)])
+    assert out.cells == {1: frozenset("AR"), 2: frozenset("R")}
+
+
+def test_check_matrix_boundaries():
+    people = {1: "Ann", 2: "bob"}
+    five = {f"ACT-{n}": {1: frozenset("A"), 2: frozenset("R")} for n in range(1, 6)}
+    assert [i.message for i in rules.check_matrix(five, people, overload=5)] == []
+    assert [i.kind for i in rules.check_matrix(five, people, overload=4)] == ["overloaded"]
+    assert [i.kind for i in rules.check_matrix(five, people)] == ["overloaded"]  # the default is 4
+    # An empty cell is no role; people are listed by name, whatever the case.
+    issues = rules.check_matrix({"ACT-1": {1: frozenset("AR"), 2: frozenset()}}, {1: "zed", 2: "Bob", 3: "amy"})
+    assert [i.message for i in issues] == ["amy has no role on any activity.", "Bob has no role on any activity."]
+    issues = rules.check_matrix({"ACT-1": {1: frozenset("AR")}}, {1: "ann"}, inactive=[1, 2])
+    assert [i.message for i in issues] == ["ann has left but still holds roles; reassign them."]
+    issues = rules.check_matrix({"ACT-1": {7: frozenset("AR"), 8: frozenset("CI")}}, {})
+    assert [i.message for i in issues] == ["8 holds C/I on ACT-1; keep one."]
+    assert rules.cell_label(["I", "C", "R", "A"]) == "A/R/C/I"
