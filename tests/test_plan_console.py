@@ -115,7 +115,7 @@ def test_milestone_commands_statuses_and_polite_refusals(sqlite_url):
     assert 'after must name an existing milestone like MS-2, got "MS-9"' in out
     assert 'owner must be a person mentioned with @, got "bob"' in out
     assert "MS-1 cannot wait on MS-2: that would make a loop." in out
-    assert "Say what to change: --name, --due, --owner, --after or --remind." in out
+    assert "Say what to change: --name, --due, --start, --owner, --after or --remind." in out
     assert "There is no MS-7 in this initiative" in out
     assert '"x" is not a milestone id; write it like MS-3' in out
     assert "Only an owner of MS-1 or a facilitator can mark it done." in out
