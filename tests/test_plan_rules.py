@@ -212,3 +212,135 @@ def test_digest_times_and_periods():
     for bad in (("someday", "09:00"), ("mon", "9am"), ("mon", "24:00")):
         with pytest.raises(ValueError):
             rules.parse_digest_schedule(*bad)
+
+
+# ---- gaps found by mutation testing (issue #17) ---------------------------------------------
+
+
+@pytest.mark.parametrize("weekday", range(7))
+def test_weekly_digest_on_every_weekday_computed_on_a_friday(weekday):
+    friday = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # 13:00 in Berlin
+    last = rules.last_digest_time(weekday, time(9, 0), BERLIN, friday)
+    local = last.astimezone(BERLIN)
+    assert local.weekday() == weekday and local.time() == time(9, 0)
+    assert timedelta(0) <= friday - last < timedelta(days=7)
+    nxt = rules.next_digest_time(weekday, time(9, 0), BERLIN, friday)
+    assert nxt - last == timedelta(days=7) and nxt > friday
+
+
+def test_weekly_digest_for_a_wednesday():
+    friday = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    assert rules.last_digest_time(2, time(9, 0), BERLIN, friday) == datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    assert rules.next_digest_time(2, time(9, 0), BERLIN, friday) == datetime(2026, 12, 9, 8, 0, tzinfo=UTC)
+    # On the Wednesday before 09:00 local, the last run is the week before.
+    early = datetime(2026, 12, 9, 7, 59, tzinfo=UTC)
+    assert rules.last_digest_time(2, time(9, 0), BERLIN, early) == datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    assert rules.digest_claim_key(7, early, BERLIN) == "digest:7:2026-W50"
+    assert rules.parse_digest_schedule(" Wed ", "7:05") == (2, time(7, 5))
+    for bad in (("we", "09:00"), ("wed", "09:60"), ("", "09:00")):
+        with pytest.raises(ValueError):
+            rules.parse_digest_schedule(*bad)
+
+
+def test_status_boundaries():
+    today = date(2026, 12, 7)  # Monday
+    assert rules.status(PlanItem(1, today), today, MON_FRI) == "due soon"  # due today is not overdue
+    assert rules.status(PlanItem(1, date(2026, 12, 6)), today, MON_FRI) == "overdue"
+    assert rules.status(PlanItem(1, date(2026, 12, 9)), today, MON_FRI) == "due soon"  # 2 working days
+    assert rules.status(PlanItem(1, date(2026, 12, 10)), today, MON_FRI) == "on track"  # 3 working days
+    assert rules.status(PlanItem(1, date(2026, 12, 1), done=True), today, MON_FRI) == "done"
+
+
+def test_allocation_boundaries():
+    day = date(2026, 12, 10)
+    a = Allocation("dana", 1, 0.5, date(2026, 12, 1), day)
+    touching = Allocation("dana", 2, 0.6, day, date(2026, 12, 20))  # starts on a's last day
+    after = Allocation("dana", 3, 0.6, day + timedelta(days=1), date(2026, 12, 20))
+    assert rules.over_allocated([a, touching]) == {"dana": (1.1, [1, 2])}
+    assert rules.over_allocated([a, after]) == {}
+    exactly = Allocation("dana", 4, 0.5, date(2026, 12, 5), day)
+    assert rules.over_allocated([a, exactly]) == {}  # exactly 100 % is not over
+    third = Allocation("dana", 5, 0.1, day, day)
+    assert rules.over_allocated([a, exactly, third]) == {"dana": (1.1, [1, 4, 5])}
+    # The peak is reported, not the first overlap above 100 %.
+    later = Allocation("dana", 6, 0.7, date(2026, 12, 15), date(2026, 12, 16))
+    assert rules.over_allocated([a, touching, later]) == {"dana": (1.3, [2, 6])}
+    assert rules.over_allocated([]) == {}
+
+
+def test_share_of_each_unit():
+    assert rules.share_of(None, "FTE") is None
+    assert rules.share_of(1, " FTEs ") == 1 and rules.share_of(0.5, "fte") == 0.5
+    assert rules.share_of(2, "FTE") is None  # a team, led by its owner
+    assert rules.share_of(25, "percent") == rules.share_of(25, "pct") == rules.share_of(25, "%") == 0.25
+    assert rules.share_of(1, "") == 1 and rules.share_of(0.4, "") == 0.4  # an empty unit: a share ...
+    assert rules.share_of(40, "") == 0.4  # ... or, above 1, a percentage
+    assert rules.share_of(3, "EUR") is None and rules.share_of(3, "days") is None
+
+
+def test_totals_count_amounts_left_empty():
+    got = rules.totals([("MS-1", "person", None, "FTE"), ("MS-1", "person", 0.5, "FTE")])
+    assert got == [("MS-1", "person", "FTE", 0.5, 2)]
+    assert rules.totals([]) == []
+
+
+def test_stepping_over_a_holiday_next_to_a_weekend():
+    friday_off = Calendar(holidays=[date(2026, 12, 11)])  # Friday before a weekend
+    assert friday_off.add(date(2026, 12, 10), 1) == date(2026, 12, 14)
+    assert friday_off.add(date(2026, 12, 14), -1) == date(2026, 12, 10)
+    assert friday_off.between(date(2026, 12, 10), date(2026, 12, 14)) == 1
+    assert friday_off.between(date(2026, 12, 14), date(2026, 12, 10)) == -1
+    assert friday_off.on_or_after(date(2026, 12, 11)) == date(2026, 12, 14)
+    monday_off = Calendar(holidays=[date(2026, 12, 14)])
+    assert monday_off.add(date(2026, 12, 11), 1) == date(2026, 12, 15)
+    assert monday_off.add(date(2026, 12, 11), 2) == date(2026, 12, 16)
+    assert monday_off.between(date(2026, 12, 12), date(2026, 12, 15)) == 1  # from a Saturday
+    got = rules.reminder_days(date(2026, 12, 15), (1, 0), monday_off)
+    assert got == [(1, date(2026, 12, 11)), (0, date(2026, 12, 15))]
+    assert rules.overdue_day(date(2026, 12, 10), 1, friday_off) == date(2026, 12, 15)
+    with pytest.raises(ValueError):
+        Calendar(workdays=[])
+
+
+def test_phase1_short_and_long_differ_only_where_the_weeks_do():
+    short = rules.phase1_schedule(date(2026, 12, 7), "short", MON_FRI)
+    assert [(p.start, p.due) for p in short[:3]] == [
+        (date(2026, 12, 7), date(2026, 12, 11)),
+        (date(2026, 12, 14), date(2026, 12, 18)),
+        (date(2026, 12, 21), date(2026, 12, 25)),
+    ]
+    four_days = Calendar(workdays=range(4))
+    plan = rules.phase1_schedule(date(2026, 12, 7), "short", four_days)
+    assert (plan[0].start, plan[0].due) == (date(2026, 12, 7), date(2026, 12, 10))
+
+
+def test_shift_by_zero_and_of_a_start_only():
+    items = {1: PlanItem(1, date(2026, 12, 4), start=date(2026, 12, 1)), 2: PlanItem(2, date(2026, 12, 11), after=1)}
+    assert rules.shift(items, 1, date(2026, 12, 4), MON_FRI) == {}
+    # Saturday is the same working-day position as Friday: the due moves, nothing else does.
+    assert rules.shift(items, 1, date(2026, 12, 5), MON_FRI) == {1: (date(2026, 12, 1), date(2026, 12, 5))}
+
+
+def test_critical_path_prefers_the_latest_due_then_the_lowest_id_and_survives_a_loop():
+    items = {1: PlanItem(1, date(2026, 12, 4)), 2: PlanItem(2, date(2026, 12, 4)), 3: PlanItem(3, date(2026, 12, 1))}
+    assert rules.critical_path(items) == [1]
+    loop = {1: PlanItem(1, date(2026, 12, 4), after=2), 2: PlanItem(2, date(2026, 12, 1), after=1)}
+    assert rules.critical_path(loop) == [2, 1]
+    dangling = {1: PlanItem(1, date(2026, 12, 4), after=9)}
+    assert rules.critical_path(dangling) == [1]
+    done_last = {1: PlanItem(1, date(2026, 12, 1)), 2: PlanItem(2, date(2026, 12, 9), after=1, done=True)}
+    assert rules.critical_path(done_last) == [1]
+
+
+def test_parse_workdays_and_offsets_edges():
+    assert rules.parse_workdays("Monday-Wednesday") == frozenset({0, 1, 2})
+    assert rules.parse_workdays("sat-sat") == frozenset({5})
+    assert rules.parse_workdays(" mon , , tue ") == frozenset({0, 1})
+    assert rules.format_workdays(range(7)) == "mon,tue,wed,thu,fri,sat,sun"
+    assert rules.parse_offsets("5d 2d") == (5, 2) and rules.parse_offsets("10") == (10,)
+    for bad in ("", " , ", "100d", "-1d"):
+        with pytest.raises(ValueError):
+            rules.parse_offsets(bad)
+    assert rules.parse_snooze(" 1D ") == timedelta(days=1) and rules.parse_snooze("1w") == timedelta(weeks=1)
+    assert rules.parse_snooze("2d") is None
+    assert rules.dependants({1: PlanItem(1, date(2026, 12, 1))}, 1) == []
