@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.messages import Element, Heading, ListItems, Text
 from handlers.report_rules import fmt_day, fmt_local
 from handlers.report_views import TITLES, Builder
-from handlers.reports import document_elements, snapshot_builder
+from handlers.reports import document_elements, snapshot_builder, stale_flags
 from storage.models import Initiative
 
 
@@ -44,6 +44,7 @@ async def build_digest(
 ) -> list[tuple[str, str, list[Element]]]:
     """(target_kind "user"|"channel", target_id, elements) for every message of this period."""
     builder = await snapshot_builder(session, initiative, now)
+    builder.stale = stale_flags(builder, now)  # "Needs attention" names approvals out of date
     overview = builder.overview(now)
     out: list[tuple[str, str, list[Element]]] = [
         ("channel", initiative.conversation_id, [Text("Weekly digest"), *document_elements(overview)])

@@ -167,11 +167,12 @@ class Builder:
         who, at, why = self.set_aside_by.get(ref, ("-", None, ""))
         return [ref, title, status, who or "-", fmt_local(at, self.tz), one_line(why) or "-"]
 
-    def set_aside_section(self, rows: list[list[str]], what: str) -> Section:
+    def set_aside_section(self, rows: list[list[str]], what: str, name: str) -> Section:
+        """`name` names the table's CSV file and XLSX sheet (a sheet name has at most 31 characters)."""
         return Section(
             "Set aside",
             text=f"Withdrawn, rejected, closed or removed {what}: counted nowhere above.",
-            table=TableData(SET_ASIDE_HEADERS, rows, f"set_aside_{what.replace(' ', '_')}"),
+            table=TableData(SET_ASIDE_HEADERS, rows, f"{name}_set_aside"),
             empty=f"No {what} set aside.",
         )
 
@@ -333,7 +334,7 @@ class Builder:
             for u in self.snap.use_cases
             if is_set_aside("UC", u.status)
         ]
-        sections.append(self.set_aside_section(aside, "use cases"))
+        sections.append(self.set_aside_section(aside, "use cases", "use_cases"))
         return self.doc("usecases", sections)
 
     def _poll_chart(self, ranked: list[UseCase]) -> Section:
@@ -495,7 +496,7 @@ class Builder:
                     items=missing,
                     empty="Every active use case has at least one KPI.",
                 ),
-                self.set_aside_section(self.set_aside_kpis(), "KPIs"),
+                self.set_aside_section(self.set_aside_kpis(), "KPIs", "kpis"),
             ],
         )
 
@@ -538,7 +539,7 @@ class Builder:
         if with_approvals:
             sections.append(self.approvals(stale or {}))
         aside = [self.set_aside_row(f"ACT-{a.number}", a.name, "removed") for a in self.snap.activities if a.removed]
-        sections.append(self.set_aside_section(aside, "activities"))
+        sections.append(self.set_aside_section(aside, "activities", "raci"))
         return self.doc("raci", sections)
 
     def decisions(self, sign_off_id: int, decision: str) -> str:
@@ -699,7 +700,7 @@ class Builder:
             for r in self.snap.risks
             if is_set_aside("RISK", r.status)
         ]
-        sections.append(self.set_aside_section(aside, "risks"))
+        sections.append(self.set_aside_section(aside, "risks", "risks"))
         return self.doc("risks", sections)
 
     # ---- 6. plan ----
@@ -820,7 +821,7 @@ class Builder:
                 items=over_items,
                 empty="Nobody is allocated over 100 %.",
             ),
-            self.set_aside_section(aside_rows, "milestones and resources"),
+            self.set_aside_section(aside_rows, "milestones and resources", "plan"),
         ]
         return self.doc("plan", sections)
 
