@@ -15,7 +15,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from bot.export import draw_all, tables_of, xlsx_bytes
+from bot.export import draw_all, xlsx_bytes
 from bot.render.documents import Cover, render_html, render_markdown
 from handlers.report_views import KEYS
 from handlers.reports import build_documents
@@ -124,7 +124,7 @@ async def main(url: str) -> None:
         render_html(docs, charts={}, cover=Cover("bench"), generated="now")
         stages["html"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        xlsx_bytes(tables_of(docs), NOW)
+        xlsx_bytes(docs, Cover("bench"), NOW)
         stages["xlsx"].append(time.perf_counter() - t)
     t = time.perf_counter()
     draw_all(docs)

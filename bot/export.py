@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cells import typed_rows
 from bot.pdf import PdfUnavailable, print_pdf
 from bot.render.charts import render_chart
 from bot.render.documents import Cover, render_html, render_markdown
@@ -77,40 +78,97 @@ def tables_of(docs: list[Document]) -> list[TableData]:
 
 
 def csv_bytes(table: TableData) -> bytes:
+    """Numbers unquoted and without thousands separators, empty cells empty, text that a
+    spreadsheet would run as a formula made inert; UTF-8 with a BOM so Excel reads accents."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([csv_cell(h) for h in table.headers])
-    writer.writerows([[csv_cell(c) for c in row] for row in table.rows])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
+    for row in typed_rows(table.rows):
+        writer.writerow(
+            ["" if c.value is None else csv_cell(c.plain) if c.number_format == "@" else c.plain for c in row]
+        )
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-_NUMBER = re.compile(r"-?\d{1,15}(\.\d+)?")
+HEADER_FILL = PatternFill("solid", start_color="DDE7F3")
+MAX_WIDTH = 60
 
 
-def xlsx_bytes(tables: list[TableData], created: datetime) -> bytes:
+def _sheet_setup(ws, header_row: int, columns: int, last_row: int) -> None:
+    """What makes a sheet work as one: a filter on the header, the header frozen and printed on
+    every page, landscape and one page wide."""
+    last = get_column_letter(max(columns, 1))
+    ws.auto_filter.ref = f"A{header_row}:{last}{max(last_row, header_row)}"
+    ws.freeze_panes = f"A{header_row + 1}"
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _write_table(ws, header_row: int, headers: list[str], rows: list[list[str]]) -> None:
+    for c, header in enumerate(headers, start=1):
+        cell = ws.cell(header_row, c, header)
+        cell.data_type = "s"
+        cell.font, cell.fill = Font(bold=True), HEADER_FILL
+    for r, row in enumerate(typed_rows(rows), start=header_row + 1):
+        for c, typed_cell in enumerate(row, start=1):
+            if typed_cell.value is None:
+                continue  # empty, not "-": a filter shows "(empty)", a sum skips it
+            cell = ws.cell(r, c, typed_cell.value)
+            if typed_cell.number_format == "@":
+                cell.data_type = "s"  # text, never a formula: openpyxl would run "=..."
+            else:
+                cell.number_format = typed_cell.number_format
+    for c, header in enumerate(headers, start=1):
+        longest = max([len(header) + 3, *(len(row[c - 1]) for row in rows[:500])])  # + 3: the filter button
+        ws.column_dimensions[get_column_letter(c)].width = min(MAX_WIDTH, longest + 2)
+    _sheet_setup(ws, header_row, len(headers), header_row + len(rows))
+
+
+def _overview_sheet(ws, docs: list[Document], cover: Cover, generated: str) -> None:
+    """The first sheet: what the workbook is about and what each sheet holds."""
+    ws["A1"] = cover.name
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].data_type = "s"
+    facts = [
+        ("Organisation", cover.organisation),
+        ("Sponsor", cover.sponsor),
+        ("About", cover.line),
+        ("Generated", generated),
+    ]
+    row = 2
+    for label, value in facts:
+        if value:
+            ws.cell(row, 1, label).font = Font(bold=True)
+            ws.cell(row, 2, value).data_type = "s"
+            row += 1
+    index = [
+        [s.table.name[:MAX_SHEET_TITLE], d.title, s.heading, str(len(s.table.rows))]
+        for d in docs
+        for s in d.sections
+        if s.table is not None and s.table.name
+    ]
+    _write_table(ws, row + 1, ["Sheet", "Deliverable", "Section", "Rows"], index)
+    for r, (sheet, *_) in enumerate(index, start=row + 2):
+        ws.cell(r, 1).hyperlink = f"#'{sheet}'!A1"
+
+
+def xlsx_bytes(docs: list[Document], cover: Cover, created: datetime, generated: str = "") -> bytes:
+    """An Overview sheet, then one sheet per entity, every cell typed (numbers, percentages,
+    days) with its number format."""
     wb = Workbook()
-    wb.remove(wb.active)
-    for t in tables:
-        ws = wb.create_sheet(t.name[:MAX_SHEET_TITLE])
-        ws.append(t.headers)
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for r, row in enumerate(t.rows, start=2):
-            for c, value in enumerate(row, start=1):
-                if _NUMBER.fullmatch(value):
-                    ws.cell(r, c, float(value) if "." in value else int(value))
-                else:
-                    # Typed as text: openpyxl would store a string starting with "=" as a formula.
-                    cell = ws.cell(r, c, value)
-                    cell.data_type = "s"
-        for c, header in enumerate(t.headers, start=1):
-            longest = max([len(header), *(len(row[c - 1]) for row in t.rows[:500])])
-            ws.column_dimensions[get_column_letter(c)].width = min(60, longest + 2)
-        ws.freeze_panes = "A2"
+    _overview_sheet(wb.active, docs, cover, generated)
+    wb.active.title = "Overview"
+    for t in tables_of(docs):
+        _write_table(wb.create_sheet(t.name[:MAX_SHEET_TITLE]), 1, t.headers, t.rows)
     naive = created.replace(tzinfo=None)
     wb.properties.created = naive
     wb.properties.modified = naive
     wb.properties.creator = "Alignbot"
+    wb.properties.title = cover.name
     buf = io.BytesIO()
     wb.save(buf)
     return restamp_zip(buf.getvalue(), created)
@@ -168,7 +226,7 @@ def build_files(
         return [ExportFile(f"{t.name}.csv", csv_bytes(t), "text/csv") for t in tables_of(docs)]
     if fmt == "xlsx":
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return [ExportFile(f"{base}.xlsx", xlsx_bytes(tables_of(docs), now), mime)]
+        return [ExportFile(f"{base}.xlsx", xlsx_bytes(docs, cover, now, generated), mime)]
     raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
 
 
