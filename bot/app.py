@@ -7,11 +7,13 @@ clock and fake platform URLs.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
-import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from bot.faces import FACES
+from bot.faces.platform import Face, Wiring
 from bot.pdf import find_chromium
 from bot.settings import Settings
 from handlers.clock import Clock, running_from, utc_now
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_SWEEP_SECONDS = 5
 DELIVERY_PURGE_SECONDS = 600
+PLATFORM_NAMES = frozenset(platform.name for platform in FACES)
 
 
 class Alignbot:
@@ -90,66 +93,31 @@ class Alignbot:
             on_queued=self.outbox.wake,
             on_timers_changed=self._rearm_reminders,
         )
-        self.slack = None
-        self.teams = None
-        if settings.slack_enabled:
-            from bot.faces.slack.face import SlackFace, web_client
-
-            installs = None
-            if settings.slack_oauth_enabled:
-                from bot.faces.slack.oauth import SlackInstalls
-                from bot.manifest import BOT_SCOPES
-
-                installs = SlackInstalls(
-                    self.db.engine,
-                    client_id=settings.slack_client_id,
-                    client_secret=settings.slack_client_secret,
-                    scopes=[s.strip() for s in settings.slack_scopes.split(",") if s.strip()] or BOT_SCOPES,
-                    api_client=web_client(None, settings.slack_api_url),
-                )
-            self.slack = SlackFace(
-                self.core,
-                token=settings.slack_bot_token,
-                signing_secret=settings.slack_signing_secret,
-                api_url=settings.slack_api_url,
-                installs=installs,
-                inbox=self.inbox,
-                purge_on_uninstall=settings.purge_on_uninstall,
-                admins_are_facilitators=settings.slack_admins_are_facilitators,
-            )
-            self.deliveries["slack"] = self.slack
-            self.inbox.resumers["slack"] = self.slack
-        if settings.teams_enabled:
-            from bot.faces.teams.face import TeamsFace
-
-            self.teams = TeamsFace(
-                self.core,
-                self.db,
-                app_id=settings.teams_app_id,
-                app_password=settings.teams_app_password,
-                tenant_id=settings.teams_app_tenant_id,
-                openid_metadata_url=settings.teams_openid_metadata_url,
-            )
-            self.deliveries["teams"] = self.teams
-        from bot.faces.console.face import ConsoleDelivery
-
-        self.deliveries["console"] = ConsoleDelivery(console_out or sys.stdout, clock)
+        # Every registered platform the settings turn on (the console's printer always is), by name.
+        wiring = Wiring(settings, self.core, self.db, clock, self.inbox, console_out)
+        self.faces: dict[str, Face] = {}
+        for platform in FACES:
+            face = platform.from_settings(wiring)
+            if face is not None:
+                self.faces[platform.name] = face
+                for module in platform.commands:
+                    self.registry.add_module(importlib.import_module(module))
+        self.deliveries.update(self.faces)
+        self.inbox.resumers.update({name: face for name, face in self.faces.items() if hasattr(face, "resume")})
         self.polls = PollClock(
             self.db,
             instance=settings.instance,
             clock=clock,
             default_timezone=settings.timezone,
-            rosters={
-                name: face.roster for name, face in (("slack", self.slack), ("teams", self.teams)) if face is not None
-            },
+            rosters={name: face.roster for name, face in self.faces.items() if face.roster is not None},
             on_queued=self.outbox.wake,
         )
 
     async def start(self, *, migrate_db: bool = True) -> None:
         if migrate_db:
             await migrate.upgrade(self.settings.database_url)
-        if self.slack is not None:
-            await self.slack.open()
+        for face in self.faces.values():
+            await face.open()
         self.timer.start()
         self.timer.every("outbox-sweep", OUTBOX_SWEEP_SECONDS, self._sweep)
         self.timer.every("outbox-heartbeat", max(1.0, self.settings.lease_seconds / 3), self.outbox.heartbeat)
@@ -185,14 +153,20 @@ class Alignbot:
     async def stop(self) -> None:
         """Graceful: answers already acked are posted and sends under way finish before closing."""
         grace = getattr(self.settings, "shutdown_seconds", 30.0)
-        if self.slack is not None:
-            await self.slack.finish_in_flight(grace)
+        for face in self.faces.values():
+            await face.finish_in_flight(grace)
         await self.polls.stop()
         await self.timer.shutdown()
         await self.outbox.stop(grace)
-        if self.slack is not None:
-            await self.slack.close()
+        for face in self.faces.values():
+            await face.close()
         await self.db.dispose()
+
+    def __getattr__(self, name: str) -> Face | None:
+        """`app.slack`, `app.teams`, ...: the face of a registered platform, None when it is off."""
+        if name in PLATFORM_NAMES:
+            return self.__dict__.get("faces", {}).get(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def web_app(self) -> web.Application:
         from bot.server import build_web_app

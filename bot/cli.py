@@ -178,7 +178,7 @@ def _serve(settings: Settings, host: str, port: int, socket_mode: bool) -> int:
         print(f"alignbot: {busy}", file=sys.stderr)
         return 2
     app = create_app(settings)
-    on = [name for name, face in (("slack", app.slack), ("teams", app.teams)) if face is not None]
+    on = [name for name, face in app.faces.items() if face.listens]
     if socket_mode:
         print(f"alignbot serving on http://{host}:{port} — platforms on: {', '.join(on) or 'none'}", file=sys.stderr)
         settle_heap()  # run_http does this once listening; the socket-mode handler never returns

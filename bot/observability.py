@@ -35,8 +35,10 @@ class Metrics:
     """Built by the web app (`serve`), so the console, which never serves metrics, never imports
     prometheus_client."""
 
-    def __init__(self) -> None:
+    def __init__(self, timed: frozenset[str] = frozenset()) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.timed = timed  # the platforms with an answer deadline, whose answer times are a histogram
 
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
@@ -64,7 +66,7 @@ class Metrics:
     def observe(self, platform: str, status: int, seconds: float) -> None:
         outcome = "ok" if status < 400 else "refused" if status < 500 else "error"
         self.requests.labels(platform, outcome).inc()
-        if platform in ("slack", "teams"):
+        if platform in self.timed:
             self.ack_seconds.labels(platform).observe(seconds)
 
     async def refresh_from(self, db: Database) -> None:

@@ -1,8 +1,9 @@
 """Token buckets per destination, so the bot stays under each platform's posting limits.
 
-Slack allows about one message per second per channel (short bursts pass); Teams throttles above
-seven sends per second per conversation. Waiting here is `asyncio.sleep`: other requests keep
-being served while one channel's messages queue.
+Each platform sets its rate in its own folder (`bot/faces/slack/settings.py`: about one message
+per second per channel; `bot/faces/teams/settings.py`: seven sends per second per conversation).
+Waiting here is `asyncio.sleep`: other requests keep being served while one channel's messages
+queue.
 """
 
 from __future__ import annotations
@@ -82,14 +83,6 @@ class TokenBuckets:
             self._refill(b)
             if b.tokens >= self.burst and not b.lock.locked():
                 del self._buckets[key]
-
-
-def slack_channel_buckets() -> TokenBuckets:
-    return TokenBuckets(rate=1.0, burst=3)
-
-
-def teams_conversation_buckets() -> TokenBuckets:
-    return TokenBuckets(rate=7.0, burst=7)
 
 
 RETRYABLE_TEAMS = frozenset({412, 429, 502, 503, 504})

@@ -1,4 +1,4 @@
-"""One aiohttp server: Slack on /slack/events, Teams on /api/messages, and the operator's endpoints.
+"""One aiohttp server: the routes of every face that is on (bot/faces/), and the operator's endpoints.
 
 /healthz says the process is alive; /readyz that it can do work (database reachable, schema at
 the latest migration), so a load balancer sends traffic only to replicas that can answer;
@@ -15,11 +15,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
+from bot.faces import FACES
 from bot.observability import Metrics, QuietBadRequests, new_request_id, request_id
 
 if TYPE_CHECKING:
@@ -28,20 +26,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
-# RecursionError: JSON nested thousands deep (Python's parser gives up, which costs microseconds).
-MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
-PLATFORM_OF_PATH = {"/slack/events": "slack", "/api/messages": "teams"}
 
 
 def _platform(path: str) -> str:
-    if path in PLATFORM_OF_PATH:
-        return PLATFORM_OF_PATH[path]
-    return "slack" if path.startswith("/slack/") else "http"
+    """The metrics label of a request: the registered platform whose endpoints it reached."""
+    for platform in FACES:
+        if path.startswith(platform.path_prefixes):
+            return platform.name
+    return "http"
 
 
 def build_web_app(bot: Alignbot) -> web.Application:
     max_body = getattr(bot.settings, "max_body_bytes", MAX_BODY)
-    metrics = Metrics()
+    metrics = Metrics(timed=frozenset(p.name for p in FACES if p.timed))
 
     @web.middleware
     async def observe(request: web.Request, handler) -> web.StreamResponse:
@@ -94,47 +91,8 @@ def build_web_app(bot: Alignbot) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
 
-    if bot.slack is not None:
-        slack_app = bot.slack.app
-        verifier = SignatureVerifier(bot.settings.slack_signing_secret)
-
-        async def slack_events(request: web.Request) -> web.Response:
-            # The signature is checked on the raw bytes before anything is parsed: an unsigned body
-            # costs one HMAC, whatever its nesting or declared charset. Slack sends UTF-8 only.
-            try:
-                body = (await request.read()).decode("utf-8")
-            except UnicodeDecodeError:
-                return web.json_response({"error": "the body is not UTF-8"}, status=400)
-            timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-            well_formed = timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12
-            if not well_formed or not verifier.is_valid(body, timestamp, request.headers.get("X-Slack-Signature", "")):
-                return web.json_response({"error": "invalid signature"}, status=401)
-            try:
-                bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
-                response = await slack_app.async_dispatch(bolt_request)
-            except MALFORMED as e:
-                # Bolt routes on keys it assumes are there (view.type, ...); a signed body without
-                # them is the sender's mistake: 400, and nothing ran.
-                log.warning("unusable Slack request: %s: %s", type(e).__name__, str(e)[:200])
-                return web.json_response({"error": "the body is not a Slack request Alignbot understands"}, status=400)
-            return await to_aiohttp_response(response)
-
-        app.router.add_post("/slack/events", slack_events)
-        oauth_flow = slack_app.oauth_flow
-        if oauth_flow is not None:
-            # The install: a redirect to Slack carrying a fresh state (also set as a cookie), and
-            # Slack's return, where the state is consumed and the installation stored.
-            async def slack_install(request: web.Request) -> web.Response:
-                return await to_aiohttp_response(await oauth_flow.handle_installation(await to_bolt_request(request)))
-
-            async def slack_oauth_redirect(request: web.Request) -> web.Response:
-                return await to_aiohttp_response(await oauth_flow.handle_callback(await to_bolt_request(request)))
-
-            app.router.add_get(oauth_flow.install_path, slack_install)
-            app.router.add_get(oauth_flow.redirect_uri_path, slack_oauth_redirect)
-
-    if bot.teams is not None:
-        app.router.add_post("/api/messages", bot.teams.handle)
+    for face in bot.faces.values():
+        app.add_routes(face.routes())
 
     async def lifecycle(_app: web.Application):
         await bot.start()

@@ -43,6 +43,9 @@ class Settings:
     log_level: str = "WARNING"
     max_items_per_kind: int = 5000  # UC-n, RISK-n, ... per initiative
     test_now: datetime | None = None  # tests only: the app's clock starts at this instant (ALIGNBOT_TEST_NOW)
+    # The environment these settings were read from: a platform added later reads its own variables
+    # here, in its folder (bot/faces/web/settings.py), instead of growing this class.
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -78,6 +81,7 @@ class Settings:
             log_level=(get("ALIGNBOT_LOG_LEVEL") or "WARNING").upper(),
             max_items_per_kind=max(1, _number(get("ALIGNBOT_MAX_ITEMS_PER_KIND"), 5000, int)),
             test_now=_instant(get("ALIGNBOT_TEST_NOW")),
+            env=env,
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -94,15 +98,10 @@ class Settings:
 
     @property
     def secrets(self) -> list[str]:
-        """Values that must never reach a log line."""
-        return [
-            self.slack_bot_token,
-            self.slack_signing_secret,
-            self.slack_app_token,
-            self.slack_client_secret,
-            self.teams_app_password,
-            self.secret,
-        ]
+        """Values that must never reach a log line: ours and each platform's."""
+        from bot.faces import FACES
+
+        return [self.secret, *(value for platform in FACES for value in platform.secrets(self))]
 
     @property
     def teams_enabled(self) -> bool:
@@ -111,34 +110,9 @@ class Settings:
 
     def unsafe_reasons(self) -> list[str]:
         """Configurations `serve` refuses, each with how to fix it."""
-        problems = []
-        if self.slack_bot_token and not self.slack_signing_secret:
-            problems.append(
-                "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: without it nobody can tell Slack's "
-                "requests from forged ones. Copy the signing secret from the Slack app's Basic Information page."
-            )
-        if bool(self.slack_client_id) != bool(self.slack_client_secret):
-            problems.append(
-                "Only one of SLACK_CLIENT_ID and SLACK_CLIENT_SECRET is set: the OAuth install needs both. Copy "
-                "them from the Slack app's Basic Information page, or unset both to use SLACK_BOT_TOKEN."
-            )
-        if self.slack_oauth_enabled and not self.slack_signing_secret:
-            problems.append(
-                "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set but SLACK_SIGNING_SECRET is not: without it nobody can "
-                "tell Slack's requests from forged ones. Copy it from the Slack app's Basic Information page."
-            )
-        if self.slack_oauth_enabled and self.slack_bot_token:
-            problems.append(
-                "Both SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set: with the OAuth install every "
-                "workspace's token comes from its installation. Unset SLACK_BOT_TOKEN (or the client id and secret "
-                "for a single workspace)."
-            )
-        if not self.teams_app_id and not self.dev and (self.teams_app_password or self.teams_app_tenant_id):
-            problems.append(
-                "TEAMS_APP_PASSWORD or TEAMS_APP_TENANT_ID is set but TEAMS_APP_ID is not: without an app id "
-                "nobody can check that requests come from Microsoft. Set TEAMS_APP_ID to the bot's Microsoft app "
-                "id (Azure Bot > Configuration), or use `serve --dev` on a developer machine only."
-            )
+        from bot.faces import FACES
+
+        problems = [problem for platform in FACES for problem in platform.unsafe_reasons(self)]
         if self.secret == DEV_SECRET and not self.dev:
             problems.append(
                 "ALIGNBOT_SECRET is not set: it keys anonymous ballots, and with the built-in development value "

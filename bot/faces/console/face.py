@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.faces.platform import Face
 from bot.render.text import render
 from handlers.clock import Clock
 from handlers.messages import Actor, File, Image, Incoming, elements_from_json
@@ -45,7 +46,10 @@ async def write_files(elements: list, db: Any, now: datetime, timezone: str = "U
         element.path = str(path)
 
 
-class ConsoleDelivery:
+class ConsoleDelivery(Face):
+    name = "console"
+    listens = False
+
     def __init__(self, out: TextIO, clock: Clock) -> None:
         self.out = out
         self.clock = clock

@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
@@ -31,9 +32,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.faces.platform import Face
 from bot.faces.slack import conversation as spoken
 from bot.faces.slack.oauth import SlackInstalls, purge_workspace
-from bot.ratelimit import TokenBuckets, slack_channel_buckets
+from bot.faces.slack.settings import channel_buckets
+from bot.ratelimit import TokenBuckets
 from bot.render import slack as blocks
 from handlers.core import Core
 from handlers.home import home_view
@@ -135,7 +138,9 @@ def message_link(body: dict[str, Any]) -> str:
     return f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
-class SlackFace:
+class SlackFace(Face):
+    name = "slack"
+
     def __init__(
         self,
         core: Core,
@@ -150,6 +155,7 @@ class SlackFace:
     ) -> None:
         self.core = core
         self.api_url = api_url
+        self.signing_secret = signing_secret
         self.installs = installs
         self.inbox = inbox
         self.purge_on_uninstall = purge_on_uninstall
@@ -174,7 +180,7 @@ class SlackFace:
             self.app.event("app_uninstalled")(self._tracked(self._on_uninstalled))
             self.app.event("tokens_revoked")(self._tracked(self._on_tokens_revoked))
         self._tasks: set[asyncio.Task] = set()
-        self.channels: TokenBuckets = slack_channel_buckets()
+        self.channels: TokenBuckets = channel_buckets()
         self.app.command(COMMAND)(self._tracked(self._on_command))
         self.app.view(blocks.FORM_CALLBACK)(self._tracked(self._on_form))
         self.app.error(self._on_malformed)
@@ -186,6 +192,11 @@ class SlackFace:
         self.app.event("member_joined_channel")(self._tracked(self._on_membership))
         self.app.event("message")(self._tracked(self._on_direct_message))
         self.app.event("app_mention")(self._tracked(self._on_mention))
+
+    def routes(self) -> list[web.RouteDef]:
+        from bot.faces.slack.routes import slack_routes
+
+        return slack_routes(self, self.signing_secret)
 
     @property
     def client(self) -> AsyncWebClient:

@@ -34,8 +34,10 @@ from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, Conversation
 from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.universal_http.requests import ClientRetryPolicy
 
+from bot.faces.platform import Face
 from bot.faces.teams import files
-from bot.ratelimit import TokenBuckets, retry_after, teams_conversation_buckets, with_retries
+from bot.faces.teams.settings import conversation_buckets
+from bot.ratelimit import TokenBuckets, retry_after, with_retries
 from bot.render import teams as cards
 from handlers.core import Core
 from handlers.messages import (
@@ -173,7 +175,7 @@ class PacedSender:
     """Sends to one conversation at most 7 times a second, retrying 429/412/502/503/504."""
 
     def __init__(self, buckets: TokenBuckets | None = None) -> None:
-        self.buckets = buckets or teams_conversation_buckets()
+        self.buckets = buckets or conversation_buckets()
 
     async def send(self, turn_context: TurnContext, activity: Activity | str):
         conversation = turn_context.activity.conversation.id if turn_context.activity.conversation else ""
@@ -438,7 +440,9 @@ def _tenant(activity: Activity) -> str | None:
     return (data.get("tenant") or {}).get("id")
 
 
-class TeamsFace:
+class TeamsFace(Face):
+    name = "teams"
+
     def __init__(
         self,
         core: Core,
@@ -460,6 +464,9 @@ class TeamsFace:
         self.sender = PacedSender()
         self.bot = AlignbotTeamsBot(core, db, self.sender)
         self.bot.to_user = self.send_to_user
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/api/messages", self.handle)]
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """POST /api/messages. A token that cannot be Bot Framework's gets 401 before the body is
