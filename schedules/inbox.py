@@ -60,21 +60,45 @@ class Inbox:
         self.resumers: dict[str, Resumer] = {}
         self._held: set[int] = set()
         self._sweeping = asyncio.Lock()
+        self._waiting: list[tuple[str, str, dict[str, Any], asyncio.Future[int | None]]] = []
+        self._writer: asyncio.Task | None = None
 
     async def hold(self, platform: str, incoming: Incoming, route: dict[str, Any]) -> int | None:
         """Write the delivery, claimed by this process; its id, or None when a twin already holds
         its key (Slack retried an event while its first delivery was held). Raises when the
-        database cannot take the row: then the face must not ack."""
+        database cannot take the row: then the face must not ack.
+
+        Deliveries arriving together are written together (one INSERT while the previous one
+        runs), so a burst of slow clicks needs a connection or two, not one each."""
         if not incoming.delivery_key:
             raise ValueError("a delivery without a key cannot be held (nothing would de-duplicate its retry)")
+        written: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         payload = {"incoming": incoming_to_json(incoming), "route": route}
-        async with self.db.aside() as s:
-            row_id = await repo.hold(
-                s, incoming.delivery_key, platform, payload, self.instance, self.clock(), self.lease
-            )
-        if row_id is not None:
-            self._held.add(row_id)
-        return row_id
+        self._waiting.append((incoming.delivery_key, platform, payload, written))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="inbox-hold")
+        return await asyncio.shield(written)
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self.db.aside() as s:
+                    ids = await repo.hold_many(
+                        s, [(key, platform, payload) for key, platform, payload, _ in batch],
+                        self.instance, self.clock(), self.lease,
+                    )  # fmt: skip
+            except Exception as e:
+                for *_, written in batch:
+                    if not written.done():
+                        written.set_exception(e)
+                continue
+            for key, _, _, written in batch:
+                row_id = ids.get(key)
+                if row_id is not None:
+                    self._held.add(row_id)
+                if not written.done():
+                    written.set_result(row_id)
 
     async def done(self, row_id: int) -> None:
         """The delivery was worked and answered: forget it."""

@@ -83,4 +83,3 @@ class Timer:
     @property
     def running(self) -> bool:
         return self.scheduler.running
-

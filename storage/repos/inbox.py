@@ -14,19 +14,17 @@ from storage.repos.claiming import claim_pending, renew_leases
 from storage.repos.upsert import dialect_insert
 
 
-async def hold(
+async def hold_many(
     session: AsyncSession,
-    key: str,
-    platform: str,
-    payload: dict[str, Any],
+    deliveries: list[tuple[str, str, dict[str, Any]]],
     instance: str,
     now: datetime,
     lease: timedelta,
-) -> int | None:
-    """Write one delivery, claimed by `instance`; None when its key is already held (a twin)."""
-    statement = (
-        dialect_insert(session, InboxDelivery)
-        .values(
+) -> dict[str, int]:
+    """Write many deliveries (key, platform, payload) in one statement, claimed by `instance`;
+    the ids by key of those written (a key already held, a twin's, is left out)."""
+    rows = [
+        dict(
             delivery_key=key,
             platform=platform,
             payload=payload,
@@ -36,10 +34,15 @@ async def hold(
             attempts=1,
             created_at=now,
         )
+        for key, platform, payload in deliveries
+    ]
+    statement = (
+        dialect_insert(session, InboxDelivery)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["delivery_key"])
-        .returning(InboxDelivery.id)
+        .returning(InboxDelivery.delivery_key, InboxDelivery.id)
     )
-    return (await session.execute(statement)).scalar_one_or_none()
+    return {key: row_id for key, row_id in (await session.execute(statement)).all()}
 
 
 async def renew(session: AsyncSession, ids: list[int], instance: str, until: datetime) -> None:
