@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,11 @@ class Context:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.initiative.timezone or self.config.timezone)
+
+    @property
+    def today(self) -> date:
+        """The initiative's calendar day now, by the app's clock: what a due date may not be before."""
+        return self.now.astimezone(self.tz).date()
 
     async def next_number(self, kind: str) -> int:
         """The next human number; refused past the per-initiative limit so nobody can flood an initiative."""

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from handlers import formats
 from handlers.grammar import Mention, Token
 
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
 
 class InvalidInput(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
@@ -57,13 +59,23 @@ class Check:
         return int(raw)
 
     def number(self, name: str, value: str | None, *, required: bool = False) -> float | None:
+        """One convention, the one the documents print: a point for decimals (3.5), commas only
+        between groups of three digits (1,200,000.5). "1,5" or "1.234,5" could mean two numbers a
+        thousand times apart, so they are refused with the way to write them, never guessed."""
         if value is None or str(value).strip() == "":
             if required:
                 self.fail(name, f"{_label(name)} is required: a number such as 12 or 3.5.")
             return None
-        raw = str(value).strip().replace(",", "")
+        raw = str(value).strip().removesuffix("%").strip()
+        if "," in raw and not _GROUPED.fullmatch(raw):
+            self.fail(
+                name,
+                f'{_label(name)} "{_clip(str(value))}" is ambiguous: write decimals with a point (1.5) and '
+                "thousands, if at all, with commas in groups of three (1,234.5).",
+            )
+            return None
         try:
-            number = float(raw.rstrip("%"))
+            number = float(raw.replace(",", ""))
         except ValueError:
             self.fail(name, f'{_label(name)} must be a number such as 12 or 3.5, got "{_clip(str(value))}".')
             return None
@@ -86,16 +98,27 @@ class Check:
         self.fail(name, f'{_label(name)} must be one of {_names(allowed)}, got "{_clip(str(value))}".{hint}')
         return None
 
-    def day(self, name: str, value: str | None, *, required: bool = False) -> date | None:
+    def day(
+        self, name: str, value: str | None, *, required: bool = False, not_before: date | None = None
+    ) -> date | None:
+        """`not_before` (the initiative's today, `ctx.today`) where the date is a deadline: a due
+        date already past is a typo far more often than a plan, as `poll --closes` holds too."""
         if value is None or str(value).strip() == "":
             if required:
                 self.fail(name, f"{_label(name)} is required: a date as YYYY-MM-DD.")
             return None
         try:
-            return date.fromisoformat(str(value).strip())
+            day = date.fromisoformat(str(value).strip())
         except ValueError:
             self.fail(name, f'{_label(name)} must be a date as YYYY-MM-DD, got "{_clip(str(value))}".')
             return None
+        if not_before is not None and day < not_before:
+            self.fail(
+                name,
+                f"{_label(name)} {day.isoformat()} has passed (today is {not_before.isoformat()}); give a later date.",
+            )
+            return None
+        return day
 
     def person(self, name: str, value: Token | None, *, required: bool = False) -> Mention | None:
         if value is None or value == "":

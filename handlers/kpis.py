@@ -114,7 +114,7 @@ async def suggest(ctx: Context, args: Parsed) -> Reply:
     target = check.number("target", args.text("target"), required=True)
     unit = check.text("unit", args.text("unit"), max_len=UNIT_MAX, required=True)
     stated = check.choice("direction", args.text("direction"), DIRECTIONS)
-    by = check.day("by", args.text("by"))
+    by = check.day("by", args.text("by"), not_before=ctx.today)
     method = check.text("method", args.text("method"), max_len=LONG_MAX)
     owner = check.person("owner", person_token(args.opts.get("owner")))
     direction = _check_direction(check, baseline, target, stated)
@@ -239,7 +239,7 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
     if args.has("unit"):
         new["unit"] = check.text("unit", args.text("unit"), max_len=UNIT_MAX, required=True)
     if args.has("by"):
-        new["target_date"] = check.day("by", args.text("by"), required=True)
+        new["target_date"] = check.day("by", args.text("by"), required=True, not_before=ctx.today)
     if args.has("method"):
         new["method"] = check.text("method", args.text("method"), max_len=LONG_MAX)
     stated = (

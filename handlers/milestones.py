@@ -235,7 +235,7 @@ async def add(ctx: Context, args: Parsed) -> Reply:
     cal = await load_calendar(ctx.session, ctx.initiative)
     check = Check()
     name = check.text("name", args.text("name"), max_len=NAME_MAX, required=True)
-    due = check.day("due", args.text("due"), required=True)
+    due = check.day("due", args.text("due"), required=True, not_before=ctx.today)
     start = check.day("start", args.text("start"))
     check_workday(check, "due", due, cal)
     if start and due and start > due:

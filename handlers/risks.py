@@ -127,7 +127,7 @@ async def create_risk(ctx: Context, values: dict[str, Any]) -> Reply:
     impact = check.whole("impact", values.get("impact"), 1, 5, required=True)
     mitigation = check.text("mitigation", values.get("mitigation"), max_len=LONG_MAX)
     owner = check.person("owner", person_token(values.get("owner")))
-    review = check.day("review", values.get("review"))
+    review = check.day("review", values.get("review"), not_before=ctx.today)
     refs = _refs(values.get("usecase"))
     if len(refs) > LINKS_MAX:
         check.fail("usecase", f"link at most {LINKS_MAX} use cases.")
@@ -334,7 +334,7 @@ async def update(ctx: Context, args: Parsed) -> Reply:
     if args.has("mitigation"):
         new["mitigation"] = check.text("mitigation", args.text("mitigation"), max_len=LONG_MAX)
     if args.has("review"):
-        new["review_date"] = check.day("review", args.text("review"), required=True)
+        new["review_date"] = check.day("review", args.text("review"), required=True, not_before=ctx.today)
     owner = check.person("owner", person_token(args.opts.get("owner")), required=True) if args.has("owner") else None
     check.done()
     if owner is not None:

@@ -88,7 +88,7 @@ async def standing(ctx: Context, sign: SignOff, activity: RaciActivity) -> Stand
 async def request(ctx: Context, args: Parsed) -> Reply:
     activity = await find_activity(ctx, args.args.get("activity"))
     check = Check()
-    due = check.day("due", args.text("due"))
+    due = check.day("due", args.text("due"), not_before=ctx.today)
     people = list(args.args.get("people") or [])
     if any(not isinstance(p, Mention) for p in people):
         check.fail("people", "After the activity, name approvers as @mentions only.")

@@ -23,6 +23,7 @@ from handlers.usecases import (
     may_change,
     name_of,
     numbered_or_refuse,
+    similar_title,
 )
 from storage.models import DataSource
 from storage.repos import sources as repo
@@ -146,9 +147,9 @@ async def _apply_owner(ctx: Context, values: dict[str, Any]) -> None:
     "source add",
     summary="Add a data source to the inventory.",
     usage='source add "NAME" --type T [--owner @p|TEAM] [--size TEXT] [--refresh TEXT] [--quality 1-5] '
-    "[--accessibility 1-5] [--security 1-5] [--issues TEXT]",
+    "[--accessibility 1-5] [--security 1-5] [--issues TEXT] [--force]",
     args=(Arg("name"),),
-    opts=tuple(Opt(n) for n in EDITABLE if n != "name"),
+    opts=(*(Opt(n) for n in EDITABLE if n != "name"), Opt("force", flag=True)),
     examples=(
         'source add "Oracle ERP" --type "relational db" --owner @ops --quality 4 --accessibility 2 --security 3',
     ),
@@ -157,6 +158,16 @@ async def add(ctx: Context, args: Parsed) -> Reply:
     check = Check()
     values = _check_values(check, args, creating=True)
     check.done()
+    if not args.flag("force"):
+        # The same near-duplicate rule as use-case titles: a second "Oracle ERP" made every gap twice.
+        existing = [(s.name, s) for s in await repo.list_for(ctx.session, ctx.initiative.id)]
+        twin = similar_title(values["name"], existing)
+        if twin is not None:
+            raise UsageError(
+                f'{sid(twin)} "{twin.name}" already has the same or a very close name. Look at it with '
+                f"`source show {sid(twin)}`; if yours is a different source, add it again with --force.",
+                field="name",
+            )
     await _apply_owner(ctx, values)
     src = DataSource(
         initiative_id=ctx.initiative.id,
