@@ -155,6 +155,7 @@ class Alignbot:
         grace = getattr(self.settings, "shutdown_seconds", 30.0)
         for face in self.faces.values():
             await face.finish_in_flight(grace)
+        await self.inbox.stop(grace)
         await self.polls.stop()
         await self.timer.shutdown()
         await self.outbox.stop(grace)

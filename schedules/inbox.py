@@ -62,6 +62,7 @@ class Inbox:
         self._sweeping = asyncio.Lock()
         self._waiting: list[tuple[str, str, dict[str, Any], asyncio.Future[int | None]]] = []
         self._writer: asyncio.Task | None = None
+        self._resuming: set[asyncio.Task] = set()
 
     async def hold(self, platform: str, incoming: Incoming, route: dict[str, Any]) -> int | None:
         """Write the delivery, claimed by this process; its id, or None when a twin already holds
@@ -123,15 +124,24 @@ class Inbox:
             log.warning("inbox: could not renew %d lease(s): %s: %s", len(self._held), type(e).__name__, e)
 
     async def sweep(self, limit: int = 50) -> int:
-        """Take over and work the rows whose worker died; returns how many were taken."""
+        """Take over the rows whose worker died and start working them (each in a task, so a slow
+        one never holds up the timer); returns how many were taken."""
         if self._sweeping.locked():
             return 0
         async with self._sweeping:
             async with self.db.aside() as s:
                 rows = await repo.take_over(s, self.clock(), self.instance, self.lease, limit, MAX_ATTEMPTS)
-            self._held.update(row_id for row_id, _, _ in rows)
-            await asyncio.gather(*(self._resume(*row) for row in rows))
+            for row in rows:
+                self._held.add(row[0])
+                task = asyncio.create_task(self._resume(*row), name="inbox-resume")
+                self._resuming.add(task)
+                task.add_done_callback(self._resuming.discard)
             return len(rows)
+
+    async def stop(self, grace: float) -> None:
+        """Let deliveries being resumed finish (SIGTERM); what is left is taken over after its lease."""
+        if self._resuming:
+            await asyncio.wait(set(self._resuming), timeout=grace)
 
     async def _resume(self, row_id: int, platform: str, payload: dict[str, Any]) -> None:
         resumer = self.resumers.get(platform)

@@ -101,6 +101,7 @@ class OutboxSender:
         self._task: asyncio.Task | None = None
         self._claim_lock = asyncio.Lock()
         self._destinations: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._queued: dict[tuple[str, str], int] = defaultdict(int)  # groups holding or awaiting the lock
         self._paused: dict[tuple[str, str], float] = {}  # destination -> loop time it may send again
         self._sending: set[asyncio.Task] = set()
         self._inflight: set[int] = set()
@@ -204,6 +205,7 @@ class OutboxSender:
     async def _send_group(self, destination: tuple[str, str], rows: list[tuple[int, Envelope, str, int]]) -> None:
         # The destination's lock keeps its rows in order across claims; the semaphore bounds how
         # many destinations send at once.
+        self._queued[destination] += 1
         try:
             async with self._destinations[destination], self._sem:
                 for row_id, env, platform, attempts in rows:
@@ -215,9 +217,9 @@ class OutboxSender:
         finally:
             for row_id, *_ in rows:
                 self._inflight.discard(row_id)
-            lock = self._destinations.get(destination)
-            if lock is not None and not lock.locked():
-                del self._destinations[destination]
+            self._queued[destination] -= 1
+            if not self._queued[destination]:  # nobody else waits for this destination: forget it
+                del self._queued[destination], self._destinations[destination]
 
     async def _send_one(
         self, destination: tuple[str, str], row_id: int, env: Envelope, platform: str, attempts: int
