@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--url", default="https://example.com", help="public base URL of `alignbot serve`")
     m.add_argument("--app-id", help="Teams: the bot's Microsoft app id")
     m.add_argument("--out", help="Teams: where to write the app package (.zip)")
+    m.add_argument("--privacy-url", default="", help="Teams: your privacy page (default: serve's /privacy)")
+    m.add_argument("--terms-url", default="", help="Teams: your terms of use (default: serve's /terms)")
 
     e = sub.add_parser("export", help="write an initiative's deliverables as files")
     e.add_argument("--initiative", help="the initiative's name or conversation id (needed only when there are several)")
@@ -87,12 +89,19 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: Se
     if args.cmd == "manifest":
         from bot import manifest
 
-        if args.platform == "slack":
-            print(manifest.slack_manifest(args.url))
-            return 0
-        if not args.app_id or not args.out:
-            parser.error("manifest teams needs --app-id and --out")
-        manifest.write_teams_package(Path(args.out), app_id=args.app_id, url=args.url)
+        try:
+            if args.platform == "slack":
+                print(manifest.slack_manifest(args.url))
+                return 0
+            if not args.app_id or not args.out:
+                parser.error("manifest teams needs --app-id and --out")
+            manifest.write_teams_package(
+                Path(args.out), app_id=args.app_id, url=args.url, privacy_url=args.privacy_url, terms_url=args.terms_url
+            )
+        except manifest.ManifestError as e:
+            parser.error(str(e))
+        except OSError as e:
+            parser.error(f"cannot write {args.out}: {e.strerror}")
         print(f"wrote {args.out}")
         return 0
     return 2

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import uuid
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -25,8 +27,36 @@ BOT_SCOPES = [
 ]
 
 
+class ManifestError(ValueError):
+    """An argument the platform would refuse the manifest for, said for the person typing it."""
+
+
+def check_url(url: str) -> str:
+    """Both platforms call the bot over HTTPS at a real host name."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ManifestError(
+            f"--url must be an https:// address with a host name (got {url!r}), e.g. https://bot.example.com"
+        )
+    return url
+
+
+def check_app_id(app_id: str) -> str:
+    """Teams app and bot ids are GUIDs (the Azure bot registration's Microsoft App ID)."""
+    try:
+        uuid.UUID(app_id)
+    except (ValueError, TypeError, AttributeError):
+        raise ManifestError(
+            f"--app-id must be the bot's Microsoft App ID, a GUID such as 00000000-0000-0000-0000-000000000000 "
+            f"(got {app_id!r})"
+        ) from None
+    if len(app_id) != 36:
+        raise ManifestError(f"--app-id must be written as 8-4-4-4-12 hex digits (got {app_id!r})")
+    return app_id
+
+
 def slack_manifest(base_url: str) -> str:
-    events = base_url.rstrip("/") + "/slack/events"
+    events = check_url(base_url).rstrip("/") + "/slack/events"
     manifest = {
         "display_information": {
             "name": "Alignbot",
@@ -79,8 +109,10 @@ def slack_manifest(base_url: str) -> str:
     return yaml.safe_dump(manifest, sort_keys=False)
 
 
-def teams_manifest(app_id: str, url: str) -> dict:
-    host = url.split("://", 1)[-1].split("/", 1)[0]
+def teams_manifest(app_id: str, url: str, *, privacy_url: str = "", terms_url: str = "") -> dict:
+    """The app package's manifest; the privacy and terms pages are `serve`'s own unless given."""
+    check_app_id(app_id)
+    host = urlsplit(check_url(url)).netloc
     return {
         "$schema": "https://developer.microsoft.com/json-schemas/teams/v1.17/MicrosoftTeams.schema.json",
         "manifestVersion": "1.17",
@@ -89,8 +121,8 @@ def teams_manifest(app_id: str, url: str) -> dict:
         "developer": {
             "name": "Alignbot",
             "websiteUrl": url,
-            "privacyUrl": url.rstrip("/") + "/privacy",
-            "termsOfUseUrl": url.rstrip("/") + "/terms",
+            "privacyUrl": check_url(privacy_url) if privacy_url else url.rstrip("/") + "/privacy",
+            "termsOfUseUrl": check_url(terms_url) if terms_url else url.rstrip("/") + "/terms",
         },
         "name": {"short": "Alignbot", "full": "Alignbot: stakeholder alignment"},
         "description": {
@@ -104,7 +136,7 @@ def teams_manifest(app_id: str, url: str) -> dict:
             {
                 "botId": app_id,
                 "scopes": ["personal", "team", "groupChat"],
-                "supportsFiles": False,
+                "supportsFiles": True,  # file-consent cards (exports) need it
                 "isNotificationOnly": False,
                 "commandLists": [
                     {
@@ -123,8 +155,9 @@ def teams_manifest(app_id: str, url: str) -> dict:
     }
 
 
-def write_teams_package(out: Path, *, app_id: str, url: str) -> None:
+def write_teams_package(out: Path, *, app_id: str, url: str, privacy_url: str = "", terms_url: str = "") -> None:
+    manifest = teams_manifest(app_id, url, privacy_url=privacy_url, terms_url=terms_url)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("manifest.json", json.dumps(teams_manifest(app_id, url), indent=2))
+        z.writestr("manifest.json", json.dumps(manifest, indent=2))
         z.write(ASSETS / "color.png", "color.png")
         z.write(ASSETS / "outline.png", "outline.png")

@@ -17,6 +17,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from bot import legal
 from bot.faces import FACES
 from bot.observability import Metrics, QuietBadRequests, new_request_id, request_id
 
@@ -87,6 +88,8 @@ def build_web_app(bot: Alignbot) -> web.Application:
             log.warning("metrics: database figures unavailable: %s", e)
         return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    app.router.add_get("/privacy", legal.privacy)
+    app.router.add_get("/terms", legal.terms)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)

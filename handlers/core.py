@@ -64,6 +64,16 @@ def _reply_key(delivery_key: str) -> str:
     return f"reply:{delivery_key}"
 
 
+def display_name(incoming: Incoming) -> str:
+    """A new initiative's name: the conversation's, else its creator's, never a raw conversation
+    id (a Teams chat's `19:...@thread.v2` means nothing to a person). `initiative rename` changes it."""
+    if incoming.conversation_name:
+        return incoming.conversation_name
+    if incoming.actor.display_name and incoming.actor.display_name != incoming.actor.user_id:
+        return f"{incoming.actor.display_name}'s initiative"
+    return "The Alignbot initiative"
+
+
 class Core:
     def __init__(
         self,
@@ -289,7 +299,7 @@ class Core:
                     session,
                     ws,
                     conversation,
-                    name=first.conversation_name,
+                    name=display_name(first),
                     creator=first.actor.user_id,
                     is_private=first.is_private_conversation,
                     now=now,

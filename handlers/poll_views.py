@@ -183,6 +183,9 @@ def reminder_elements(poll: Poll, tz: ZoneInfo) -> list[Element]:
     ]
 
 
+FORM_RANKS = 5  # ranks a ballot form asks for; a typed vote can rank every option
+
+
 def ballot_form(poll: Poll, options: list[PollOption], current: dict[str, Any] | None) -> Form:
     """The right inputs for the method, prefilled with the voter's current ballot."""
     cur = current or {}
@@ -194,17 +197,22 @@ def ballot_form(poll: Poll, options: list[PollOption], current: dict[str, Any] |
         initial = ",".join(str(p) for p in cur.get("approve", []))
         fields = [FormField("approve", "The options you approve", "multiselect", True, choices, initial)]
     elif poll.method == "ranked":
+        # The form ranks the top FORM_RANKS: one select of every option per rank, so its size grows
+        # with the options, not with their square (50 options ranked in full were a 392 KB Slack
+        # modal). Ranking more is typed: `poll vote POLL-n 3 1 2 ...` (docs/polls.md).
         ranking = [str(p) for p in cur.get("rank", [])]
+        ranks = min(len(options), FORM_RANKS)
+        more = f" (this form ranks your top {ranks}; to rank more, type poll vote {poll_id(poll)} 3 1 2 ...)"
         fields = [
             FormField(
                 f"rank_{i}",
-                f"{ballot_rules.ordinal(i)} choice",
+                f"{ballot_rules.ordinal(i)} choice" + (more if i == 1 and len(options) > ranks else ""),
                 "select",
                 i == 1,
                 choices,
                 ranking[i - 1] if i <= len(ranking) else "",
             )
-            for i in range(1, len(options) + 1)
+            for i in range(1, ranks + 1)
         ]
     elif poll.method == "dots":
         points = cur.get("points", {})
@@ -273,7 +281,7 @@ def choices_from_form(poll: Poll, options: list[PollOption], values: dict[str, A
         return ballot_rules.from_picks("approval", [position(x, "approve") for x in items])
     if poll.method == "ranked":
         ranking = []
-        for i in range(1, len(options) + 1):
+        for i in range(1, min(len(options), FORM_RANKS) + 1):
             if _as_text(values.get(f"rank_{i}")):
                 ranking.append(position(values.get(f"rank_{i}"), f"rank_{i}"))
         if len(set(ranking)) != len(ranking):

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from storage.migrate import upgrade_sync
+from tests import payload_rules
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.slack_api import FakeSlackApi
 from tests.support import Running, make_settings, serve
@@ -98,16 +99,50 @@ def pg_url(postgres) -> str:
     return postgres.new()
 
 
+class PayloadCheck:
+    """The fakes of one test; at its end every payload they recorded is checked against the
+    platforms' rules (tests/payload_rules.py)."""
+
+    def __init__(self) -> None:
+        self.slack: list[FakeSlackApi] = []
+        self.teams: list[FakeBotConnector] = []
+
+    def violations(self) -> list[str]:
+        out = [
+            f"Slack {c.method}: {v}"
+            for fake in self.slack
+            for c in fake.calls
+            for v in payload_rules.slack_violations(c.method, c.params)
+        ]
+        return out + [
+            f"Teams {a.get('_path')}: {v}"
+            for fake in self.teams
+            for a in fake.activities
+            for v in payload_rules.teams_violations(a)
+        ]
+
+
+@pytest.fixture(autouse=True)
+def payload_check() -> PayloadCheck:
+    """Every test's payloads obey Slack's and Teams' rules: a violation fails the test at teardown."""
+    check = PayloadCheck()
+    yield check
+    found = check.violations()
+    assert not found, f"{len(found)} payload(s) break the platforms' rules:\n" + "\n".join(found[:20])
+
+
 @pytest.fixture
-async def slack_api() -> AsyncIterator[FakeSlackApi]:
+async def slack_api(payload_check) -> AsyncIterator[FakeSlackApi]:
     fake = await FakeSlackApi().start()
+    payload_check.slack.append(fake)
     yield fake
     await fake.stop()
 
 
 @pytest.fixture
-async def connector() -> AsyncIterator[FakeBotConnector]:
+async def connector(payload_check) -> AsyncIterator[FakeBotConnector]:
     fake = await FakeBotConnector().start()
+    payload_check.teams.append(fake)
     yield fake
     await fake.stop()
 

@@ -26,6 +26,27 @@ BOT_TOKEN = "xoxb-test-token"
 _trigger = itertools.count(1)
 
 
+def table_text(payload: Any) -> str:
+    """Every row of the Slack table blocks and Adaptive Card Tables in a payload, one line a row,
+    cells joined by two spaces (as the console aligns them), for tests that look for a row."""
+    lines: list[str] = []
+
+    def walk(x: Any) -> None:
+        if isinstance(x, dict) and x.get("type") == "table":
+            lines.extend("  ".join(c.get("text", "") for c in row) for row in x.get("rows", []))
+        elif isinstance(x, dict) and x.get("type") == "TableRow":
+            lines.append("  ".join(i.get("text", "") for cell in x.get("cells", []) for i in cell.get("items", [])))
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(payload)
+    return "\n".join(lines)
+
+
 def slack_signature(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
     base = f"v0:{timestamp}:{body}".encode()
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()

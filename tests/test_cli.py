@@ -15,8 +15,9 @@ from tests.console import ROOT
 
 
 def alignbot(*args: str, env: dict[str, str] | None = None, cwd=ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=60,
-                          cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env
+    )
 
 
 def test_settings_from_environment_and_dotenv(tmp_path):
@@ -52,8 +53,16 @@ def test_slack_manifest_points_every_url_at_slack_events():
 
 def test_teams_package_has_manifest_and_icons(tmp_path):
     out = tmp_path / "alignbot.zip"
-    proc = alignbot("manifest", "teams", "--app-id", "11111111-2222-3333-4444-555555555555",
-                    "--url", "https://bot.example.com", "--out", str(out))
+    proc = alignbot(
+        "manifest",
+        "teams",
+        "--app-id",
+        "11111111-2222-3333-4444-555555555555",
+        "--url",
+        "https://bot.example.com",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     with zipfile.ZipFile(out) as z:
         assert sorted(z.namelist()) == ["color.png", "manifest.json", "outline.png"]
@@ -64,8 +73,15 @@ def test_teams_package_has_manifest_and_icons(tmp_path):
 
 
 def test_serve_refuses_slack_token_without_signing_secret(tmp_path):
-    proc = alignbot("serve", "--port", "0", "--db", f"sqlite:///{tmp_path / 's.db'}",
-                    env={"PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-1", "HOME": str(tmp_path)}, cwd=tmp_path)
+    proc = alignbot(
+        "serve",
+        "--port",
+        "0",
+        "--db",
+        f"sqlite:///{tmp_path / 's.db'}",
+        env={"PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-1", "HOME": str(tmp_path)},
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert "SLACK_SIGNING_SECRET" in proc.stderr
 
@@ -119,3 +135,32 @@ def test_console_upgrades_a_database_behind_the_code(tmp_path):
     with create_engine(url).connect() as c:
         assert {r for (r,) in c.exec_driver_sql("SELECT version_num FROM alembic_version")} == heads()
     assert "use_case" in inspect(create_engine(url)).get_table_names()
+
+
+def test_manifest_arguments_are_checked_with_a_clear_error(tmp_path):
+    out = str(tmp_path / "a.zip")
+    cases = [
+        (("teams", "--app-id", "not-a-guid", "--url", "https://bot.example.com", "--out", out), "--app-id must be"),
+        (
+            ("teams", "--app-id", "11111111-2222-3333-4444-555555555555", "--url", "http://bot", "--out", out),
+            "https://",
+        ),
+        (("teams", "--app-id", "11111111-2222-3333-4444-555555555555", "--url", "https://", "--out", out), "host"),
+        (("slack", "--url", "ftp://bot.example.com"), "--url must be an https:// address"),
+    ]
+    for args, said in cases:
+        proc = alignbot("manifest", *args)
+        assert proc.returncode == 2 and said in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "a.zip").exists()
+
+
+def test_teams_manifest_supports_files_and_names_its_legal_pages():
+    from bot.manifest import teams_manifest
+
+    m = teams_manifest("11111111-2222-3333-4444-555555555555", "https://bot.example.com/")
+    assert m["bots"][0]["supportsFiles"] is True
+    assert m["developer"]["privacyUrl"] == "https://bot.example.com/privacy"
+    own = teams_manifest(
+        "11111111-2222-3333-4444-555555555555", "https://bot.example.com", privacy_url="https://corp.example/p"
+    )
+    assert own["developer"]["privacyUrl"] == "https://corp.example/p"

@@ -101,3 +101,6 @@ async def test_validation_error_is_a_polite_ephemeral_reply(server, slack_api):
 async def test_healthz(server):
     resp = await server.http.get(server.url + "/healthz")
     assert resp.status == 200 and (await resp.json())["status"] == "ok"
+    for path, words in (("/privacy", "keyed hash"), ("/terms", "without warranty")):
+        page = await server.http.get(server.url + path)  # the Teams manifest's privacyUrl, termsOfUseUrl
+        assert page.status == 200 and page.content_type == "text/html" and words in await page.text()

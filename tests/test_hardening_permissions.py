@@ -100,7 +100,7 @@ async def test_a_promoted_stakeholder_may_and_a_demoted_one_may_not(chat):
     assert (await chat.say("alice", "member promote <@bob|bob>")).ok
     assert DENIED not in shown(await chat.say("bob", "raci init"))
     assert (await chat.say("alice", "member demote <@bob|bob>")).ok
-    assert DENIED in (await chat.say("bob", "raci activity add \"Design\"")).plain_text()
+    assert DENIED in (await chat.say("bob", 'raci activity add "Design"')).plain_text()
 
 
 async def test_forged_ids_from_another_workspace_or_initiative_fail_cleanly(chat):

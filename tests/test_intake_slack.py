@@ -8,7 +8,7 @@ import re
 from sqlalchemy import func, select
 
 from storage.models import DataSource, Kpi, Requirement, Risk, RiskUseCase, UseCase
-from tests.support import interaction_body, view_submission
+from tests.support import interaction_body, table_text, view_submission
 
 HOSTILE = "<!channel> hi *bold* <https://evil|click>"
 
@@ -19,7 +19,7 @@ async def count(server, model) -> int:
 
 
 def block_texts(blocks: list[dict]) -> str:
-    return json.dumps(blocks, ensure_ascii=False)
+    return json.dumps(blocks, ensure_ascii=False) + "\n" + table_text(blocks)
 
 
 def assert_inert_in_slack(blocks: list[dict], fallback: str = "") -> None:

@@ -133,3 +133,7 @@ async def test_mentions_in_a_teams_channel_and_group_chat_still_answer(server, c
     sent = await connector.wait_for(2)
     assert {a["_conversation_id"] for a in sent} == {"19:chan@thread.tacv2", "19:group@thread.v2"}
     assert all("No use cases yet" in str(a) for a in sent)
+    assert all(a["summary"].startswith("No use cases yet") for a in sent)  # the chat list's preview
+    async with server.bot.db.reading() as s:
+        names = {i.name for i in (await s.execute(select(Initiative))).scalars()}
+    assert names == {"Alice's initiative"}  # never the raw 19:...@thread id

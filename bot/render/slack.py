@@ -2,7 +2,9 @@
 
 User text goes into plain_text objects wherever Slack allows them (nothing in them is a mention,
 a link or formatting) and through `slack_mrkdwn` or `slack_code` where only mrkdwn is allowed.
-A reply too big for one message becomes several messages; nothing is cut silently.
+A reply too big for one message becomes several messages; nothing is cut silently. Tables are
+Slack's `table` block in messages (one per message, so each table piece opens a message of its
+own); the Home tab and modals have no table block and keep the aligned text in a code block.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.render import tables
 from bot.render.escape import slack_code, slack_mrkdwn
 from bot.render.text import table as text_table
 from handlers.messages import (
@@ -33,6 +36,8 @@ MAX_HEADER = 150
 MAX_MODAL_TITLE = 24
 MAX_OPTIONS = 100
 MAX_BUTTON_TEXT = 75
+MAX_TABLE_ROWS = 100  # the header row is one of them
+MAX_TABLE_COLUMNS = 20
 FORM_CALLBACK = "alignbot.form"
 
 
@@ -102,26 +107,64 @@ def blocks_for(element: Element) -> list[dict[str, Any]]:
     return []
 
 
+def _cell(text: object) -> dict[str, str]:
+    """raw_text is shown as typed (no mrkdwn, no mentions); Slack wants at least one character."""
+    return {"type": "raw_text", "text": str(text) or " "}
+
+
+def table_units(table: Table) -> list[list[dict[str, Any]]]:
+    """Each piece of the table as the blocks that travel together: its label and its table block."""
+    units = []
+    for part in tables.parts(table, max_rows=MAX_TABLE_ROWS - 1, max_columns=MAX_TABLE_COLUMNS):
+        block = {
+            "type": "table",
+            "column_settings": [{"is_wrapped": True} for _ in part.headers],
+            "rows": [[_cell(h) for h in part.headers], *[[_cell(c) for c in r] for r in part.rows]],
+        }
+        label = [{"type": "context", "elements": [_plain(part.label, 2000)]}] if part.label else []
+        units.append([*label, block])
+    return units
+
+
 def messages(elements: list[Element]) -> list[dict[str, Any]]:
-    """Each dict is one chat.postMessage body (blocks + fallback text); the rest go in a thread."""
-    blocks: list[dict[str, Any]] = []
+    """Each dict is one chat.postMessage body (blocks + fallback text); the rest go in a thread.
+
+    Blocks are packed in order, at most MAX_BLOCKS a message and one table block a message."""
+    units: list[list[dict[str, Any]]] = []
     for e in elements:
-        blocks += blocks_for(e)
-    if not blocks:
-        blocks = [{"type": "section", "text": _plain(" ")}]
-    out = []
-    for i in range(0, len(blocks), MAX_BLOCKS):
-        part = blocks[i : i + MAX_BLOCKS]
-        out.append({"blocks": part, "text": fallback_text(part)})
-    return out
+        units += table_units(e) if isinstance(e, Table) else [[b] for b in blocks_for(e)]
+    if not units:
+        units = [[{"type": "section", "text": _plain(" ")}]]
+    out: list[list[dict[str, Any]]] = [[]]
+    for unit in units:
+        has_table = any(b["type"] == "table" for b in unit)
+        current = out[-1]
+        full = len(current) + len(unit) > MAX_BLOCKS
+        if current and (full or (has_table and any(b["type"] == "table" for b in current))):
+            out.append(current := [])
+        current += unit
+    return [{"blocks": part, "text": fallback_text(part)} for part in out]
 
 
 def fallback_text(blocks: list[dict[str, Any]]) -> str:
-    """The notification text: escaped, since Slack parses it as mrkdwn."""
+    """The notification text: escaped, since Slack parses it as mrkdwn. It says what the message
+    is: its first words, or the table's columns and rows."""
     for b in blocks:
         t = b.get("text")
-        if isinstance(t, dict) and t.get("type") == "plain_text":
+        if isinstance(t, dict) and t.get("type") == "plain_text" and t["text"].strip():
             return slack_mrkdwn(t["text"])[:300]
+        if b.get("type") == "table":
+            headers = ", ".join(c["text"] for c in b["rows"][0])
+            label = next((c["elements"][0]["text"] for c in blocks if c.get("type") == "context"), "")
+            rows = label or f"{len(b['rows']) - 1} row(s)"
+            return slack_mrkdwn(f"Table ({rows}): {headers}")[:300]
+    for b in blocks:  # a message of buttons or captions only
+        words = [
+            e["text"]["text"] if "text" in e and isinstance(e["text"], dict) else e.get("text", "")
+            for e in b.get("elements", [])
+        ]
+        if any(isinstance(w, str) and w.strip() for w in words):
+            return slack_mrkdwn(", ".join(w for w in words if isinstance(w, str) and w.strip()))[:300]
     return "Alignbot"
 
 

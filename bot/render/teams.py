@@ -1,17 +1,22 @@
 """Neutral elements -> Adaptive Cards (schema 1.5) for Teams.
 
 TextBlocks render a Markdown subset, so user text is escaped with `markdown`; cards are JSON,
-so quotes and braces in user text cannot break them. A reply larger than Teams' card limit is
-split into several cards.
+so quotes and braces in user text cannot break them. Tables are the card's `Table` element.
+
+Size: Teams counts a message as the UTF-16 size of the whole activity, base64 images excluded, and
+Microsoft recommends staying within 80 KB. Cards are serialised with ASCII escapes, so a card's
+`json.dumps` length bounds its UTF-16 code units; two bytes each, less room for the activity
+around the card, gives the character budget a card is split to.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+from bot.render import tables
 from bot.render.escape import markdown
-from bot.render.text import table as text_table
 from handlers.messages import (
     Buttons,
     Element,
@@ -26,7 +31,11 @@ from handlers.messages import (
     Text,
 )
 
-MAX_CARD_BYTES = 80_000
+MAX_ACTIVITY_BYTES = 80 * 1024  # UTF-16 bytes of the whole activity, base64 images excluded
+ACTIVITY_ROOM = 6_000  # bytes for the activity around the card: ids, addresses, summary text
+MAX_CARD_BYTES = (MAX_ACTIVITY_BYTES - ACTIVITY_ROOM) // 2  # characters of ASCII-escaped card JSON
+MAX_TABLE_BYTES = MAX_CARD_BYTES // 2  # one Table block, so a card can hold it and its neighbours
+MAX_TABLE_ROWS = 200
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 
 
@@ -44,7 +53,23 @@ def body_for(element: Element) -> list[dict[str, Any]]:
     if isinstance(element, ListItems):
         return [_text(f"• {i}", spacing="None") for i in element.items]
     if isinstance(element, Table):
-        return [_text(line, fontType="Monospace", spacing="None") for line in text_table(element.headers, element.rows)]
+        out: list[dict[str, Any]] = []
+
+        def row_cost(row: list[str]) -> int:
+            return len(json.dumps(_row(row))) + SEPARATOR_BYTES
+
+        pieces = tables.parts(
+            element,
+            max_rows=MAX_TABLE_ROWS,
+            max_columns=len(element.headers) or 1,
+            row_cost=row_cost,
+            budget=MAX_TABLE_BYTES - len(json.dumps({**table_block(element.headers, []), "rows": []})),
+        )
+        for part in pieces:
+            if part.label:
+                out.append(_text(part.label, isSubtle=True))
+            out.append(table_block(part.headers, part.rows))
+        return out
     if isinstance(element, Image):
         caption = _text(element.title or element.alt, isSubtle=True)
         if element.path.startswith("data:image/png;base64,"):  # drawn by the face (bot.export.with_pictures)
@@ -53,6 +78,23 @@ def body_for(element: Element) -> list[dict[str, Any]]:
     if isinstance(element, File):
         return [_text(f"{element.title}: offered as a file in your 1:1 chat with me.")]
     return []
+
+
+def _cell(text: object, **extra: Any) -> dict[str, Any]:
+    return {"type": "TableCell", "items": [_text(str(text), **extra)]}
+
+
+def _row(cells: list[str], **extra: Any) -> dict[str, Any]:
+    return {"type": "TableRow", "cells": [_cell(c, **extra) for c in cells]}
+
+
+def table_block(headers: list[str], rows: list[list[str]]) -> dict[str, Any]:
+    return {
+        "type": "Table",
+        "columns": [{"width": 1} for _ in headers],
+        "firstRowAsHeader": True,
+        "rows": [_row(headers, weight="Bolder"), *(_row(r) for r in rows)],
+    }
 
 
 def actions_for(element: Element) -> list[dict[str, Any]]:
@@ -81,6 +123,34 @@ EMPTY_CARD_BYTES = len(json.dumps(card([])))
 SEPARATOR_BYTES = len(", ")  # between two blocks of the body in json.dumps' output
 
 
+def counted_size(block: dict[str, Any]) -> int:
+    """A block's share of the card as Teams counts it: a drawn chart's base64 data is not counted."""
+    size = len(json.dumps(block))
+    url = block.get("url", "") if block.get("type") == "Image" else ""
+    return size - len(url) if url.startswith("data:") else size
+
+
+def preview(card: dict[str, Any]) -> str:
+    """The card's first words (its first TextBlock, a table's columns), for the chat list."""
+    for block in card.get("body", []):
+        if block.get("type") == "TextBlock" and block.get("text", "").strip():
+            return re.sub(r"\\(.)", r"\1", block["text"].strip().split("\n", 1)[0])[:200]  # unescaped
+        if block.get("type") == "Table" and block.get("rows"):
+            heads = [i.get("text", "") for c in block["rows"][0].get("cells", []) for i in c.get("items", [])]
+            return ("Table: " + ", ".join(heads))[:200]
+        if block.get("type") == "FactSet" and block.get("facts"):
+            fact = block["facts"][0]
+            return f"{fact['title']}: {fact['value']}"[:200]
+    return "Alignbot"
+
+
+def card_size(card: dict[str, Any]) -> int:
+    """A whole card's size as counted against MAX_CARD_BYTES (drawn charts' base64 excluded)."""
+    return len(json.dumps(card)) - sum(
+        len(b["url"]) for b in card.get("body", []) if b.get("type") == "Image" and b.get("url", "").startswith("data:")
+    )
+
+
 def cards(elements: list[Element]) -> list[dict[str, Any]]:
     """One card, or several when the content passes Teams' size limit.
 
@@ -96,7 +166,7 @@ def cards(elements: list[Element]) -> list[dict[str, Any]]:
             out.append(form_card(e))
             continue
         for block in body_for(e):
-            grown = len(json.dumps(block)) + (SEPARATOR_BYTES if body else 0)
+            grown = counted_size(block) + (SEPARATOR_BYTES if body else 0)
             if body and size + grown > MAX_CARD_BYTES:
                 out.append(card(body))
                 body = []

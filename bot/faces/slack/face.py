@@ -315,7 +315,7 @@ class SlackFace(Face):
                 await asyncio.wait({task, released}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 released.cancel()
-            if task.done():
+            if task.done() and not acked.is_set():
                 task.result()  # failed before its ack: Bolt's error handler answers (400, never 500)
 
         return run
@@ -865,7 +865,14 @@ class SlackFace(Face):
             view_blocks += msgs[0]["blocks"]
         if not parts:
             view_blocks = [blocks.blocks_for(HOME_EMPTY)[0]]
-        view = {"type": "home", "blocks": view_blocks[:MAX_HOME_BLOCKS]}
+        if len(view_blocks) > MAX_HOME_BLOCKS:  # never cut silently: say what is left out and where it is
+            hidden = len(view_blocks) - (MAX_HOME_BLOCKS - 1)
+            more = (
+                f"More: {hidden} further lines of your items do not fit in this tab. In each initiative's "
+                "channel, `/align raci show`, `/align poll list --open` and `/align milestone list` list them all."
+            )
+            view_blocks = [*view_blocks[: MAX_HOME_BLOCKS - 1], *blocks.blocks_for(Text(more))]
+        view = {"type": "home", "blocks": view_blocks}
         await self.client.views_publish(user_id=user_id, view=view)
 
     # ---- outgoing (outbox) ----

@@ -277,7 +277,7 @@ class AlignbotTeamsBot(ActivityHandler):
         base = dict(
             actor=actor,
             conversation_id=conversation.id if conversation else "",
-            conversation_name=(conversation.name if conversation else "") or "",
+            conversation_name=(conversation.name if conversation else "") or _channel_name(activity),
             delivery_key=f"teams:{conversation.id if conversation else ''}:{activity.id}" if activity.id else None,
         )
         value = activity.value if isinstance(activity.value, dict) else None
@@ -333,7 +333,7 @@ class AlignbotTeamsBot(ActivityHandler):
         for c in cards.cards(await _pictures(reply.elements)):
             if isinstance(hinted, str) and hinted:
                 scope_card(c, hinted)
-            await self.sender.send(turn_context, MessageFactory.attachment(CardFactory.adaptive_card(c)))
+            await self.sender.send(turn_context, card_activity(c))
         exports = [e for e in reply.elements if isinstance(e, File)]
         if exports:
             conversation = turn_context.activity.conversation
@@ -352,7 +352,9 @@ class AlignbotTeamsBot(ActivityHandler):
         activity = turn_context.activity
         if activity.conversation.conversation_type == "personal":
             for offer in offers:
-                await self.sender.send(turn_context, MessageFactory.attachment(offer))
+                activity = MessageFactory.attachment(offer)
+                activity.summary = f"File: {offer.name}"
+                await self.sender.send(turn_context, activity)
             return
         user = activity.from_property.aad_object_id or activity.from_property.id
         tenant = activity.conversation.tenant_id or _tenant(activity) or "teams"
@@ -394,6 +396,14 @@ class AlignbotTeamsBot(ActivityHandler):
         return InvokeResponse(status=200)
 
 
+def card_activity(card: dict[str, Any]) -> Activity:
+    """A card message with its preview (`summary`): what Teams shows in the chat list and in
+    notifications instead of "Send a card"."""
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    activity.summary = cards.preview(card)
+    return activity
+
+
 def scope_card(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
     """Card actions carry the initiative's conversation, so a click in a 1:1 chat finds its scope."""
     for act in card.get("actions", []):
@@ -433,6 +443,13 @@ def _activity_problem(body: dict[str, Any]) -> str | None:
     except Exception as e:
         return type(e).__name__
     return None
+
+
+def _channel_name(activity: Activity) -> str:
+    """A Teams channel's name ("Team / channel") from channelData; chats have none."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    team, channel = (data.get("team") or {}).get("name"), (data.get("channel") or {}).get("name")
+    return " / ".join(n for n in (team, channel) if isinstance(n, str) and n)
 
 
 def _tenant(activity: Activity) -> str | None:
@@ -553,14 +570,14 @@ class TeamsFace(Face):
             if "update" in envelope.payload:  # an edit of a card we posted (a poll's running tally)
                 c = cards.cards(elements)[0]
                 scope_card(c, envelope.conversation_id)
-                activity = MessageFactory.attachment(CardFactory.adaptive_card(c))
+                activity = card_activity(c)
                 activity.id = envelope.payload["update"]["ts"]
                 await turn_context.update_activity(activity)
                 sent.append(activity.id)
                 return
             for c in cards.cards(await _pictures(elements)):
                 scope_card(c, envelope.conversation_id)
-                resp = await self.sender.send(turn_context, MessageFactory.attachment(CardFactory.adaptive_card(c)))
+                resp = await self.sender.send(turn_context, card_activity(c))
                 if resp and resp.id:
                     sent.append(resp.id)
 
