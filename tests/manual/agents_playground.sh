@@ -21,7 +21,7 @@ ALIGNBOT_DATABASE_URL="sqlite:///$work/alignbot.db" "$here/dev" serve --dev --ho
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 1; done
 
 (cd "$work" && npm install --no-save --silent @microsoft/m365agentsplayground >/dev/null)
-"$work/node_modules/.bin/agentsplayground" -e "http://127.0.0.1:$port/api/messages" -c msteams \
+"$work/node_modules/.bin/agentsplayground" -e "http://127.0.0.1:$port/api/messages" -c msteams --disable-telemetry \
   >"$work/playground.log" 2>&1 &
 for _ in $(seq 1 60); do curl -fs http://127.0.0.1:56150/ >/dev/null && break; sleep 1; done
 
