@@ -1,4 +1,5 @@
 """Structural rules: handlers/ stays platform-neutral; botbuilder stays inside the Teams face;
+the layers point one way (faces -> core -> rules -> storage); features do not import each other;
 the migrations describe exactly the models."""
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_PACKAGES = ("slack_bolt", "slack_sdk", "botbuilder", "botframework", "aiohttp", "microsoft_agents")
 
 
-def imported_modules(path: Path) -> set[str]:
+def imported_modules(path: Path, with_members: bool = False) -> set[str]:
+    """Every module a file imports (imports inside functions too); `with_members` reads
+    `from handlers import formats` as handlers.formats as well, for rules about our own modules."""
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -25,6 +28,8 @@ def imported_modules(path: Path) -> set[str]:
             names |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            if with_members:
+                names |= {f"{node.module}.{a.name}" for a in node.names}
     return names
 
 
@@ -35,6 +40,97 @@ def offenders(folder: str, banned: tuple[str, ...], root: Path = ROOT) -> list[s
             if name.split(".")[0] in banned:
                 found.append(f"{path.relative_to(root)} imports {name}")
     return found
+
+
+def module_name(path: Path, root: Path) -> str:
+    return ".".join(path.relative_to(root).with_suffix("").parts)
+
+
+def is_command_module(path: Path) -> bool:
+    """A feature: a module that registers a @command, @action or @form with the registry."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for deco in node.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                if isinstance(target, ast.Name) and target.id in ("command", "action", "form"):
+                    return True
+    return False
+
+
+def command_modules(root: Path = ROOT) -> set[str]:
+    return {module_name(p, root) for p in (root / "handlers").rglob("*.py") if is_command_module(p)}
+
+
+# Pure rule modules: functions of plain values and model objects (storage.models), no session,
+# no clock, no feature. Unit-tested without a database.
+PURE_MODULES = ("*_rules.py", "tally.py", "formats.py", "scoring.py")
+
+
+def pure_modules(root: Path = ROOT) -> list[Path]:
+    return sorted({p for pattern in PURE_MODULES for p in (root / "handlers").glob(pattern)})
+
+
+def banned_imports(paths: list[Path], banned, root: Path = ROOT) -> list[str]:
+    """`banned(importer, imported)` says whether a file (as a module name) may not import a module."""
+    found = []
+    for path in paths:
+        importer = module_name(path, root)
+        for name in sorted(imported_modules(path, with_members=True)):
+            if name != importer and banned(importer, name):
+                found.append(f"{importer} imports {name}")
+    return found
+
+
+def reaching_up(root: Path = ROOT) -> list[str]:
+    """handlers and schedules import nothing from bot; storage nothing from above it."""
+    above = {"handlers": ("bot",), "schedules": ("bot",), "storage": ("bot", "handlers", "schedules")}
+    found = []
+    for folder, banned in above.items():
+        paths = sorted((root / folder).rglob("*.py"))
+        found += banned_imports(paths, lambda _, name, b=banned: name.split(".")[0] in b, root)
+    return found
+
+
+def features_importing_features(root: Path = ROOT) -> list[str]:
+    commands = command_modules(root)
+    paths = sorted(p for p in (root / "handlers").rglob("*.py") if module_name(p, root) in commands)
+    return banned_imports(paths, lambda _, name: name in commands, root)
+
+
+def impure_rules(root: Path = ROOT) -> list[str]:
+    commands = command_modules(root)
+
+    def banned(_: str, name: str) -> bool:
+        return name in commands or (name.split(".")[0] == "storage" and not name.startswith("storage.models"))
+
+    return banned_imports(pure_modules(root), banned, root)
+
+
+# Known exceptions, each with its reason; remove an entry when its import goes.
+ALLOWED_REACHING_UP = {
+    # The package cycle bullet of issue #21: the sign-off hash is taken over rendered Markdown,
+    # so reports still renders; it goes when the hash is taken over the Document's data.
+    "handlers.reports imports bot.render.documents",
+    "handlers.reports imports bot.render.documents.render_markdown",
+}
+# Helpers still shared by importing the feature that wrote them (issue #21, being moved out into
+# modules that are not features).
+ALLOWED_FEATURE_IMPORTS = {
+    "handlers.home imports handlers.summary",  # the Home tab's export button runs `export`
+    "handlers.initiative imports handlers.usecases",  # changes/changed_names: the edit diff
+    "handlers.kpis imports handlers.usecases",  # item lookup, edit, history by human id
+    "handlers.risks imports handlers.usecases",  # item lookup, edit, history by human id
+    "handlers.sources imports handlers.usecases",  # item lookup, edit, history by human id
+    "handlers.usecases imports handlers.risks",  # `usecase show` scores the linked risks
+    "handlers.plan imports handlers.milestones",  # milestone ids, calendar and reminders
+    "handlers.plan imports handlers.resources",  # the allocation report
+    "handlers.signoff imports handlers.raci",  # activity lookup and its recipients
+}
+ALLOWED_IMPURE_RULES = {
+    "handlers.report_rules imports handlers.risks",  # the risk level
+    "handlers.report_rules imports handlers.usecases",  # the use-case order
+}
 
 
 def test_handlers_import_no_platform_sdk():
@@ -56,6 +152,84 @@ def test_the_rule_checker_catches_an_offender(tmp_path):
     bad.mkdir()
     (bad / "x.py").write_text("import os\nfrom slack_sdk.web import WebClient\n")
     assert offenders("handlers", PLATFORM_PACKAGES, tmp_path) == ["handlers/x.py imports slack_sdk.web"]
+
+
+def test_layers_do_not_reach_up():
+    assert sorted(set(reaching_up()) - ALLOWED_REACHING_UP) == []
+
+
+def test_no_command_module_imports_another():
+    assert sorted(set(features_importing_features()) - ALLOWED_FEATURE_IMPORTS) == []
+
+
+def test_pure_rule_modules_import_no_feature_and_no_storage():
+    assert sorted(set(impure_rules()) - ALLOWED_IMPURE_RULES) == []
+
+
+def test_the_allowlists_hold_only_imports_that_still_exist():
+    """An exception outlives its import otherwise, and would silently allow it back."""
+    assert ALLOWED_REACHING_UP <= set(reaching_up())
+    assert ALLOWED_FEATURE_IMPORTS <= set(features_importing_features())
+    assert ALLOWED_IMPURE_RULES <= set(impure_rules())
+
+
+def plant(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+FEATURE = "from handlers.registry import command\n\n@command('x')\nasync def x(ctx, args): ...\n"
+
+
+def test_the_checker_catches_a_layer_reaching_up(tmp_path):
+    plant(
+        tmp_path,
+        {
+            "handlers/a.py": "import json\nfrom bot.render import documents\n",
+            "schedules/b.py": "def f():\n    import bot.app\n",
+            "storage/c.py": "from handlers import fields\nfrom storage import models\n",
+        },
+    )
+    assert reaching_up(tmp_path) == [
+        "handlers.a imports bot.render",
+        "handlers.a imports bot.render.documents",
+        "schedules.b imports bot.app",
+        "storage.c imports handlers",
+        "storage.c imports handlers.fields",
+    ]
+
+
+def test_the_checker_catches_a_feature_importing_a_feature(tmp_path):
+    plant(
+        tmp_path,
+        {
+            "handlers/one.py": FEATURE,
+            "handlers/two.py": FEATURE + "def f():\n    from handlers.one import helper\n",
+            "handlers/three.py": FEATURE + "from handlers import shared\n",
+            "handlers/shared.py": "from handlers import one\n",
+        },
+    )
+    assert command_modules(tmp_path) == {"handlers.one", "handlers.two", "handlers.three"}
+    assert features_importing_features(tmp_path) == ["handlers.two imports handlers.one"]
+
+
+def test_the_checker_catches_an_impure_rule_module(tmp_path):
+    plant(
+        tmp_path,
+        {
+            "handlers/one.py": FEATURE,
+            "handlers/x_rules.py": "from handlers.one import helper\nfrom storage.models import Risk\n",
+            "handlers/tally.py": "from storage.repos import polls\n",
+            "handlers/fine.py": "from storage.repos import polls\n",
+        },
+    )
+    assert impure_rules(tmp_path) == [
+        "handlers.tally imports storage.repos",
+        "handlers.tally imports storage.repos.polls",
+        "handlers.x_rules imports handlers.one",
+    ]
 
 
 def test_migrations_match_the_models(tmp_path):
