@@ -2,10 +2,13 @@
 
 The app factory builds the face of every platform its settings turn on, `serve` mounts their
 routes, the outbox sends through them, and metrics, logs and `serve`'s checks ask them for their
-labels, secrets and refusals. Adding a platform is a folder with a `PLATFORM` and one line below.
+labels, secrets and refusals. Adding a platform is a folder with a `PLATFORM` in its `__init__`
+and its name in the one line below.
 """
 
-from bot.faces import console, slack, teams
+from importlib import import_module
+
 from bot.faces.platform import Platform
 
-FACES: tuple[Platform, ...] = (console.PLATFORM, slack.PLATFORM, teams.PLATFORM)
+REGISTERED = ("console", "slack", "teams")
+FACES: tuple[Platform, ...] = tuple(import_module(f"bot.faces.{name}").PLATFORM for name in REGISTERED)
