@@ -576,6 +576,18 @@ class ConversationReference(Base):
     updated_at: Mapped[datetime]
 
 
+class WebToken(Base):
+    """The web face's token of an initiative (bot/faces/web/): only its SHA-256 is kept, and it
+    acts as the facilitator who issued it. One per initiative: issuing another replaces it."""
+
+    __tablename__ = "web_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), unique=True)
+    member_id: Mapped[int] = _fk("member.id")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
 # ---- Slack installations (multi-workspace OAuth) --------------------------------------------
 # The shapes slack_sdk's SQLAlchemy installation and state stores read and write (storage does not
 # import platform SDKs, so they are spelled out here; tests/test_slack_oauth.py checks they match).

@@ -10,5 +10,5 @@ from importlib import import_module
 
 from bot.faces.platform import Platform
 
-REGISTERED = ("console", "slack", "teams")
+REGISTERED = ("console", "slack", "teams", "web")
 FACES: tuple[Platform, ...] = tuple(import_module(f"bot.faces.{name}").PLATFORM for name in REGISTERED)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 17:04:18.196791
+Create Date: 2026-12-02 17:37:38.847219
 """
 from alembic import op
 import sqlalchemy as sa
@@ -380,6 +380,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_risk_created_by_member_id'), ['created_by_member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_risk_initiative_id'), ['initiative_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_risk_owner_member_id'), ['owner_member_id'], unique=False)
+
+    op.create_table('web_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('initiative_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['initiative_id'], ['initiative.id'], name=op.f('fk_web_token_initiative_id_initiative'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_web_token_member_id_member'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_web_token')),
+    sa.UniqueConstraint('initiative_id', name=op.f('uq_web_token_initiative_id')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_web_token_token_hash'))
+    )
+    with op.batch_alter_table('web_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_token_member_id'), ['member_id'], unique=False)
 
     op.create_table('ballot',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -768,6 +783,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ballot_poll_id'))
 
     op.drop_table('ballot')
+    with op.batch_alter_table('web_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_token_member_id'))
+
+    op.drop_table('web_token')
     with op.batch_alter_table('risk', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_risk_owner_member_id'))
         batch_op.drop_index(batch_op.f('ix_risk_initiative_id'))
