@@ -10,7 +10,7 @@ transaction. Nobody waits for a timer, and a burst costs a few statements per ba
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -38,6 +38,7 @@ class Batches(Generic[T, R]):
             while self._waiting:
                 batch = self._waiting[: self._max_size]
                 del self._waiting[: self._max_size]
+                results: Sequence[R | Exception]
                 try:
                     results = await self._run([item for item, _ in batch])
                 except Exception as e:  # `run` answers each item itself: this is a bug, not a refusal

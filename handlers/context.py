@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -87,13 +88,13 @@ class Context:
             )
         )
 
-    async def notify_user(self, user_id: str, elements: list[Element], dedupe_key: str | None = None) -> None:
+    async def notify_user(self, user_id: str, elements: Sequence[Element], dedupe_key: str | None = None) -> None:
         await self._enqueue("user", user_id, elements, dedupe_key)
 
-    async def post_to_channel(self, elements: list[Element], dedupe_key: str | None = None) -> None:
+    async def post_to_channel(self, elements: Sequence[Element], dedupe_key: str | None = None) -> None:
         await self._enqueue("channel", self.initiative.conversation_id, elements, dedupe_key)
 
-    async def _enqueue(self, kind: str, target: str, elements: list[Element], dedupe_key: str | None) -> None:
+    async def _enqueue(self, kind: str, target: str, elements: Sequence[Element], dedupe_key: str | None) -> None:
         if await record.enqueue(
             self.session,
             workspace_id=self.workspace.id,

@@ -288,27 +288,26 @@ class Core:
             ws, initiative, members = await scope.resolve(session, platform, external_id, conversation, people)
             joining = [i for i in here if not i.conversation_is_hint]
             created = False
-            if joining and (ws is None or initiative is None):
-                made.update(ns)
-            if joining and ws is None:
-                ws = await scope.workspace(session, platform, external_id, now)
-            if joining and initiative is None:
-                assert ws is not None
-                first = joining[0]
-                initiative, created = await scope.initiative(
-                    session,
-                    ws,
-                    conversation,
-                    name=display_name(first),
-                    creator=first.actor.user_id,
-                    is_private=first.is_private_conversation,
-                    now=now,
-                )
-            newcomers = {i.actor.user_id: i.actor.display_name for i in joining if i.actor.user_id not in members}
-            made.update(n for n, i in zip(ns, here, strict=True) if i.actor.user_id in newcomers)
-            if newcomers:
-                assert initiative is not None
-                members.update(await scope.add_members(session, initiative, newcomers, now))
+            if joining:
+                if ws is None or initiative is None:
+                    made.update(ns)
+                if ws is None:
+                    ws = await scope.workspace(session, platform, external_id, now)
+                if initiative is None:
+                    first = joining[0]
+                    initiative, created = await scope.initiative(
+                        session,
+                        ws,
+                        conversation,
+                        name=display_name(first),
+                        creator=first.actor.user_id,
+                        is_private=first.is_private_conversation,
+                        now=now,
+                    )
+                newcomers = {i.actor.user_id: i.actor.display_name for i in joining if i.actor.user_id not in members}
+                made.update(n for n, i in zip(ns, here, strict=True) if i.actor.user_id in newcomers)
+                if newcomers:
+                    members.update(await scope.add_members(session, initiative, newcomers, now))
             for n, incoming in zip(ns, here, strict=True):
                 member = members.get(incoming.actor.user_id)
                 if ws is None or initiative is None or member is None:

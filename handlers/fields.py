@@ -9,9 +9,12 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import date, datetime
+from typing import TypeVar
 
 from handlers import formats
 from handlers.grammar import Mention, Token
+
+T = TypeVar("T")
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
@@ -133,6 +136,14 @@ class Check:
     def done(self) -> None:
         if self.errors:
             raise InvalidInput(dict(self.errors))
+
+    def present(self, value: T | None) -> T:
+        """`done()`, then a value the checks refuse to leave out (a field checked with required=True):
+        done() has refused the input if it was missing, so None here is a bug in the caller."""
+        self.done()
+        if value is None:
+            raise TypeError("present() takes a value whose absence the checks refuse")
+        return value
 
 
 def _names(allowed: dict[str, str]) -> str:

@@ -128,6 +128,27 @@ class Parsed:
             return " ".join(str(x) for x in v)
         return str(v) if isinstance(v, Mention) else v
 
+    def token(self, name: str) -> Token | None:
+        """The one word or person a single-valued argument or option holds; None when not given."""
+        v = self.args.get(name, self.opts.get(name))
+        if isinstance(v, bool | list):
+            raise TypeError(f"{name} is a switch or takes several tokens: read it with flag() or tokens()")
+        return v
+
+    def word(self, name: str) -> str | None:
+        """A single token as the text it was typed as (a person as @name), for references like POLL-1."""
+        v = self.token(name)
+        return str(v) if isinstance(v, Mention) else v
+
+    def tokens(self, name: str) -> list[Token]:
+        """Every token of a `rest` argument or a `many` option (one-valued ones too); [] when not given."""
+        v = self.args.get(name, self.opts.get(name))
+        if isinstance(v, bool):
+            raise TypeError(f"{name} is a switch: read it with flag()")
+        if v is None:
+            return []
+        return list(v) if isinstance(v, list) else [v]
+
     def flag(self, name: str) -> bool:
         return bool(self.opts.get(name, False))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.grammar import Arg, Parsed
-from handlers.messages import Heading, ListItems, Reply, Text
+from handlers.messages import Element, Heading, ListItems, Reply, Text
 from handlers.registry import FACILITATOR, command
 
 
@@ -16,12 +16,12 @@ from handlers.registry import FACILITATOR, command
 )
 async def help_command(ctx: Context, args: Parsed) -> Reply:
     commands = ctx.registry.commands
-    topic = " ".join(str(t) for t in args.args.get("topic") or []).strip().lower()
+    topic = " ".join(str(t) for t in args.tokens("topic")).strip().lower()
     if topic:
         matches = [spec for name, spec in sorted(commands.items()) if name == topic or name.startswith(topic + " ")]
         if not matches:
             return Reply([Text(ctx.registry.unknown_message(topic))], ok=False)
-        elements = []
+        elements: list[Element] = []
         for spec in matches:
             elements.append(Heading(spec.name))
             lines = [spec.summary, f"Usage: {spec.usage}"]

@@ -81,7 +81,7 @@ async def set_cover(ctx: Context, args: Parsed) -> Reply:
         raise UsageError('Say what to set, e.g. `initiative set --organisation "Acme Retail"`.')
     check = Check()
     values: dict[str, str] = {}
-    sponsor = args.opts.get("sponsor")
+    sponsor = args.token("sponsor")
     if isinstance(sponsor, Mention):
         values["sponsor"] = (await ctx.person(sponsor)).display_name or sponsor.user_id
     elif args.has("sponsor"):

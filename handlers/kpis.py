@@ -116,7 +116,7 @@ async def suggest(ctx: Context, args: Parsed) -> Reply:
     stated = check.choice("direction", args.text("direction"), DIRECTIONS)
     by = check.day("by", args.text("by"), not_before=ctx.today)
     method = check.text("method", args.text("method"), max_len=LONG_MAX)
-    owner = check.person("owner", person_token(args.opts.get("owner")))
+    owner = check.person("owner", person_token(args.token("owner")))
     direction = _check_direction(check, baseline, target, stated)
     check.done()
     owner_member = await ctx.person(owner) if owner else None
@@ -245,7 +245,7 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
     stated = (
         check.choice("direction", args.text("direction"), DIRECTIONS, required=True) if args.has("direction") else None
     )
-    owner = check.person("owner", person_token(args.opts.get("owner")), required=True) if args.has("owner") else None
+    owner = check.person("owner", person_token(args.token("owner")), required=True) if args.has("owner") else None
     baseline = new.get("baseline", kpi.baseline)
     target = new.get("target", kpi.target)
     # Without --direction the KPI keeps the one it has, so new numbers are checked against it.

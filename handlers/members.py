@@ -16,10 +16,8 @@ from storage.repos import scope
 
 async def _mentioned(ctx: Context, args: Parsed) -> Member:
     check = Check()
-    mention = check.person("person", args.args.get("person"), required=True)
-    check.done()
-    assert mention is not None
-    return await ctx.person(mention)
+    mention = check.person("person", args.token("person"), required=True)
+    return await ctx.person(check.present(mention))
 
 
 @command(

@@ -7,6 +7,7 @@ into markup, a mention or a link.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -281,7 +282,7 @@ def error_reply(message: str, field_errors: dict[str, str] | None = None) -> Rep
     return Reply([Text(readable_mentions(message))], "ephemeral", errors, ok=False)
 
 
-def elements_to_json(elements: list[Element]) -> list[dict[str, Any]]:
+def elements_to_json(elements: Sequence[Element]) -> list[dict[str, Any]]:
     return [asdict(e) for e in elements]
 
 

@@ -164,11 +164,12 @@ def check_workday(check: Check, name: str, day: date | None, cal: rules.Calendar
         )
 
 
-async def owners_from(ctx: Context, check: Check, raw) -> list[Member] | None:
-    if raw is None:
+async def owners_from(ctx: Context, check: Check, args: Parsed) -> list[Member] | None:
+    """The --owner people, or None when the option is not given (an empty list clears them)."""
+    if not args.has("owner"):
         return None
     people: list[Member] = []
-    for token in raw if isinstance(raw, list) else [raw]:
+    for token in args.tokens("owner"):
         person = check.person("owner", token)
         if person is not None:
             people.append(await ctx.person(person))
@@ -242,8 +243,8 @@ async def add(ctx: Context, args: Parsed) -> Reply:
         check.fail("start", "start must be on or before the due date.")
     offsets = offsets_from(check, args.text("remind"))
     after = await predecessor(ctx, check, args.text("after"))
-    owners = await owners_from(ctx, check, args.opts.get("owner"))
-    check.done()
+    owners = await owners_from(ctx, check, args)
+    due = check.present(due)
     ms = Milestone(
         initiative_id=ctx.initiative.id,
         number=await ctx.next_number("MS"),
@@ -351,7 +352,7 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
         items = {m.id: plan_item(m) for m in await repo.milestones(ctx.session, ctx.initiative.id)}
         if rules.creates_cycle(items, ms.id, after.id):
             check.fail("after", f"{ms_id(ms)} cannot wait on {ms_id(after)}: that would make a loop.")
-    owners = await owners_from(ctx, check, args.opts.get("owner"))
+    owners = await owners_from(ctx, check, args)
     check.done()
     if not any((name, due, start, offsets, after_given, owners is not None)):
         raise UsageError("Say what to change: --name, --due, --start, --owner, --after or --remind.")
@@ -378,7 +379,9 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
     await plan_reminders(ctx.session, ctx.initiative, ms, cal, ctx.tz, ctx.now)
     ctx.timers_changed = True
     ctx.audit("milestone.edit", ms_id(ms), changed=changed)
-    lines = [Text(f"{ctx.member.display_name} changed {ms_id(ms)} {ms.name}: {', '.join(changed) or 'nothing'}.")]
+    lines: list[Element] = [
+        Text(f"{ctx.member.display_name} changed {ms_id(ms)} {ms.name}: {', '.join(changed) or 'nothing'}.")
+    ]
     if moved:
         lines.append(Text("Moved with it by the same working days: " + "; ".join(moved) + "."))
     return Reply(lines, visibility="channel")

@@ -10,7 +10,7 @@ from handlers import plan_rules as rules
 from handlers.context import Context
 from handlers.fields import Check
 from handlers.grammar import Arg, Opt, Parsed, UsageError
-from handlers.messages import ListItems, Reply, Table, Text
+from handlers.messages import Element, ListItems, Reply, Table, Text
 from handlers.milestones import load_calendar, ms_id, plan_item, plan_reminders
 from handlers.registry import FACILITATOR, command
 from handlers.resources import allocation_report
@@ -50,7 +50,7 @@ async def init(ctx: Context, args: Parsed) -> Reply:
     check = Check()
     start = check.day("start", args.text("start"), required=True)
     length = check.choice("weeks", args.text("weeks") or "long", {"short": "short", "long": "long"})
-    check.done()
+    start = check.present(start)
     existing = [m for m in await repo.milestones(ctx.session, ctx.initiative.id) if m.phase_step]
     if existing:
         raise UsageError(
@@ -123,7 +123,7 @@ async def show(ctx: Context, args: Parsed) -> Reply:
         ]
         for m in all_ms
     ]
-    out = [
+    out: list[Element] = [
         Text(f"Plan of {ctx.initiative.name} ({len(all_ms)} milestones; times in {ctx.tz})"),
         Table(["ID", "Milestone", "Start", "Due", "Status", "Critical"], rows),
     ]
@@ -133,10 +133,14 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     if failed:
         lines = []
         for ob, r in failed:
-            ms = by_id.get(r.milestone_id) or await ctx.session.get(Milestone, r.milestone_id)
+            if r.milestone_id is None:  # not a milestone's reminder
+                continue
+            ms = by_id.get(r.milestone_id)
+            if ms is None:  # removed from the plan since
+                ms = await ctx.session.get_one(Milestone, r.milestone_id)
             who = ("#" if ob.target_kind == "channel" else "@") + ob.target_id
             lines.append(f"{ms_id(ms)} reminder to {who} failed after {ob.attempts} attempt(s): {ob.last_error[:200]}")
-        out += [Text(f"{len(failed)} reminder message(s) could not be delivered:"), ListItems(lines)]
+        out += [Text(f"{len(lines)} reminder message(s) could not be delivered:"), ListItems(lines)]
     return Reply(out)
 
 
@@ -165,8 +169,7 @@ async def workdays(ctx: Context, args: Parsed) -> Reply:
 async def _holiday(ctx: Context, args: Parsed, adding: bool) -> Reply:
     check = Check()
     day = check.day("date", args.text("date"), required=True)
-    check.done()
-    assert day is not None
+    day = check.present(day)
     if adding:
         changed = await repo.add_holiday(ctx.session, ctx.initiative.id, day)
         verb = "is now a holiday" if changed else "was already a holiday"

@@ -290,7 +290,7 @@ def over_allocated(allocations: Iterable[Allocation]) -> dict[str, tuple[float, 
         by_person[a.person].append(a)
     out: dict[str, tuple[float, list[int]]] = {}
     for person, items in by_person.items():
-        best = (0.0, [])
+        best: tuple[float, list[int]] = (0.0, [])
         for probe in items:
             live = [a for a in items if a.start <= probe.start <= a.end]
             total = round(sum(a.share for a in live), 6)

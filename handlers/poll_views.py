@@ -281,9 +281,9 @@ def choices_from_form(poll: Poll, options: list[PollOption], values: dict[str, A
         return ballot_rules.from_picks("approval", [position(x, "approve") for x in items])
     if poll.method == "ranked":
         ranking = []
-        for i in range(1, min(len(options), FORM_RANKS) + 1):
-            if _as_text(values.get(f"rank_{i}")):
-                ranking.append(position(values.get(f"rank_{i}"), f"rank_{i}"))
+        for rank in range(1, min(len(options), FORM_RANKS) + 1):
+            if _as_text(values.get(f"rank_{rank}")):
+                ranking.append(position(values.get(f"rank_{rank}"), f"rank_{rank}"))
         if len(set(ranking)) != len(ranking):
             raise InvalidInput({"rank_1": "An option is chosen twice; rank each option once."})
         return ballot_rules.from_picks("ranked", ranking)

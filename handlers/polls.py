@@ -308,8 +308,7 @@ async def start(ctx: Context, args: Parsed) -> Reply:
             )
         elif len(labels) > MAX_OPTIONS:
             check.fail("usecases", f"A poll takes at most {MAX_OPTIONS} options; there are {len(labels)}.")
-    check.done()
-    assert method is not None
+    method = check.present(method)
     poll = Poll(
         initiative_id=ctx.initiative.id,
         number=await ctx.next_number("POLL"),
@@ -401,11 +400,10 @@ async def _my_ballot(ctx: Context, poll: Poll) -> dict[str, Any] | None:
     examples=("poll vote POLL-1 3 1 2", "poll vote POLL-2 1=6 3=4", "poll vote POLL-3 2=5/3 1=4/4"),
 )
 async def vote(ctx: Context, args: Parsed) -> Reply:
-    poll = await poll_or_refuse(ctx, args.args.get("poll"))
+    poll = await poll_or_refuse(ctx, args.word("poll"))
     if poll.status != "open":
         return _closed(ctx, poll)
-    tokens = args.args.get("choices") or []
-    assert isinstance(tokens, list)
+    tokens = args.tokens("choices")
     options = await repo.options(ctx.session, poll.id)
     if not tokens:
         return Reply([ballot_form(poll, options, await _my_ballot(ctx, poll))])
@@ -460,8 +458,10 @@ async def pick(ctxs: list[Context]) -> list[Reply | Exception]:
 
 def _click(ctx: Context) -> tuple[Context, int, str] | UsageError:
     """A button's value is "<poll number>:<option position>"."""
-    assert ctx.incoming.action is not None
-    number, _, position = ctx.incoming.action.value.partition(":")
+    act = ctx.incoming.action
+    if act is None:
+        raise TypeError("poll.pick is an action: the core calls it for button presses only")
+    number, _, position = act.value.partition(":")
     try:
         return ctx, poll_number(number), position
     except UsageError as e:
@@ -509,7 +509,7 @@ async def vote_submitted(ctx: Context, submission: FormSubmission) -> Reply:
     examples=("poll results POLL-1 --count irv",),
 )
 async def results(ctx: Context, args: Parsed) -> Reply:
-    poll = await poll_or_refuse(ctx, args.args.get("poll"))
+    poll = await poll_or_refuse(ctx, args.word("poll"))
     check = Check()
     count = check.choice("count", args.text("count"), {c: c for c in COUNT_METHODS})
     if count and poll.method != "ranked":
@@ -549,7 +549,7 @@ def _may_manage(ctx: Context, poll: Poll) -> None:
     args=(Arg("poll", required=True),),
 )
 async def close(ctx: Context, args: Parsed) -> Reply:
-    poll = await poll_or_refuse(ctx, args.args.get("poll"))
+    poll = await poll_or_refuse(ctx, args.word("poll"))
     _may_manage(ctx, poll)
     if not await close_poll(
         ctx.session, poll, ctx.initiative, ctx.now, actor=ctx.member.user_id, actor_name=ctx.member.display_name
@@ -568,7 +568,7 @@ async def close(ctx: Context, args: Parsed) -> Reply:
     examples=("usecase priority from POLL-2",),
 )
 async def priority_from(ctx: Context, args: Parsed) -> Reply:
-    ref = args.args.get("poll") if str(args.args.get("from")).lower() == "from" else args.args.get("from")
+    ref = args.word("poll") if (args.word("from") or "").lower() == "from" else args.word("from")
     poll = await poll_or_refuse(ctx, ref)
     if poll.status != "closed":
         raise UsageError(f"{poll_id(poll)} is still open; close it first (`poll close {poll_id(poll)}`).", "poll")
@@ -603,7 +603,7 @@ async def priority_from(ctx: Context, args: Parsed) -> Reply:
     examples=("poll extend POLL-1 --in 2d",),
 )
 async def extend(ctx: Context, args: Parsed) -> Reply:
-    poll = await poll_or_refuse(ctx, args.args.get("poll"))
+    poll = await poll_or_refuse(ctx, args.word("poll"))
     _may_manage(ctx, poll)
     if poll.status != "open":
         return _closed(ctx, poll)
@@ -618,8 +618,7 @@ async def extend(ctx: Context, args: Parsed) -> Reply:
         check.fail("closes", "The new deadline must be later than the current one and than now.")
     elif closes_at is not None and closes_at - ctx.now > MAX_LENGTH:
         check.fail("closes", "A poll can run for at most a year.")
-    check.done()
-    assert closes_at is not None
+    closes_at = check.present(closes_at)
     if not await repo.extend(ctx.session, poll.id, closes_at):
         return _closed(ctx, poll)
     poll.closes_at = closes_at
@@ -635,7 +634,7 @@ async def extend(ctx: Context, args: Parsed) -> Reply:
     args=(Arg("poll", required=True),),
 )
 async def remind(ctx: Context, args: Parsed) -> Reply:
-    poll = await poll_or_refuse(ctx, args.args.get("poll"))
+    poll = await poll_or_refuse(ctx, args.word("poll"))
     _may_manage(ctx, poll)
     if poll.status != "open":
         return _closed(ctx, poll)

@@ -279,7 +279,7 @@ async def _refuse_taken_name(ctx: Context, name: str, keep: RaciActivity | None 
     roles=FACILITATOR,
 )
 async def activity_rename(ctx: Context, args: Parsed) -> Reply:
-    act = await find_activity(ctx, args.args.get("activity"))
+    act = await find_activity(ctx, args.token("activity"))
     check = Check()
     name = check.text("name", args.text("name"), max_len=NAME_MAX, required=True)
     check.done()
@@ -297,7 +297,7 @@ async def activity_rename(ctx: Context, args: Parsed) -> Reply:
     roles=FACILITATOR,
 )
 async def activity_remove(ctx: Context, args: Parsed) -> Reply:
-    act = await find_activity(ctx, args.args.get("activity"))
+    act = await find_activity(ctx, args.token("activity"))
     act.removed = True
     ctx.audit("raci.activity.remove", act_id(act), name=act.name)
     return Reply([Text(f"Removed {act_label(act)}; its number is not reused.")])
@@ -316,8 +316,8 @@ _ASSIGN_ARGS = (Arg("activity", required=True), Arg("targets", rest=True))
     examples=('raci assign ACT-2 R @ana @raj A @li C role:"data owner" I @sam', "raci assign ACT-2 A @raj --replace"),
 )
 async def assign(ctx: Context, args: Parsed) -> Reply:
-    act = await find_activity(ctx, args.args.get("activity"), create=True)
-    wanted = await parse_targets(ctx, list(args.args.get("targets") or []))
+    act = await find_activity(ctx, args.token("activity"), create=True)
+    wanted = await parse_targets(ctx, args.tokens("targets"))
     changes = await apply_assignment(ctx, act, wanted, replace=args.flag("replace"))
     names = await _names(ctx)
     elements: list[Element] = [Text(f"{act_label(act)}: " + ("roles updated." if changes else "nothing changed."))]
@@ -336,11 +336,12 @@ async def assign(ctx: Context, args: Parsed) -> Reply:
     roles=FACILITATOR,
 )
 async def unassign(ctx: Context, args: Parsed) -> Reply:
-    act = await find_activity(ctx, args.args.get("activity"))
-    people = list(args.args.get("targets") or [])
-    if not people or not all(isinstance(p, Mention) for p in people):
+    act = await find_activity(ctx, args.token("activity"))
+    people = args.tokens("targets")
+    mentions = [p for p in people if isinstance(p, Mention)]
+    if not people or len(mentions) != len(people):
         raise UsageError("Mention the people to unassign: raci unassign ACTIVITY @p [@q ...]")
-    members = [await ctx.person(p) for p in people]  # type: ignore[arg-type]
+    members = [await ctx.person(p) for p in mentions]
     before = await repo.cells(ctx.session, act.id)
     outcome = rules.unassign(before, [m.id for m in members])
     names = await _names(ctx)
@@ -368,8 +369,8 @@ async def unassign(ctx: Context, args: Parsed) -> Reply:
     examples=("raci propose ACT-3 R @me C @li",),
 )
 async def propose(ctx: Context, args: Parsed) -> Reply:
-    act = await find_activity(ctx, args.args.get("activity"), create=True)
-    wanted = await parse_targets(ctx, list(args.args.get("targets") or []))
+    act = await find_activity(ctx, args.token("activity"), create=True)
+    wanted = await parse_targets(ctx, args.tokens("targets"))
     replace = args.flag("replace")
     try:  # refuse now what could never be accepted
         rules.assign(
@@ -507,13 +508,10 @@ async def matrix_table(session: AsyncSession, initiative_id: int) -> Table | Non
     args=(Arg("person"),),
 )
 async def show(ctx: Context, args: Parsed) -> Reply:
-    who = args.args.get("person")
-    if who is not None:
+    if args.has("person"):
         check = Check()
-        mention = check.person("person", who)
-        check.done()
-        assert mention is not None
-        return await _person_roles(ctx, await ctx.person(mention))
+        mention = check.person("person", args.token("person"), required=True)
+        return await _person_roles(ctx, await ctx.person(check.present(mention)))
     table = await matrix_table(ctx.session, ctx.initiative.id)
     if table is None:
         return Reply([Text("No activities yet. `raci init` creates the six Phase 1 deliverables.")])

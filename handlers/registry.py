@@ -32,7 +32,7 @@ class CommandSpec:
     opts: tuple[Opt, ...] = ()
     roles: frozenset[str] = ANYONE
     examples: tuple[str, ...] = ()
-    func: Handler | None = field(default=None, compare=False)
+    func: Handler = field(kw_only=True, compare=False)
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def command(
 ) -> Callable[[Handler], Handler]:
     def mark(func: Handler) -> Handler:
         func.__alignbot_command__ = CommandSpec(  # type: ignore[attr-defined]
-            name, summary, usage or name, args, opts, roles, examples, func
+            name, summary, usage or name, args, opts, roles, examples, func=func
         )
         return func
 

@@ -566,7 +566,7 @@ class Builder:
         latest: dict[int, object] = {}
         for s in self.snap.sign_offs:
             latest[s.activity_id] = s
-        out = {}
+        out: dict[str, tuple] = {}
         for act in self.active_activities:
             if act.deliverable:
                 out.setdefault(act.deliverable, (act, latest.get(act.id)))

@@ -7,7 +7,7 @@ from handlers import plan_rules as rules
 from handlers.context import Context
 from handlers.fields import Check, parse_human_id
 from handlers.grammar import Arg, Opt, Parsed, UsageError
-from handlers.messages import ListItems, Reply, Table, Text
+from handlers.messages import Element, ListItems, Reply, Table, Text
 from handlers.registry import FACILITATOR, command
 from storage.models import Member, Milestone, Resource
 from storage.repos import plan as repo
@@ -50,7 +50,7 @@ async def add(ctx: Context, args: Parsed) -> Reply:
             check.fail(
                 "milestone", f'milestone must name an existing milestone like MS-3, got "{args.text("milestone")}".'
             )
-    mention = check.person("owner", args.opts.get("owner")) if args.has("owner") else None
+    mention = check.person("owner", args.token("owner")) if args.has("owner") else None
     check.done()
     owner: Member | None = await ctx.person(mention) if mention else None
     r = Resource(
@@ -139,7 +139,7 @@ async def allocation_report(ctx: Context) -> Reply:
         return f"MS-{ms[r.milestone_id].number}" if r.milestone_id in ms else "(no milestone)"
 
     sums = rules.totals((label(r), r.kind, r.amount, r.unit) for r in rows)
-    out = [
+    out: list[Element] = [
         Text("Resources per milestone and kind"),
         Table(
             ["Milestone", "Kind", "Total", "Unit", "Items"],

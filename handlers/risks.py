@@ -11,7 +11,7 @@ from typing import Any
 from handlers.context import Context
 from handlers.fields import Check, fmt_dt
 from handlers.grammar import Arg, Opt, Parsed, UsageError
-from handlers.messages import Fields, Form, FormField, FormSubmission, Heading, ListItems, Reply, Table, Text
+from handlers.messages import Element, Fields, Form, FormField, FormSubmission, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command, form
 from handlers.usecases import (
     LONG_MAX,
@@ -156,7 +156,7 @@ async def create_risk(ctx: Context, values: dict[str, Any]) -> Reply:
         ctx.session.add(RiskUseCase(risk_id=risk.id, use_case_id=uc.id))
     s = risk_score(likelihood, impact)  # type: ignore[arg-type]
     ctx.audit("risk.report", rid(risk), title=title, score=s, usecases=[uc_id(uc) for uc in cases])
-    summary = [
+    summary: list[Element] = [
         Text(f"{ctx.member.display_name} reported {rid(risk)}: {title}"),
         Fields(
             [
@@ -335,7 +335,7 @@ async def update(ctx: Context, args: Parsed) -> Reply:
         new["mitigation"] = check.text("mitigation", args.text("mitigation"), max_len=LONG_MAX)
     if args.has("review"):
         new["review_date"] = check.day("review", args.text("review"), required=True, not_before=ctx.today)
-    owner = check.person("owner", person_token(args.opts.get("owner")), required=True) if args.has("owner") else None
+    owner = check.person("owner", person_token(args.token("owner")), required=True) if args.has("owner") else None
     check.done()
     if owner is not None:
         new["owner_member_id"] = (await ctx.person(owner)).id

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.fields import Check
-from handlers.grammar import Arg, Opt, Parsed, UsageError
+from handlers.grammar import Arg, Mention, Opt, Parsed, UsageError
 from handlers.messages import Reply, Table, Text
 from handlers.registry import FACILITATOR, command
 from storage.models import ProjectRole
@@ -21,13 +21,12 @@ ROLE_MAX = 100
 SCOPE_MAX = 200
 
 
-def _role_and_scope(args: Parsed) -> tuple[str, str]:
+def _role_and_scope(args: Parsed) -> tuple[Mention, str, str]:
     check = Check()
     role = " ".join(check.text("role", args.text("role"), max_len=ROLE_MAX, required=True).lower().split())
     scope_text = check.text("for", args.text("for"), max_len=SCOPE_MAX)
-    check.person("person", args.args.get("person"), required=True)
-    check.done()
-    return role, scope_text
+    person = check.person("person", args.token("person"), required=True)
+    return check.present(person), role, scope_text
 
 
 def _describe(role: str, scope_text: str) -> str:
@@ -44,8 +43,8 @@ def _describe(role: str, scope_text: str) -> str:
     examples=('role assign @li "data owner" --for "Sales data"', "role assign @raj sponsor"),
 )
 async def assign(ctx: Context, args: Parsed) -> Reply:
-    role, scope_text = _role_and_scope(args)
-    member = await ctx.person(args.args["person"])  # type: ignore[arg-type]
+    person, role, scope_text = _role_and_scope(args)
+    member = await ctx.person(person)
     added = await insert_ignore(
         ctx.session,
         ProjectRole,
@@ -74,8 +73,8 @@ async def assign(ctx: Context, args: Parsed) -> Reply:
     roles=FACILITATOR,
 )
 async def remove(ctx: Context, args: Parsed) -> Reply:
-    role, scope_text = _role_and_scope(args)
-    member = await ctx.person(args.args["person"])  # type: ignore[arg-type]
+    person, role, scope_text = _role_and_scope(args)
+    member = await ctx.person(person)
     removed = await repo.remove_project_role(
         ctx.session, ctx.initiative.id, member.id, role, scope_text if args.has("for") else None
     )

@@ -86,10 +86,10 @@ async def standing(ctx: Context, sign: SignOff, activity: RaciActivity) -> Stand
     examples=("signoff request ACT-4 --due 2026-12-04", "signoff request ACT-1 @cfo"),
 )
 async def request(ctx: Context, args: Parsed) -> Reply:
-    activity = await find_activity(ctx, args.args.get("activity"))
+    activity = await find_activity(ctx, args.token("activity"))
     check = Check()
     due = check.day("due", args.text("due"), not_before=ctx.today)
-    people = list(args.args.get("people") or [])
+    people = args.tokens("people")
     if any(not isinstance(p, Mention) for p in people):
         check.fail("people", "After the activity, name approvers as @mentions only.")
     check.done()
@@ -181,8 +181,7 @@ async def decide(ctx: Context, ref: str | None, decision: str, comment: str) -> 
     mine = responses.get(ctx.member.id)
     if mine is None:
         raise UsageError(f"You are not an approver of {label}.")
-    activity = await repo.activity(ctx.session, ctx.initiative.id, sign.activity_id)
-    assert activity is not None
+    activity = await repo.activity_of(ctx.session, sign)
     if mine.decision != "pending":
         raise UsageError(
             f"You already {mine.decision} {label} on {fmt_dt(mine.decided_at, ctx.tz)}; decisions are final "
@@ -289,7 +288,7 @@ async def reject_submitted(ctx: Context, submission: FormSubmission) -> Reply:
     args=(Arg("activity"),),
 )
 async def status(ctx: Context, args: Parsed) -> Reply:
-    only = await find_activity(ctx, args.args["activity"]) if args.args.get("activity") is not None else None
+    only = await find_activity(ctx, args.token("activity")) if args.has("activity") else None
     signs = await repo.sign_offs(ctx.session, ctx.initiative.id, only.id if only else None)
     if not signs:
         where = f" for {act_label(only)}" if only else ""
@@ -298,23 +297,22 @@ async def status(ctx: Context, args: Parsed) -> Reply:
     responses = await repo.responses(ctx.session, [s.id for s in signs])
     elements: list[Element] = []
     for sign in signs:
-        activity = await repo.activity(ctx.session, ctx.initiative.id, sign.activity_id)
-        assert activity is not None
-        where = await standing(ctx, sign, activity)
+        activity = await repo.activity_of(ctx.session, sign)
+        now = await standing(ctx, sign, activity)
         requester = people.get(sign.requested_by_member_id)
         due = f", due {sign.due_date.isoformat()}" if sign.due_date else ""
         elements.append(
             Text(
                 f"{sign_id(sign)} {act_label(activity)}: version {sign.content_hash[:8]} requested by "
                 f"{requester.display_name if requester else '?'} on {fmt_dt(sign.created_at, ctx.tz)}{due}; "
-                f"{where.label}."
+                f"{now.label}."
             )
         )
         rows = []
         for r in (r for r in responses if r.sign_off_id == sign.id):
             m = people.get(r.member_id)
             decision = r.decision
-            if decision == "approved" and where.stale:
+            if decision == "approved" and now.stale:
                 decision = "approved (stale)"
             rows.append([m.display_name if m else "?", decision, fmt_dt(r.decided_at, ctx.tz) or "-", r.comment or "-"])
         elements.append(Table(["Approver", "Decision", "When", "Comment"], rows))

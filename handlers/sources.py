@@ -12,7 +12,7 @@ from typing import Any
 from handlers.context import Context
 from handlers.fields import Check
 from handlers.grammar import Arg, Mention, Opt, Parsed, UsageError
-from handlers.messages import Fields, Heading, ListItems, Reply, Table, Text
+from handlers.messages import Element, Fields, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command
 from handlers.usecases import (
     LONG_MAX,
@@ -127,7 +127,7 @@ def _check_values(check: Check, args: Parsed, *, creating: bool) -> dict[str, An
             values["owner"] = check.text("owner", args.text("owner"), max_len=SHORT_MAX)
     if args.has("remediation-owner"):
         # Who sees to the remediation of its gaps: a person, since "Needs attention" asks them.
-        values["remediation_mention"] = check.person("remediation-owner", args.opts.get("remediation-owner"))
+        values["remediation_mention"] = check.person("remediation-owner", args.token("remediation-owner"))
     return values
 
 
@@ -181,7 +181,7 @@ async def add(ctx: Context, args: Parsed) -> Reply:
     await ctx.session.flush()
     found = gaps_of(src.number, src.name, _ratings(src))
     ctx.audit("source.add", sid(src), name=src.name, gaps=[g.dimension for g in found])
-    elements = [
+    elements: list[Element] = [
         Text(f"{ctx.member.display_name} added {sid(src)}: {src.name} ({src.type})"),
         Fields(_rating_fields(src)),
     ]

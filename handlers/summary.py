@@ -81,8 +81,7 @@ async def summary(ctx: Context, args: Parsed) -> Reply:
 async def export(ctx: Context, args: Parsed) -> Reply:
     check = Check()
     fmt = check.choice("format", args.text("format") or "html", EXPORT_FORMATS)
-    check.done()
-    assert fmt is not None
+    fmt = check.present(fmt)
     if fmt == "pdf" and not ctx.config.prints_pdf:
         return error_reply(NO_PDF)
     names = ", ".join(TITLES[k] for k in DELIVERABLES)

@@ -13,8 +13,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TypeVar
 
 COUNT_METHODS = ("schulze", "borda", "irv")
+
+V = TypeVar("V", float, Fraction)  # counts and points (ints count as floats), or exact priorities
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,10 @@ def _plural(n: float, word: str) -> str:
     return f"{shown} {word}" + ("" if n == 1 else "s")
 
 
-def rank_by_value(values: Mapping[int, float | Fraction]) -> list[tuple[int, int, float | Fraction]]:
+def rank_by_value(values: Mapping[int, V]) -> list[tuple[int, int, V]]:
     """(option, rank, value), highest value first; equal values share a rank (1, 1, 3)."""
     ordered = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
-    out: list[tuple[int, int, float | Fraction]] = []
+    out: list[tuple[int, int, V]] = []
     for i, (option, value) in enumerate(ordered):
         rank = out[-1][1] if out and out[-1][2] == value else i + 1
         out.append((option, rank, value))
@@ -154,7 +157,7 @@ def tally_score(options: int, ballots: Sequence[Mapping[int, tuple[int, int]]]) 
             if r.priority is not None
             else "not scored"
         )
-        standings.append(Standing(o, rank, float(max(v, 0)), figure))
+        standings.append(Standing(o, rank, max(float(v), 0.0), figure))
     notes = tie_notes(standings)
     if any(r.priority is None for r in rows):
         notes.append("Options nobody scored are placed last.")
@@ -227,8 +230,8 @@ def tally_schulze(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
     notes = tie_notes(standings)
     if notes:
         notes.append("Schulze: options whose strongest paths are equal share a place; no tie-break is applied.")
-    rank = {s.option: s.rank for s in standings}
-    if any(rank[a] < rank[b] and p[a, b] <= p[b, a] for a in rank for b in rank if a != b):
+    place = {s.option: s.rank for s in standings}
+    if any(place[a] < place[b] and p[a, b] <= p[b, a] for a in place for b in place if a != b):
         notes.append(
             "Schulze: a place is given as soon as no option left beats an option, so an option can be "
             "placed above one it does not beat; its figure counts the options it does beat."
@@ -343,8 +346,8 @@ def _irv_count(
                     "eliminated together: the count goes on without each of them in turn, and every option "
                     "gets the best place it reaches."
                 )
-                top = _irv_branches(rankings, continuing, history, budget, losers, low, notes)
-                return _irv_places(top, eliminated), notes, rounds
+                branches = _irv_branches(rankings, continuing, history, budget, losers, low, notes)
+                return _irv_places(branches, eliminated), notes, rounds
             else:
                 notes.append(f"{tied}; too many such ties to count each way, so they are eliminated together.")
         eliminated.append((losers, low))

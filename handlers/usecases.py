@@ -18,7 +18,19 @@ from handlers import formats
 from handlers.context import Context
 from handlers.fields import Check, fmt_dt, parse_human_id
 from handlers.grammar import Arg, Mention, Opt, Parsed, Token, UsageError, tokenize
-from handlers.messages import Action, Fields, Form, FormField, FormSubmission, Heading, ListItems, Reply, Table, Text
+from handlers.messages import (
+    Action,
+    Element,
+    Fields,
+    Form,
+    FormField,
+    FormSubmission,
+    Heading,
+    ListItems,
+    Reply,
+    Table,
+    Text,
+)
 from handlers.registry import FACILITATOR, action, command, form
 from storage.models import Member, Requirement, UseCase
 from storage.repos import record
@@ -376,7 +388,10 @@ async def create_use_case(
     uc = await repo.add(ctx.session, values)
     _add_requirements(ctx, uc, reqs)
     ctx.audit("usecase.propose", uc_id(uc), title=uc.title, requirements=len(reqs))
-    elements = [Text(f"{ctx.member.display_name} proposed {uc_id(uc)}: {uc.title}"), Fields(_summary_fields(uc))]
+    elements: list[Element] = [
+        Text(f"{ctx.member.display_name} proposed {uc_id(uc)}: {uc.title}"),
+        Fields(_summary_fields(uc)),
+    ]
     if reqs:
         elements.append(ListItems(reqs))
     return Reply(elements, visibility="channel")
@@ -584,7 +599,7 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
     if args.has("category"):
         new["category"] = check.choice("category", args.text("category"), CATEGORIES, required=True)
     sponsor = (
-        check.person("sponsor", person_token(args.opts.get("sponsor")), required=True) if args.has("sponsor") else None
+        check.person("sponsor", person_token(args.token("sponsor")), required=True) if args.has("sponsor") else None
     )
     check.done()
     if sponsor is not None:
@@ -644,7 +659,7 @@ async def set_status(ctx: Context, args: Parsed) -> Reply:
     uc = await use_case_or_refuse(ctx, args.text("usecase"))
     check = Check()
     new = check.choice("status", args.text("status"), {s: s for s in STATUSES if s != "proposed"}, required=True)
-    check.done()
+    new = check.present(new)
     return await _move(ctx, uc, new, args.text("reason"))
 
 

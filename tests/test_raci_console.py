@@ -158,3 +158,8 @@ def test_activities_use_cases_and_project_roles_as_targets(sqlite_url):
     assert "No activities yet." in out
     assert 'li no longer holds "data owner".' in out
     assert out.rstrip().endswith("sponsor  -    raj")
+
+
+def test_show_of_an_empty_person_is_a_polite_refusal(sqlite_url):
+    out = run_console(['raci show ""'], sqlite_url)
+    assert "person is required: mention a person" in out

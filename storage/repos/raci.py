@@ -46,6 +46,11 @@ async def activity(session: AsyncSession, initiative_id: int, activity_id: int) 
     return found if found is not None and found.initiative_id == initiative_id else None
 
 
+async def activity_of(session: AsyncSession, sign: SignOff) -> RaciActivity:
+    """The activity a sign-off request was made for; the foreign key guarantees there is one."""
+    return await session.get_one(RaciActivity, sign.activity_id)
+
+
 async def activity_by_name(session: AsyncSession, initiative_id: int, name: str) -> RaciActivity | None:
     return (
         (
