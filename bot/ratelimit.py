@@ -44,12 +44,6 @@ class TokenBuckets:
         self.max_keys = max_keys
         self._buckets: dict[str, _Bucket] = {}
 
-    def delay_for(self, key: str) -> float:
-        """Seconds until `key` has a token, without taking it."""
-        b = self._bucket(key)
-        self._refill(b)
-        return max(0.0, (1 - b.tokens) / self.rate)
-
     async def acquire(self, key: str) -> float:
         """Take one token for `key`, waiting as long as needed; returns the seconds waited."""
         b = self._bucket(key)

@@ -35,7 +35,6 @@ class Context:
     now: datetime
     config: CoreConfig
     registry: Any = None
-    initiative_created: bool = False
     queued: int = field(default=0)
     # Set when the handler added, moved or cancelled reminder rows: the core then re-arms the timer.
     timers_changed: bool = field(default=False)

@@ -71,7 +71,7 @@ def tie_notes(standings: Sequence[Standing], labels: Mapping[int, str] | None = 
     return notes
 
 
-def _by_value(method: str, options: int, values: Mapping[int, float], unit: str, ballots: int) -> Tally:
+def _by_value(method: str, values: Mapping[int, float], unit: str, ballots: int) -> Tally:
     standings = [Standing(o, r, v, _plural(v, unit)) for o, r, v in rank_by_value(values)]
     return Tally(method, standings, ballots, tie_notes(standings))
 
@@ -88,7 +88,7 @@ def tally_single(options: int, ballots: Sequence[int]) -> Tally:
     counts = {o: 0 for o in range(1, options + 1)}
     for choice in ballots:
         counts[choice] += 1
-    return _by_value("single", options, counts, "vote", len(ballots))
+    return _by_value("single", counts, "vote", len(ballots))
 
 
 def tally_approval(options: int, ballots: Sequence[Iterable[int]]) -> Tally:
@@ -99,7 +99,7 @@ def tally_approval(options: int, ballots: Sequence[Iterable[int]]) -> Tally:
         _check(options, chosen)
         for c in chosen:
             counts[c] += 1
-    return _by_value("approval", options, counts, "approval", len(ballots))
+    return _by_value("approval", counts, "approval", len(ballots))
 
 
 def tally_dots(options: int, ballots: Sequence[Mapping[int, int]]) -> Tally:
@@ -109,7 +109,7 @@ def tally_dots(options: int, ballots: Sequence[Mapping[int, int]]) -> Tally:
         _check(options, points)
         for c, p in points.items():
             totals[c] += p
-    return _by_value("dots", options, totals, "point", len(ballots))
+    return _by_value("dots", totals, "point", len(ballots))
 
 
 @dataclass(frozen=True)
@@ -249,7 +249,7 @@ def tally_borda(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
     for ranking in ballots:
         for o, pts in borda_points(options, ranking).items():
             totals[o] += pts
-    t = _by_value("borda", options, totals, "point", len(ballots))
+    t = _by_value("borda", totals, "point", len(ballots))
     return Tally(
         "borda",
         t.standings,

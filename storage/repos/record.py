@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -122,8 +122,3 @@ async def conversation_reference(session: AsyncSession, workspace_id: int, key: 
         )
     ).scalar_one_or_none()
     return row.reference if row else None
-
-
-def retention_cutoff(now: datetime) -> datetime:
-    """Deliveries are remembered for a day: Slack retries for minutes, Teams after 15 s."""
-    return now - timedelta(days=1)
