@@ -213,3 +213,22 @@ def test_check_matrix_boundaries():
     issues = rules.check_matrix({"ACT-1": {7: frozenset("AR"), 8: frozenset("CI")}}, {})
     assert [i.message for i in issues] == ["8 holds C/I on ACT-1; keep one."]
     assert rules.cell_label(["I", "C", "R", "A"]) == "A/R/C/I"
+
+
+def test_people_without_a_name_are_shown_by_id_in_every_message():
+    with pytest.raises(rules.RaciRefused, match="but 7, 8 were given"):
+        rules.assign({}, [("A", 7), ("A", 8)])
+    with pytest.raises(rules.RaciRefused, match=r"^7 was given C/I;"):
+        rules.assign({}, [("C", 7), ("I", 7)])
+    with pytest.raises(rules.RaciRefused, match=r"Add --replace to hand A over\.$"):
+        rules.assign({1: frozenset("A")}, [("A", 2)])
+    five = {f"ACT-{n}": {7: frozenset("A"), 9: frozenset("A"), 8: frozenset("R")} for n in range(5)}
+    text = [i.message for i in rules.check_matrix(five, {}, inactive=[8])]
+    assert "ACT-0 has 2 Accountables (7, 9); keep one." in text
+    assert "8 has left but still holds roles; reassign them." in text
+    assert "7 is Accountable for 5 activities (more than 4)." in text
+    # Names sort by their lower case: "_x" (underscore) comes before "b" only in lower case.
+    issues = rules.check_matrix({}, {1: "b", 2: "_x"})
+    assert [i.message for i in issues] == ["_x has no role on any activity.", "b has no role on any activity."]
+    with pytest.raises(ValueError, match="unknown purpose 'spam'; one of nudge, escalation, signoff, input, digest"):
+        rules.role_for_purpose("spam")
