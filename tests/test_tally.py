@@ -333,3 +333,47 @@ def test_irv_gives_up_counting_every_way_when_the_ties_are_endless():
     t = tally_irv(30, ballots)
     assert t.winners == [30]
     assert any("too many such ties to count each way" in n for n in t.notes)
+
+
+def test_every_count_names_its_method_and_counts_its_ballots():
+    ranked = [[1, 2], [2]]
+    assert (tally_single(2, [1, 1, 2]).method, tally_single(2, [1, 1, 2]).ballots) == ("single", 3)
+    assert (tally_approval(2, [{1}, set()]).method, tally_approval(2, [{1}, set()]).ballots) == ("approval", 2)
+    assert (tally_dots(2, [{1: 2}]).method, tally_dots(2, [{1: 2}]).ballots) == ("dots", 1)
+    assert (tally_score(2, [{1: (1, 2)}]).method, tally_score(2, [{1: (1, 2)}]).ballots) == ("score", 1)
+    for count in ("schulze", "borda", "irv"):
+        t = tally_ranked(2, ranked, count)
+        assert (t.method, t.ballots) == (count, 2)
+    assert tally_approval(2, [{1}, {1, 2}]).standings[0].figure == "2 approvals"
+    assert tally_approval(2, [{1}, {1, 2}]).standings[1].figure == "1 approval"
+    assert tally_borda(3, [[1, 2]]).standings[0].figure == "2 points"
+
+
+def test_score_rows_count_who_scored_each_option():
+    from handlers.tally import score_rows
+
+    rows = score_rows(3, [{1: (1, 2), 2: (3, 4)}, {1: (5, 4)}])
+    assert [(r.option, r.scored_by, r.impact, r.feasibility) for r in rows] == [
+        (1, 2, 3.0, 3.0),
+        (2, 1, 3.0, 4.0),
+        (3, 0, None, None),
+    ]
+    assert rows[0].priority == 9.0 and rows[2].priority is None and rows[2].exact_priority is None
+
+
+def test_irv_ties_worded_in_full_and_at_the_boundary():
+    # Together exactly as many votes as the next option: still not eliminated together.
+    # (Then 4 to 4 in the last round either way: all three share first place; together they would
+    # have gone and 3 would have won alone.)
+    t = tally_irv(3, [[3]] * 4 + [[1, 2]] * 2 + [[2, 1]] * 2)
+    assert t.winners == [1, 2, 3]
+    assert (
+        "Round 1: options 1, 2 tied for fewest votes in every round, and together they have at least the votes "
+        "of option 3, so they are not eliminated together: the count goes on without each of them in turn, and "
+        "every option gets the best place it reaches."
+    ) in t.notes
+    assert [n for n in t.notes if n.startswith("Without")] == ["Without 1: 2, 3 first.", "Without 2: 1, 3 first."]
+    t = tally_irv(2, [[1], [2]])
+    assert "Round 1: the last options are tied, so they share first place." in t.notes
+    with pytest.raises(ValueError, match="unknown count method condorcet"):
+        tally_ranked(3, [[1]], "condorcet")
