@@ -9,15 +9,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from handlers import formats
-from handlers.risks import level
-from handlers.usecases import sort_use_cases
+from handlers import formats, scoring
+from handlers.scoring import level, sort_use_cases
 from storage.models import DataSource, Risk, UseCase
 
 GAP_RATING = 2  # a rating at or below this is a gap
 CLOSING_SOON = timedelta(days=3)
-CRITICAL_SCORE = 20  # the risk register's own levels (handlers.risks.level)
-HIGH_SCORE = 10
 CLOSED_RISK = ("closed",)
 DONE_MILESTONE = ("done", "removed")
 INACTIVE_USE_CASE = ("rejected", "withdrawn", "merged")
@@ -46,16 +43,11 @@ def sets_aside(action: str, detail: dict) -> bool:
     return True
 
 
-def uc_score(uc: UseCase) -> int | None:
-    return uc.impact * uc.feasibility if uc.impact and uc.feasibility else None
-
-
 def risk_score(r: Risk) -> int:
-    return r.likelihood * r.impact
+    return scoring.risk_score(r.likelihood, r.impact)
 
 
-def risk_level(score: int) -> str:
-    return level(score)
+risk_level = level  # the deliverables' name for the register's level
 
 
 def priority_order(cases: list[UseCase]) -> list[UseCase]:

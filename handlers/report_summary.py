@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers import formats
-from handlers.report_rules import CRITICAL_SCORE, HIGH_SCORE, fmt_day, one_line, risk_level, risk_score, uc_score
+from handlers.report_rules import fmt_day, one_line, risk_level, risk_score
 from handlers.report_views import DELIVERABLES, TITLES, Builder, Document, Section, TableData
+from handlers.scoring import CRITICAL_SCORE, HIGH_SCORE
+from handlers.scoring import score as uc_score
 
 TOP = 5  # rows per part: a page, not a register
 

@@ -21,9 +21,7 @@ from handlers.polls import chart_for as poll_chart
 from handlers.polls import count_tally
 from handlers.report_rules import (
     CLOSING_SOON,
-    CRITICAL_SCORE,
     GAP_RATING,
-    HIGH_SCORE,
     changes_in_words,
     fmt_day,
     fmt_local,
@@ -38,9 +36,10 @@ from handlers.report_rules import (
     sets_aside,
     short,
     source_gaps,
-    uc_score,
     uses_source,
 )
+from handlers.scoring import CRITICAL_SCORE, HIGH_SCORE
+from handlers.scoring import score as uc_score
 from storage.models import Member, Milestone, Resource, UseCase
 from storage.repos.reports import Snapshot
 

@@ -13,6 +13,7 @@ from handlers.fields import Check, fmt_dt
 from handlers.grammar import Arg, Opt, Parsed, UsageError
 from handlers.messages import Element, Fields, Form, FormField, FormSubmission, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command, form
+from handlers.scoring import level, risk_score
 from handlers.usecases import (
     LONG_MAX,
     TITLE_MAX,
@@ -59,21 +60,6 @@ ANNOUNCED = ("high", "critical")
 
 
 # ---- pure rules -----------------------------------------------------------------------------
-
-
-def risk_score(likelihood: int, impact: int) -> int:
-    return likelihood * impact
-
-
-def level(score: int) -> str:
-    """low 1-4, medium 5-9, high 10-16, critical 20-25 (no product of 1-5 falls between)."""
-    if score >= 20:
-        return "critical"
-    if score >= 10:
-        return "high"
-    if score >= 5:
-        return "medium"
-    return "low"
 
 
 def sort_by_score(risks: list[Risk]) -> list[Risk]:

@@ -32,6 +32,7 @@ from handlers.messages import (
     Text,
 )
 from handlers.registry import FACILITATOR, action, command, form
+from handlers.scoring import level, risk_score, score, sort_use_cases
 from storage.models import Member, Requirement, UseCase
 from storage.repos import record
 from storage.repos import usecases as repo
@@ -94,10 +95,6 @@ def uc_id(uc: UseCase) -> str:
     return f"UC-{uc.number}"
 
 
-def score(uc: UseCase) -> int | None:
-    return uc.impact * uc.feasibility if uc.impact and uc.feasibility else None
-
-
 @functools.lru_cache(maxsize=TITLES_REMEMBERED)
 def normal_title(title: str) -> str:
     """Case, accents, punctuation and spacing do not make a title different.
@@ -145,21 +142,6 @@ def status_move_error(current: str, new: str) -> str | None:
 def split_requirements(text: str | None) -> list[str]:
     """One requirement per line (or per `;` on a command line), blanks dropped."""
     return [part.strip() for part in re.split(r"[\n;]", text or "") if part.strip()]
-
-
-def sort_use_cases(cases: list[UseCase], sort: str | None) -> list[UseCase]:
-    if sort == "newest":
-        return sorted(cases, key=lambda uc: uc.number, reverse=True)
-    if sort == "priority":  # the deliverable's order: poll rank (unranked last), then score
-        return sorted(cases, key=lambda u: (u.priority_rank is None, u.priority_rank or 0, -(score(u) or 0), u.number))
-    if sort in ("impact", "feasibility", "score"):
-
-        def key(uc: UseCase) -> tuple[int, int]:
-            value = score(uc) if sort == "score" else getattr(uc, sort)
-            return (-(value or 0), uc.number)
-
-        return sorted(cases, key=key)
-    return cases
 
 
 # ---- shared by the intake modules ------------------------------------------------------------
@@ -510,8 +492,6 @@ async def list_use_cases(ctx: Context, args: Parsed) -> Reply:
     examples=("usecase show UC-1",),
 )
 async def show(ctx: Context, args: Parsed) -> Reply:
-    from handlers.risks import level, risk_score
-
     uc = await use_case_or_refuse(ctx, args.text("usecase"))
     members = await repo.members_by_id(ctx.session, ctx.initiative.id)
     fields = [

@@ -122,15 +122,11 @@ ALLOWED_FEATURE_IMPORTS = {
     "handlers.kpis imports handlers.usecases",  # item lookup, edit, history by human id
     "handlers.risks imports handlers.usecases",  # item lookup, edit, history by human id
     "handlers.sources imports handlers.usecases",  # item lookup, edit, history by human id
-    "handlers.usecases imports handlers.risks",  # `usecase show` scores the linked risks
     "handlers.plan imports handlers.milestones",  # milestone ids, calendar and reminders
     "handlers.plan imports handlers.resources",  # the allocation report
     "handlers.signoff imports handlers.raci",  # activity lookup and its recipients
 }
-ALLOWED_IMPURE_RULES = {
-    "handlers.report_rules imports handlers.risks",  # the risk level
-    "handlers.report_rules imports handlers.usecases",  # the use-case order
-}
+ALLOWED_IMPURE_RULES: set[str] = set()
 
 
 def test_handlers_import_no_platform_sdk():
