@@ -40,7 +40,7 @@ def kind_of(text: str) -> str | None:
 
 
 def column_kind(cells: list[str]) -> str:
-    kinds = {kind_of(c) for c in cells} - {None}
+    kinds = {kind for c in cells if (kind := kind_of(c)) is not None}
     if len(kinds) != 1:
         return "text"
     (kind,) = kinds

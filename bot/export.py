@@ -19,6 +19,7 @@ import logging
 import re
 import unicodedata
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -290,10 +291,10 @@ def chart_filename(image: Image) -> str:
 
 
 async def attachments(
-    db: Database | None, elements: list[Element], now: datetime, default_tz: str = "UTC"
-) -> list[tuple[Element, Attachment]]:
+    db: Database | None, elements: Sequence[Element], now: datetime, default_tz: str = "UTC"
+) -> list[tuple[Image | File, Attachment]]:
     """The files a reply carries, built now: chart PNGs and exports (blocking work in a thread)."""
-    out: list[tuple[Element, Attachment]] = []
+    out: list[tuple[Image | File, Attachment]] = []
     for e in elements:
         if isinstance(e, Image) and e.chart:
             png = await asyncio.to_thread(render_chart, e.chart, e.data)

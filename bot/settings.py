@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DB = "sqlite:///alignbot.db"
 SLACK_API = "https://slack.com/api/"
@@ -84,7 +85,7 @@ class Settings:
             env=env,
         )
 
-    def with_(self, **changes: object) -> Settings:
+    def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     @property

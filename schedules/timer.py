@@ -45,17 +45,17 @@ class Timer:
             await asyncio.wait(list(self._running), timeout=grace)
         self.scheduler.shutdown(wait=False)
 
-    def every(self, job_id: str, seconds: float, func: Callable[[], Awaitable[None]]) -> None:
+    def every(self, job_id: str, seconds: float, func: Callable[[], Awaitable[object]]) -> None:
         self.scheduler.add_job(self._tracked(func), "interval", seconds=seconds, id=job_id, replace_existing=True)
 
-    def after(self, job_id: str, wait: timedelta, func: Callable[[], Awaitable[None]]) -> None:
+    def after(self, job_id: str, wait: timedelta, func: Callable[[], Awaitable[object]]) -> None:
         """Fire once after `wait`; an earlier wake for the same id is replaced. A wait, not a time:
         the app's clock may be set to another day than the machine's, which APScheduler runs on."""
         self.scheduler.add_job(
             self._tracked(func), "date", run_date=datetime.now(UTC) + wait, id=job_id, replace_existing=True
         )
 
-    def _tracked(self, func: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    def _tracked(self, func: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         busy = False
 
         async def run() -> None:

@@ -12,6 +12,7 @@ import io
 from datetime import date
 from typing import Any
 
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
@@ -83,9 +84,9 @@ def matrix_figure(data: dict[str, Any]) -> Figure:
             key = (round(float(p["x"])), round(float(p["y"])))
             cells[key] = cells.get(key, 0) + 1
         most = max(cells.values())
-        for (x, y), n in sorted(cells.items()):
-            ax.scatter([x], [y], s=80 + 1400 * n / most, color="#1565c0", alpha=0.6, zorder=3)
-            ax.annotate(str(n), (x, y), ha="center", va="center", fontsize=9, color="white", zorder=4)
+        for (cx, cy), n in sorted(cells.items()):
+            ax.scatter([cx], [cy], s=80 + 1400 * n / most, color="#1565c0", alpha=0.6, zorder=3)
+            ax.annotate(str(n), (cx, cy), ha="center", va="center", fontsize=9, color="white", zorder=4)
     else:
         at: dict[tuple[float, float], list[str]] = {}
         for p in points:
@@ -207,7 +208,7 @@ def gantt_figure(data: dict[str, Any]) -> Figure:
         ticks = list(range(lo, hi + 1, step))
         ax.set_xticks(ticks, [date.fromordinal(t).strftime("%d %b") for t in ticks], fontsize=8)
     seen = [s for s in GANTT_STATUS if s in {r.get("status", "") for r in rows}]
-    handles = [Patch(color=GANTT_STATUS[s][0], label=GANTT_STATUS[s][1]) for s in seen]
+    handles: list[Artist] = [Patch(color=GANTT_STATUS[s][0], label=GANTT_STATUS[s][1]) for s in seen]
     if data.get("today") and rows:
         handles.append(Line2D([], [], color="#6a1b9a", ls="--", label="today"))
     if any(r.get("critical") for r in rows):

@@ -66,7 +66,7 @@ def blocks_for(element: Element) -> list[dict[str, Any]]:
     if isinstance(element, Text):
         return [{"type": "section", "text": _plain(c)} for c in _chunks(element.text, MAX_SECTION)]
     if isinstance(element, Fields):
-        blocks = []
+        blocks: list[dict[str, Any]] = []
         items = [f"{k}: {v}" for k, v in element.items]
         for i in range(0, len(items), MAX_FIELDS):
             group = items[i : i + MAX_FIELDS]
@@ -114,7 +114,7 @@ def _cell(text: object) -> dict[str, str]:
 
 def table_units(table: Table) -> list[list[dict[str, Any]]]:
     """Each piece of the table as the blocks that travel together: its label and its table block."""
-    units = []
+    units: list[list[dict[str, Any]]] = []
     for part in tables.parts(table, max_rows=MAX_TABLE_ROWS - 1, max_columns=MAX_TABLE_COLUMNS):
         block = {
             "type": "table",

@@ -173,7 +173,7 @@ class SlackFace(Face):
             signing_secret=signing_secret,
             process_before_response=True,  # see _tracked
             ignoring_self_events_enabled=True,
-            **({"oauth_settings": installs.oauth_settings()} if installs else {}),
+            oauth_settings=installs.oauth_settings() if installs else None,
         )
         self.app.middleware(self._bind_request_client)
         if installs is not None:
@@ -527,7 +527,7 @@ class SlackFace(Face):
             channel=channel,
             text=msgs[0]["text"],
             blocks=msgs[0]["blocks"],
-            **({"metadata": metadata} if metadata else {}),
+            metadata=metadata or None,  # the client leaves out what is None
         )
         for msg in msgs[1:]:
             await self.channels.acquire(channel)
@@ -798,13 +798,15 @@ class SlackFace(Face):
         if public and thread is None:
             return await self._post_thread(channel, msgs)
         for msg in msgs:
-            extra = {"thread_ts": thread} if thread else {}
+            thread_ts = thread or None  # the client leaves out what is None
             if public:
                 await self.channels.acquire(channel)
-                await self.client.chat_postMessage(channel=channel, text=msg["text"], blocks=msg["blocks"], **extra)
+                await self.client.chat_postMessage(
+                    channel=channel, text=msg["text"], blocks=msg["blocks"], thread_ts=thread_ts
+                )
             else:
                 await self.client.chat_postEphemeral(
-                    channel=channel, user=actor.user_id, text=msg["text"], blocks=msg["blocks"], **extra
+                    channel=channel, user=actor.user_id, text=msg["text"], blocks=msg["blocks"], thread_ts=thread_ts
                 )
         return {"channel": channel, "ts": thread}
 
@@ -842,7 +844,8 @@ class SlackFace(Face):
         user = event.get("user")
         if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
             return  # no person to show a tab to
-        view = event.get("view") if isinstance(event.get("view"), dict) else {}
+        given = event.get("view")
+        view = given if isinstance(given, dict) else {}
         team = body.get("team_id") or view.get("team_id", "")
         if len(self._home_viewers) > 50_000:
             self._home_viewers.clear()
