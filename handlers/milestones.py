@@ -45,7 +45,7 @@ def zone(initiative: Initiative, default: str) -> ZoneInfo:
 
 
 def offsets_of(ms: Milestone) -> tuple[int, ...]:
-    return rules.parse_offsets(ms.remind_offsets or "3,1,0")
+    return rules.parse_offsets(ms.remind_offsets or rules.DEFAULT_STORED_OFFSETS)
 
 
 def plan_item(ms: Milestone) -> rules.PlanItem:
@@ -180,7 +180,7 @@ def offsets_from(check: Check, raw: str | None) -> str | None:
     if raw is None:
         return None
     try:
-        return ",".join(str(n) for n in rules.parse_offsets(raw))
+        return rules.stored_offsets(rules.parse_offsets(raw))
     except ValueError:
         check.fail("remind", f'remind must be working days before the due date like "3d,1d,0d", got "{raw[:40]}".')
         return None
@@ -252,7 +252,7 @@ async def add(ctx: Context, args: Parsed) -> Reply:
         start_date=start,
         due_date=due,
         after_milestone_id=after.id if after else None,
-        remind_offsets=offsets or "3,1,0",
+        remind_offsets=offsets or rules.DEFAULT_STORED_OFFSETS,
         status="open",
         created_at=ctx.now,
     )

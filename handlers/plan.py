@@ -70,7 +70,7 @@ async def init(ctx: Context, args: Parsed) -> Reply:
             due_date=planned.due,
             after_milestone_id=made[-1].id if made else None,
             phase_step=planned.step.number,
-            remind_offsets="3,1,0",
+            remind_offsets=rules.DEFAULT_STORED_OFFSETS,
             status="open",
             created_at=ctx.now,
         )

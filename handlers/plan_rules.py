@@ -17,6 +17,15 @@ from zoneinfo import ZoneInfo
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_WORKDAYS = frozenset(range(5))
 DEFAULT_OFFSETS = (3, 1, 0)
+
+
+def stored_offsets(offsets: Iterable[int]) -> str:
+    """How a milestone keeps its reminder offsets: (3, 1, 0) -> "3,1,0"."""
+    return ",".join(str(n) for n in offsets)
+
+
+# The column's default (storage/models.py writes it too: storage imports nothing from handlers).
+DEFAULT_STORED_OFFSETS = stored_offsets(DEFAULT_OFFSETS)
 REMIND_AT = time(9, 0)
 OVERDUE_EVERY = 2  # working days between overdue reminders
 ESCALATE_FROM = 2  # the n-th overdue reminder (1-based) and later also go to the Accountable

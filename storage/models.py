@@ -434,7 +434,7 @@ class Milestone(Base):
     due_date: Mapped[date] = mapped_column(Date)
     after_milestone_id: Mapped[int | None] = _fk("milestone.id", nullable=True, ondelete="SET NULL")
     phase_step: Mapped[int | None]
-    remind_offsets: Mapped[str] = mapped_column(String(64), default="3,1,0")
+    remind_offsets: Mapped[str] = mapped_column(String(64), default="3,1,0")  # handlers.plan_rules.DEFAULT_OFFSETS
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | done | removed
     done_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
