@@ -18,6 +18,7 @@ from handlers.context import Context, CoreConfig
 from handlers.fields import InvalidInput
 from handlers.grammar import UsageError, parse_args, tokenize
 from handlers.messages import (
+    MAX_NAME,
     Incoming,
     Reply,
     Text,
@@ -70,7 +71,8 @@ def display_name(incoming: Incoming) -> str:
     if incoming.conversation_name:
         return incoming.conversation_name
     if incoming.actor.display_name and incoming.actor.display_name != incoming.actor.user_id:
-        return f"{incoming.actor.display_name}'s initiative"
+        suffix = "'s initiative"  # the whole name fits the column, however long the person's
+        return incoming.actor.display_name[: MAX_NAME - len(suffix)] + suffix
     return "The Alignbot initiative"
 
 
