@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 # botbuilder builds two msrest clients for every activity, and each one's retry policy tests 999
 # status codes against this list of 501 (about 3 ms a client, a quarter of a message's CPU under
 # load). A frozenset holds the same codes, so the policy is the same; only the test is quicker.
-ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)
+ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)  # type: ignore[assignment]  # only `in`
 
 _AT_TAG = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 
@@ -252,7 +252,8 @@ class AlignbotTeamsBot(ActivityHandler):
         if activity.name != "adaptiveCard/action" or not isinstance(activity.value, dict):
             return await super().on_invoke_activity(turn_context)
         await self._remember(activity)
-        action = activity.value.get("action") if isinstance(activity.value.get("action"), dict) else {}
+        given = activity.value.get("action")
+        action = given if isinstance(given, dict) else {}
         data = action.get("data") or {}
         as_submit = copy.copy(activity)
         as_submit.value = data if isinstance(data, dict) else {}
@@ -266,7 +267,7 @@ class AlignbotTeamsBot(ActivityHandler):
         body = AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive", value=card)
         return InvokeResponse(status=200, body=body)
 
-    def _incoming(self, activity: Activity) -> Incoming | None:
+    def _incoming(self, activity: Activity) -> Incoming:
         conversation = activity.conversation
         actor = Actor(
             "teams",
@@ -274,7 +275,7 @@ class AlignbotTeamsBot(ActivityHandler):
             (activity.from_property.aad_object_id or activity.from_property.id) if activity.from_property else "",
             activity.from_property.name if activity.from_property else "",
         )
-        base = dict(
+        base = Incoming(
             actor=actor,
             conversation_id=conversation.id if conversation else "",
             conversation_name=(conversation.name if conversation else "") or _channel_name(activity),
@@ -282,20 +283,20 @@ class AlignbotTeamsBot(ActivityHandler):
         )
         value = activity.value if isinstance(activity.value, dict) else None
         hinted = value.get("alignbot_conversation") if value else None
-        if isinstance(hinted, str) and hinted and hinted != base["conversation_id"]:
+        if isinstance(hinted, str) and hinted and hinted != base.conversation_id:
             # A card in a person's 1:1 chat acts on the initiative it came from: a hint the core re-checks.
-            base.update(conversation_id=hinted, conversation_name="", conversation_is_hint=True)
+            base = dataclasses.replace(base, conversation_id=hinted, conversation_name="", conversation_is_hint=True)
         if value and "alignbot_form" in value:
             hints = value.get("alignbot_hints") or {}
             values = {k: v for k, v in value.items() if not k.startswith("alignbot_")}
-            return Incoming(
-                **base,
+            return dataclasses.replace(
+                base,
                 form=FormSubmission(str(value["alignbot_form"]), values, {str(k): str(v) for k, v in hints.items()}),
             )
         if value and "alignbot_action" in value:
-            return Incoming(**base, action=Action(str(value["alignbot_action"]), str(value.get("value", ""))))
+            return dataclasses.replace(base, action=Action(str(value["alignbot_action"]), str(value.get("value", ""))))
         text = neutral_text(activity)
-        return Incoming(**base, text=text)
+        return dataclasses.replace(base, text=text)
 
     async def _remember(self, activity: Activity) -> None:
         """Keep the reference of every conversation (and each person's 1:1) for proactive sends."""
@@ -348,6 +349,7 @@ class AlignbotTeamsBot(ActivityHandler):
         offers = [
             files.consent_card(a.filename, len(a.content), a.title, initiative_conversation, e.export_format)
             for e, a in made
+            if isinstance(e, File)  # what it made of exports: files
         ]
         activity = turn_context.activity
         if activity.conversation.conversation_type == "personal":
@@ -371,8 +373,9 @@ class AlignbotTeamsBot(ActivityHandler):
         core) and upload to the URL Teams gave, then show the file's card."""
         activity = turn_context.activity
         value = activity.value if isinstance(activity.value, dict) else {}
-        context = value.get("context") if isinstance(value.get("context"), dict) else {}
-        info = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
+        given_context, given_info = value.get("context"), value.get("uploadInfo")
+        context = given_context if isinstance(given_context, dict) else {}
+        info = given_info if isinstance(given_info, dict) else {}
         if value.get("action") != "accept":
             await self.sender.send(turn_context, MessageFactory.text("No file then."))
             return InvokeResponse(status=200)
