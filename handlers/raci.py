@@ -1,8 +1,9 @@
 """RACI per activity: activities, assignment with the rules enforced, views, and routing by role.
 
-The routing function `recipients` is what the reminder, escalation, sign-off and digest features
-call to know whom to tell; everything else here is the facilitators' and stakeholders' commands.
-The rules themselves live in `handlers.raci_rules`; this module loads, asks them, stores, tells.
+The routing function `recipients` and the activity lookup live in `handlers.activities`, which
+the reminder, escalation, sign-off and digest features call to know whom to tell; here are the
+facilitators' and stakeholders' commands. The rules themselves live in `handlers.raci_rules`;
+this module loads, asks them, stores, tells.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import raci_rules as rules
+from handlers.activities import NAME_MAX, act_id, act_label, find_activity, new_activity
 from handlers.context import Context
 from handlers.fields import Check, parse_human_id
 from handlers.grammar import Arg, Mention, Opt, Parsed, Token, UsageError
@@ -18,9 +20,7 @@ from handlers.registry import FACILITATOR, action, command
 from storage.models import Member, RaciActivity, RaciProposal
 from storage.repos import raci as repo
 from storage.repos import scope
-from storage.repos import usecases as usecase_repo
 
-NAME_MAX = 150
 DESCRIPTION_MAX = 3000
 # The six Phase 1 deliverables, keyed as the summaries feature keys them.
 DELIVERABLES = (
@@ -32,82 +32,6 @@ DELIVERABLES = (
     ("plan", "Project plan", "Milestones, dates, owners and resources."),
 )
 TARGETS_USAGE = 'R @a @b A @c C @d I @e (any of the four letters, each followed by people or role:"NAME")'
-
-
-async def recipients(session: AsyncSession, initiative_id: int, activity_id: int, purpose: str) -> list[Member]:
-    """Who should be told about an activity for a purpose: "nudge" -> R, "escalation" and
-    "signoff" -> A, "input" -> C, "digest" -> I. People who left (inactive) are not included."""
-    role = rules.role_for_purpose(purpose)
-    return [m for m in await repo.holders(session, initiative_id, activity_id, role) if m.active]
-
-
-def act_id(activity: RaciActivity) -> str:
-    return f"ACT-{activity.number}"
-
-
-def act_label(activity: RaciActivity) -> str:
-    return f"{act_id(activity)} {activity.name}"
-
-
-# ---- finding things ---------------------------------------------------------------------------
-
-
-async def find_activity(ctx: Context, ref: Token | None, *, create: bool = False) -> RaciActivity:
-    """ACT-n, UC-n, MS-n or an activity's exact name. A use case or milestone becomes an activity
-    the first time it is named, when `create` is set."""
-    if ref is None or isinstance(ref, Mention) or not str(ref).strip():
-        raise UsageError("Name the activity: ACT-n, UC-n, MS-n or its exact name in quotes.", field="activity")
-    text = str(ref).strip()
-    upper = text.upper()
-    session, initiative_id = ctx.session, ctx.initiative.id
-    if upper.startswith("ACT-") and (n := parse_human_id(text, "ACT")) is not None:
-        found = await repo.activity_by_number(session, initiative_id, n)
-        if found is None:
-            raise UsageError(f"There is no activity {upper} here. `raci show` lists them.", field="activity")
-        return found
-    if upper.startswith("UC-") and (n := parse_human_id(text, "UC")) is not None:
-        uc = await usecase_repo.by_number(session, initiative_id, n)
-        if uc is None:
-            raise UsageError(f"There is no use case {upper} here. `usecase list` lists them.", field="activity")
-        found = await repo.activity_for(session, initiative_id, use_case_id=uc.id)
-        if found is None and create:
-            found = await _new_activity(ctx, f"{upper}: {uc.title}"[:NAME_MAX], uc.description, use_case_id=uc.id)
-        if found is None:
-            raise UsageError(f"{upper} has no RACI roles yet.", field="activity")
-        return found
-    if upper.startswith("MS-") and (n := parse_human_id(text, "MS")) is not None:
-        ms = await repo.milestone_by_number(session, initiative_id, n)
-        if ms is None:
-            raise UsageError(f"There is no milestone {upper} here.", field="activity")
-        found = await repo.activity_for(session, initiative_id, milestone_id=ms.id)
-        if found is None and create:
-            found = await _new_activity(ctx, f"{upper}: {ms.name}"[:NAME_MAX], "", milestone_id=ms.id)
-        if found is None:
-            raise UsageError(f"{upper} has no RACI roles yet.", field="activity")
-        return found
-    found = await repo.activity_by_name(session, initiative_id, text)
-    if found is None:
-        raise UsageError(
-            f'There is no activity named "{text[:60]}". Use ACT-n, UC-n, MS-n or an exact name '
-            "(`raci show` lists them; `raci activity add` makes one).",
-            field="activity",
-        )
-    return found
-
-
-async def _new_activity(ctx: Context, name: str, description: str, **links) -> RaciActivity:
-    act = RaciActivity(
-        initiative_id=ctx.initiative.id,
-        number=await ctx.next_number("ACT"),
-        name=name,
-        description=description or "",
-        created_at=ctx.now,
-        **links,
-    )
-    ctx.session.add(act)
-    await ctx.session.flush()
-    ctx.audit("raci.activity.add", act_id(act), name=name, **{k: v for k, v in links.items() if v})
-    return act
 
 
 async def parse_targets(ctx: Context, tokens: list[Token]) -> list[tuple[str, Member]]:
@@ -235,7 +159,7 @@ async def init(ctx: Context, args: Parsed) -> Reply:
     for key, name, description in DELIVERABLES:
         if key in have:
             continue
-        act = await _new_activity(ctx, name, description)
+        act = await new_activity(ctx, name, description)
         act.deliverable = key
         made.append(act)
     await ctx.session.flush()
@@ -261,7 +185,7 @@ async def activity_add(ctx: Context, args: Parsed) -> Reply:
     description = check.text("description", args.text("description"), max_len=DESCRIPTION_MAX)
     check.done()
     await _refuse_taken_name(ctx, name)
-    act = await _new_activity(ctx, name, description)
+    act = await new_activity(ctx, name, description)
     return Reply([Text(f"Added {act_label(act)}. Assign roles with `raci assign {act_id(act)} R @p A @q`.")])
 
 

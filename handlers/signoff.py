@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from handlers.activities import act_id, act_label, find_activity, recipients
 from handlers.context import Context
 from handlers.fields import Check, fmt_dt, parse_human_id
 from handlers.grammar import Arg, Mention, Opt, Parsed, UsageError
@@ -26,7 +27,6 @@ from handlers.messages import (
     Table,
     Text,
 )
-from handlers.raci import act_id, act_label, find_activity, recipients
 from handlers.registry import action, command, form
 from storage.models import Member, RaciActivity, SignOff, SignOffResponse
 from storage.repos import raci as repo

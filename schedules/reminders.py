@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 
 from handlers import milestones as ms_rules
 from handlers import plan_rules as rules
+from handlers.activities import recipients
 from handlers.messages import elements_to_json
-from handlers.raci import recipients
 from schedules.timer import Timer
 from storage.db import Database
 from storage.models import Milestone, Reminder

@@ -124,7 +124,6 @@ ALLOWED_FEATURE_IMPORTS = {
     "handlers.sources imports handlers.usecases",  # item lookup, edit, history by human id
     "handlers.plan imports handlers.milestones",  # milestone ids, calendar and reminders
     "handlers.plan imports handlers.resources",  # the allocation report
-    "handlers.signoff imports handlers.raci",  # activity lookup and its recipients
 }
 ALLOWED_IMPURE_RULES: set[str] = set()
 

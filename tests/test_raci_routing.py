@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handlers.raci import recipients
+from handlers.activities import recipients
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Initiative, Member, RaciActivity, RaciAssignment, Workspace
