@@ -11,7 +11,7 @@ from handlers.context import Context
 from handlers.fields import Check
 from handlers.grammar import Arg, Opt, Parsed, UsageError
 from handlers.messages import Element, ListItems, Reply, Table, Text
-from handlers.milestones import load_calendar, ms_id, plan_item, plan_reminders
+from handlers.milestone_reminders import load_calendar, ms_id, plan_item, plan_reminders
 from handlers.registry import FACILITATOR, command
 from handlers.resources import allocation_report
 from storage.models import Milestone

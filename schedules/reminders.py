@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from handlers import milestones as ms_rules
+from handlers import milestone_reminders as ms_rules
 from handlers import plan_rules as rules
 from handlers.activities import recipients
 from handlers.messages import elements_to_json

@@ -122,7 +122,6 @@ ALLOWED_FEATURE_IMPORTS = {
     "handlers.kpis imports handlers.usecases",  # item lookup, edit, history by human id
     "handlers.risks imports handlers.usecases",  # item lookup, edit, history by human id
     "handlers.sources imports handlers.usecases",  # item lookup, edit, history by human id
-    "handlers.plan imports handlers.milestones",  # milestone ids, calendar and reminders
     "handlers.plan imports handlers.resources",  # the allocation report
 }
 ALLOWED_IMPURE_RULES: set[str] = set()
