@@ -72,12 +72,13 @@ async def test_two_replicas_send_500_reminders_each_exactly_once(pg_url, slack_a
 
 async def test_weekly_digest_runs_once_per_period_with_two_schedulers(pg_url, slack_api):
     await upgrade(pg_url)
-    clock = Clock(utc(2026, 11, 29, 12))  # a Sunday
+    clock = Clock(utc(2026, 11, 20, 12))  # the milestone is added while its due date is ahead
     a = create_app(make_settings(pg_url, slack_api_url=slack_api.url), clock=clock)
     b = create_app(make_settings(pg_url, slack_api_url=slack_api.url), clock=clock)
     try:
-        for line in ("digest schedule mon 09:00", 'milestone add "Late one" --due 2026-11-27 --owner <@U1|alice>'):
-            assert (await say(a, line)).ok, line
+        assert (await say(a, 'milestone add "Late one" --due 2026-11-27 --owner <@U1|alice>')).ok
+        clock.set(utc(2026, 11, 29, 12))  # a Sunday: the milestone is overdue now
+        assert (await say(a, "digest schedule mon 09:00")).ok
         assert await asyncio.gather(a.digests.run_due(), b.digests.run_due()) == [[], []]  # not Monday yet
         clock.set(utc(2026, 11, 30, 9, 0, 30))
         runs = await asyncio.gather(a.digests.run_due(), b.digests.run_due(), a.digests.run_due())
