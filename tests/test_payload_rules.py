@@ -9,9 +9,6 @@ from bot.render import slack, teams
 from handlers.messages import Button, Buttons, Form, FormField, Table, Text
 from tests import payload_rules as rules
 
-needs_schema = pytest.mark.skipif(
-    rules.card_schema_validator() is None, reason="the Adaptive Card 1.5 schema file is not on this machine"
-)
 
 
 def _activity(card: dict, **extra) -> dict:
@@ -55,8 +52,20 @@ def test_teams_size_is_utf16_of_the_whole_activity_without_base64_images():
     assert any("summary" in f for f in rules.teams_violations(_activity({"type": "AdaptiveCard", "body": []})))
 
 
-@needs_schema
 def test_cards_are_checked_against_the_adaptive_card_schema():
     card = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": 5, "wrap": "yes"}]}
     found = rules.teams_violations(_activity(card, summary="s"))
     assert any("body/0" in f for f in found)
+
+
+def test_the_schema_is_adaptive_card_1_5_from_the_pinned_wheel(monkeypatch):
+    """Table arrived in 1.5: a good one passes only a 1.5 schema, and a bad one must still fail it."""
+    cell = {"type": "TableCell", "items": [{"type": "TextBlock", "text": "UC-1"}]}
+    table = {"type": "Table", "columns": [{"width": 1}], "rows": [{"type": "TableRow", "cells": [cell]}]}
+    good = {"type": "AdaptiveCard", "version": "1.5", "body": [table]}
+    assert rules.teams_violations(_activity(good, summary="s")) == []
+    bad = {**good, "body": [{**table, "firstRowAsHeaders": "yes"}]}
+    assert any(f.startswith("card 0 at body/0:") for f in rules.teams_violations(_activity(bad, summary="s")))
+    monkeypatch.setenv("ALIGNBOT_ADAPTIVE_CARD_SCHEMA", "/nonexistent/adaptive-card.json")
+    with pytest.raises(FileNotFoundError):
+        rules.card_schema_path().read_text()
