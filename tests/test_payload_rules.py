@@ -10,7 +10,6 @@ from handlers.messages import Button, Buttons, Form, FormField, Table, Text
 from tests import payload_rules as rules
 
 
-
 def _activity(card: dict, **extra) -> dict:
     attachment = {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
     return {"type": "message", "attachments": [attachment], **extra}
