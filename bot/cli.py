@@ -88,15 +88,22 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: Se
         return asyncio.run(_export(settings, args.initiative, args.format, Path(args.out)))
     if args.cmd == "manifest":
         from bot import manifest
+        from handlers.registry import Registry
 
+        registry = Registry.discover()
         try:
             if args.platform == "slack":
-                print(manifest.slack_manifest(args.url))
+                print(manifest.slack_manifest(args.url, registry))
                 return 0
             if not args.app_id or not args.out:
                 parser.error("manifest teams needs --app-id and --out")
             manifest.write_teams_package(
-                Path(args.out), app_id=args.app_id, url=args.url, privacy_url=args.privacy_url, terms_url=args.terms_url
+                Path(args.out),
+                registry,
+                app_id=args.app_id,
+                url=args.url,
+                privacy_url=args.privacy_url,
+                terms_url=args.terms_url,
             )
         except manifest.ManifestError as e:
             parser.error(str(e))

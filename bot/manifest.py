@@ -1,4 +1,7 @@
-"""App manifests: Slack's (YAML, one paste to install) and the Teams app package (zip)."""
+"""App manifests: Slack's (YAML, one paste to install) and the Teams app package (zip).
+
+The commands people see in each app's own menu (Teams' command list, the slash command's usage
+hint) are the registry's `menu=True` commands, so a renamed or added command cannot drift."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.faces.slack.face import COMMAND
+from handlers.registry import Registry
 
 ASSETS = Path(__file__).parent / "assets"
 BOT_SCOPES = [
@@ -55,7 +59,7 @@ def check_app_id(app_id: str) -> str:
     return app_id
 
 
-def slack_manifest(base_url: str) -> str:
+def slack_manifest(base_url: str, registry: Registry) -> str:
     events = check_url(base_url).rstrip("/") + "/slack/events"
     manifest = {
         "display_information": {
@@ -70,7 +74,7 @@ def slack_manifest(base_url: str) -> str:
                     "command": COMMAND,
                     "url": events,
                     "description": "Alignbot: type /align help",
-                    "usage_hint": 'help | usecase propose "TITLE" | usecase list',
+                    "usage_hint": " | ".join(spec.name for spec in registry.menu()),
                     "should_escape": True,
                 }
             ],
@@ -109,7 +113,7 @@ def slack_manifest(base_url: str) -> str:
     return yaml.safe_dump(manifest, sort_keys=False)
 
 
-def teams_manifest(app_id: str, url: str, *, privacy_url: str = "", terms_url: str = "") -> dict:
+def teams_manifest(app_id: str, url: str, registry: Registry, *, privacy_url: str = "", terms_url: str = "") -> dict:
     """The app package's manifest; the privacy and terms pages are `serve`'s own unless given."""
     check_app_id(app_id)
     host = urlsplit(check_url(url)).netloc
@@ -141,11 +145,7 @@ def teams_manifest(app_id: str, url: str, *, privacy_url: str = "", terms_url: s
                 "commandLists": [
                     {
                         "scopes": ["personal", "team", "groupChat"],
-                        "commands": [
-                            {"title": "help", "description": "List the commands"},
-                            {"title": "usecase propose", "description": "Propose a use case"},
-                            {"title": "usecase list", "description": "List the use cases"},
-                        ],
+                        "commands": [{"title": s.name, "description": s.summary} for s in registry.menu()],
                     }
                 ],
             }
@@ -155,8 +155,10 @@ def teams_manifest(app_id: str, url: str, *, privacy_url: str = "", terms_url: s
     }
 
 
-def write_teams_package(out: Path, *, app_id: str, url: str, privacy_url: str = "", terms_url: str = "") -> None:
-    manifest = teams_manifest(app_id, url, privacy_url=privacy_url, terms_url=terms_url)
+def write_teams_package(
+    out: Path, registry: Registry, *, app_id: str, url: str, privacy_url: str = "", terms_url: str = ""
+) -> None:
+    manifest = teams_manifest(app_id, url, registry, privacy_url=privacy_url, terms_url=terms_url)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("manifest.json", json.dumps(manifest, indent=2))
         z.write(ASSETS / "color.png", "color.png")

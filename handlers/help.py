@@ -10,6 +10,7 @@ from handlers.registry import FACILITATOR, command
 
 @command(
     "help",
+    menu=True,
     summary="List commands, or explain one: help usecase propose",
     usage="help [COMMAND]",
     args=(Arg("topic", rest=True),),

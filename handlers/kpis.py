@@ -77,6 +77,7 @@ def _check_direction(check: Check, baseline: float | None, target: float | None,
 
 @command(
     "kpi suggest",
+    menu=True,
     summary="Suggest a KPI for a use case (or, with --objective, for an initiative objective).",
     usage='kpi suggest UC-n "NAME" --baseline X --target Y --unit U [--direction increase|decrease] '
     '[--by YYYY-MM-DD] [--owner @p] [--method TEXT]  |  kpi suggest "NAME" --objective "TEXT" --baseline X ...',

@@ -102,7 +102,12 @@ async def init(ctx: Context, args: Parsed) -> Reply:
     )
 
 
-@command("plan show", summary="The timeline with status, the critical path and failed reminders.", usage="plan show")
+@command(
+    "plan show",
+    menu=True,
+    summary="The timeline with status, the critical path and failed reminders.",
+    usage="plan show",
+)
 async def show(ctx: Context, args: Parsed) -> Reply:
     all_ms = await repo.milestones(ctx.session, ctx.initiative.id)
     if not all_ms:

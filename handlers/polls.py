@@ -653,7 +653,13 @@ async def remind(ctx: Context, args: Parsed) -> Reply:
     )
 
 
-@command("poll list", summary="The initiative's polls.", usage="poll list [--open]", opts=(Opt("open", flag=True),))
+@command(
+    "poll list",
+    menu=True,
+    summary="The initiative's polls.",
+    usage="poll list [--open]",
+    opts=(Opt("open", flag=True),),
+)
 async def list_polls(ctx: Context, args: Parsed) -> Reply:
     polls = await repo.list_for(ctx.session, ctx.initiative.id, open_only=args.flag("open"))
     if not polls:

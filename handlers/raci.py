@@ -442,7 +442,7 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     return Reply([Text("RACI matrix (A/R: Accountable and also Responsible)"), table])
 
 
-@command("raci mine", summary="Your RACI roles.", usage="raci mine")
+@command("raci mine", menu=True, summary="Your RACI roles.", usage="raci mine")
 async def mine(ctx: Context, args: Parsed) -> Reply:
     return await _person_roles(ctx, ctx.member)
 

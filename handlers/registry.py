@@ -2,7 +2,7 @@
 
 The decorators only record what a function is (slack-machine's way); `Registry.discover` reads
 the records from every module of the `handlers` package, so adding a feature is adding a module,
-and `help`, permission checks and the Slack manifest all come from the same records.
+and `help`, permission checks and both apps' manifests all come from the same records.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from handlers.grammar import Arg, Opt, UsageError, Word
 
 ANYONE = frozenset({"facilitator", "stakeholder"})
+MENU_SIZE = 10  # Teams: at most 10 commands in a bot's command list
 FACILITATOR = frozenset({"facilitator"})
 
 Handler = Callable[..., Awaitable[Any]]
@@ -32,6 +33,7 @@ class CommandSpec:
     opts: tuple[Opt, ...] = ()
     roles: frozenset[str] = ANYONE
     examples: tuple[str, ...] = ()
+    menu: bool = False
     func: Handler = field(kw_only=True, compare=False)
 
 
@@ -64,10 +66,14 @@ def command(
     opts: tuple[Opt, ...] = (),
     roles: frozenset[str] = ANYONE,
     examples: tuple[str, ...] = (),
+    menu: bool = False,
 ) -> Callable[[Handler], Handler]:
+    """`menu` puts the command in the apps' own menus (Teams' command list, Slack's usage hint):
+    the few a newcomer starts with, at most MENU_SIZE, since Teams shows no more."""
+
     def mark(func: Handler) -> Handler:
         func.__alignbot_command__ = CommandSpec(  # type: ignore[attr-defined]
-            name, summary, usage or name, args, opts, roles, examples, func=func
+            name, summary, usage or name, args, opts, roles, examples, menu, func=func
         )
         return func
 
@@ -116,6 +122,13 @@ class Registry:
                 self.actions[spec.prefix] = spec
             if spec := getattr(obj, "__alignbot_form__", None):
                 self.forms[spec.command] = spec
+
+    def menu(self) -> list[CommandSpec]:
+        """The menu commands, `help` first, the rest by name (the order both apps show them in)."""
+        marked = sorted((s for s in self.commands.values() if s.menu), key=lambda s: (s.name != "help", s.name))
+        if len(marked) > MENU_SIZE:
+            raise RuntimeError(f"{len(marked)} commands are marked menu=True; Teams shows at most {MENU_SIZE}")
+        return marked
 
     def match(self, words: list[Word]) -> tuple[CommandSpec, list[Word]]:
         """The longest registered command name that starts the line, and the words after it."""

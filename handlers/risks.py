@@ -176,6 +176,7 @@ def _refs(raw: Any) -> list[str]:
 
 @command(
     "risk report",
+    menu=True,
     summary="Report a risk (no title: opens a form).",
     usage='risk report "TITLE" --category C --likelihood 1-5 --impact 1-5 [--mitigation TEXT] [--owner @p] '
     "[--usecase UC-n ...] [--description TEXT] [--review YYYY-MM-DD]",

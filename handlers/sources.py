@@ -145,6 +145,7 @@ async def _apply_owner(ctx: Context, values: dict[str, Any]) -> None:
 
 @command(
     "source add",
+    menu=True,
     summary="Add a data source to the inventory.",
     usage='source add "NAME" --type T [--owner @p|TEAM] [--size TEXT] [--refresh TEXT] [--quality 1-5] '
     "[--accessibility 1-5] [--security 1-5] [--issues TEXT] [--force]",

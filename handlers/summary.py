@@ -44,6 +44,7 @@ def keys_for(what: str) -> list[str]:
 
 @command(
     "summary",
+    menu=True,
     summary="Show a deliverable (or all of them); --post shares it in the channel (facilitators).",
     usage="summary [summary|overview|usecases|infrastructure|kpis|raci|risks|plan|all] [--post]",
     args=(Arg("deliverable"),),

@@ -410,6 +410,7 @@ def _summary_fields(uc: UseCase) -> list[tuple[str, str]]:
 
 @command(
     "usecase propose",
+    menu=True,
     summary="Propose a use case (no title: opens a form).",
     usage='usecase propose "TITLE" [--description TEXT] [--impact 1-5] [--feasibility 1-5] [--category C] '
     '[--sponsor @p] [--department TEXT] [--sources TEXT] [--benefit TEXT] [--requirements "A; B"] [--force]',
@@ -459,6 +460,7 @@ async def propose_from_message(ctx: Context, act: Action) -> Reply:
 
 @command(
     "usecase list",
+    menu=True,
     summary="List the initiative's use cases, optionally filtered and sorted.",
     usage="usecase list [--status S] [--category C] [--sort priority|impact|feasibility|score|newest]",
     opts=(Opt("status"), Opt("category"), Opt("sort")),

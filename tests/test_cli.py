@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 import zipfile
 
+import pytest
 import yaml
 from sqlalchemy import create_engine, inspect
 
@@ -156,11 +158,48 @@ def test_manifest_arguments_are_checked_with_a_clear_error(tmp_path):
 
 def test_teams_manifest_supports_files_and_names_its_legal_pages():
     from bot.manifest import teams_manifest
+    from handlers.registry import Registry
 
-    m = teams_manifest("11111111-2222-3333-4444-555555555555", "https://bot.example.com/")
+    m = teams_manifest("11111111-2222-3333-4444-555555555555", "https://bot.example.com/", Registry.discover())
     assert m["bots"][0]["supportsFiles"] is True
     assert m["developer"]["privacyUrl"] == "https://bot.example.com/privacy"
     own = teams_manifest(
-        "11111111-2222-3333-4444-555555555555", "https://bot.example.com", privacy_url="https://corp.example/p"
+        "11111111-2222-3333-4444-555555555555",
+        "https://bot.example.com",
+        Registry.discover(),
+        privacy_url="https://corp.example/p",
     )
     assert own["developer"]["privacyUrl"] == "https://corp.example/p"
+
+
+def test_both_manifests_list_the_registrys_menu_commands_within_teams_limits():
+    """The menus come from the registry: mark another command and both manifests show it."""
+    from bot.manifest import slack_manifest, teams_manifest
+    from handlers.registry import MENU_SIZE, Registry
+
+    registry = Registry.discover()
+    menu = [spec.name for spec in registry.menu()]
+    assert menu[0] == "help" and {"usecase propose", "kpi suggest", "risk report"} <= set(menu)
+    commands = teams_manifest("11111111-2222-3333-4444-555555555555", "https://b.example", registry)["bots"][0][
+        "commandLists"
+    ][0]["commands"]
+    assert [c["title"] for c in commands] == menu
+    assert [c["description"] for c in commands] == [registry.commands[n].summary for n in menu]
+    assert len(commands) <= MENU_SIZE  # Teams' schema: at most 10 commands, title 32, description 128
+    assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in commands)
+    hint = yaml.safe_load(slack_manifest("https://b.example", registry))["features"]["slash_commands"][0]["usage_hint"]
+    assert hint == " | ".join(menu)
+
+    registry.commands["raci mine"] = dataclasses.replace(registry.commands["raci mine"], menu=False)
+    registry.commands["risk list"] = dataclasses.replace(registry.commands["risk list"], menu=True)
+    titles = [
+        c["title"]
+        for c in teams_manifest("11111111-2222-3333-4444-555555555555", "https://b.example", registry)["bots"][0][
+            "commandLists"
+        ][0]["commands"]
+    ]
+    assert titles == ["help", *sorted({*menu[1:], "risk list"} - {"raci mine"})]
+    for name in sorted(registry.commands)[: MENU_SIZE + 1]:
+        registry.commands[name] = dataclasses.replace(registry.commands[name], menu=True)
+    with pytest.raises(RuntimeError, match="at most 10"):
+        registry.menu()

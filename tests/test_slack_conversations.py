@@ -110,8 +110,9 @@ async def test_dm_and_mention_are_subscribed_in_the_manifest():
     import yaml
 
     from bot.manifest import slack_manifest
+    from handlers.registry import Registry
 
-    m = yaml.safe_load(slack_manifest("https://bot.example.com"))
+    m = yaml.safe_load(slack_manifest("https://bot.example.com", Registry.discover()))
     assert {"im:history", "app_mentions:read"} <= set(m["oauth_config"]["scopes"]["bot"])
     assert {"message.im", "app_mention"} <= set(m["settings"]["event_subscriptions"]["bot_events"])
 
