@@ -1,20 +1,22 @@
 """Gathering the deliverables: one snapshot of the initiative, then documents built from it.
 
-`deliverable_markdown` is the canonical text of a deliverable: sign-off requests hash it and
-keep it as their snapshot. It depends on the data only (not the clock) for the six deliverables,
-and the RACI deliverable's canonical text leaves out the approvals table (which would otherwise
-change the moment someone approves it, making every approval instantly stale).
+`deliverable_version` is what a sign-off pins: a hash of the deliverable's data (the Document,
+canonically serialised) and a plain-text copy of it. Rendering stays in `bot/`, so a template or
+stylesheet change never makes an approval stale; only a changed figure, name or row does. The
+pinned Document depends on the data only (not the clock), and the RACI deliverable's leaves out
+the approvals table (which would otherwise change the moment someone approves it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.render.documents import render_markdown
 from handlers.messages import Element, Fields, Heading, ListItems, Table, Text
 from handlers.report_summary import executive_summary
 from handlers.report_views import DELIVERABLES, KEYS, Builder, Document
@@ -28,8 +30,29 @@ def initiative_zone(initiative: Initiative, default: str = "UTC") -> ZoneInfo:
     return ZoneInfo(initiative.timezone or default)
 
 
-def content_hash(markdown: str) -> str:
-    return hashlib.sha256(markdown.encode("utf-8")).hexdigest()
+def content_hash(doc: Document) -> str:
+    """sha256 of the Document's data with sorted keys. Pictures are left out: a chart draws figures
+    the sections already hold, and its layout is presentation."""
+    data = dataclasses.asdict(doc)
+    for section in data["sections"]:
+        section.pop("chart")
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def document_text(doc: Document) -> str:
+    """The plain-text copy a sign-off keeps and previews: every heading, fact, item and row."""
+    lines = [doc.title, ""]
+    for s in doc.sections:
+        lines.append(s.heading)
+        lines += [s.text] if s.text else []
+        lines += [f"{k}: {v}" for k, v in s.facts]
+        if s.table is not None and s.table.rows:
+            lines += [" | ".join(s.table.headers), *(" | ".join(r) for r in s.table.rows)]
+        else:
+            lines += [f"- {i}" for i in s.items] or ([s.empty] if s.empty else [])
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def build_document(builder: Builder, key: str, now: datetime, stale: dict[str, bool] | None = None) -> Document:
@@ -38,16 +61,14 @@ def build_document(builder: Builder, key: str, now: datetime, stale: dict[str, b
     return builder.build(key, now, stale)
 
 
-def canonical_markdown(builder: Builder, key: str, now: datetime) -> str:
+def pinned_document(builder: Builder, key: str, now: datetime) -> Document:
     """What a sign-off pins: the data alone, never the day (the plan's statuses are the recorded
     open or done, not "overdue", which would make an approval stale at midnight)."""
     if key == "raci":
-        doc = builder.raci(with_approvals=False)
-    elif key == "plan":
-        doc = builder.plan(None)
-    else:
-        doc = build_document(builder, key, now)
-    return render_markdown(doc)
+        return builder.raci(with_approvals=False)
+    if key == "plan":
+        return builder.plan(None)
+    return build_document(builder, key, now)
 
 
 def stale_flags(builder: Builder, now: datetime) -> dict[str, bool]:
@@ -55,7 +76,7 @@ def stale_flags(builder: Builder, now: datetime) -> dict[str, bool]:
     flags = {}
     for key, (_, sign) in builder.latest_sign_offs().items():
         if sign is not None and key in DELIVERABLES:
-            flags[key] = sign.content_hash != content_hash(canonical_markdown(builder, key, now))
+            flags[key] = sign.content_hash != content_hash(pinned_document(builder, key, now))
     return flags
 
 
@@ -76,12 +97,14 @@ async def build_documents(
     return [build_document(builder, k, now, stale) for k in keys]
 
 
-async def deliverable_markdown(session: AsyncSession, initiative: Initiative, key: str, *, now: datetime) -> str:
-    """The canonical Markdown of one deliverable (key in KEYS), as sign-offs hash it."""
+async def deliverable_version(
+    session: AsyncSession, initiative: Initiative, key: str, *, now: datetime
+) -> tuple[str, str]:
+    """(hash, plain-text copy) of one deliverable (key in KEYS) as a sign-off pins it."""
     if key not in KEYS:
         raise ValueError(f"unknown deliverable {key!r}; one of {', '.join(KEYS)}")
-    builder = await snapshot_builder(session, initiative, now)
-    return canonical_markdown(builder, key, now)
+    doc = pinned_document(await snapshot_builder(session, initiative, now), key, now)
+    return content_hash(doc), document_text(doc)
 
 
 def document_elements(doc: Document) -> list[Element]:

@@ -40,17 +40,14 @@ def sign_id(sign: SignOff) -> str:
     return f"SIGN-{sign.number}"
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-async def current_content(ctx: Context, activity: RaciActivity) -> str:
-    """The rendered deliverable for the six Phase 1 deliverables, else the name and description."""
+async def current_version(ctx: Context, activity: RaciActivity) -> tuple[str, str]:
+    """(hash, copy) of what is signed: a Phase 1 deliverable's data, else the name and description."""
     if activity.deliverable:
-        from handlers.reports import deliverable_markdown  # the summaries feature renders deliverables
+        from handlers.reports import deliverable_version  # the summaries feature builds deliverables
 
-        return await deliverable_markdown(ctx.session, ctx.initiative, activity.deliverable, now=ctx.now)
-    return f"{activity.name}\n\n{activity.description}".strip() + "\n"
+        return await deliverable_version(ctx.session, ctx.initiative, activity.deliverable, now=ctx.now)
+    text = f"{activity.name}\n\n{activity.description}".strip() + "\n"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest(), text
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ class Standing:
 async def standing(ctx: Context, sign: SignOff, activity: RaciActivity) -> Standing:
     latest = await repo.latest_sign_off(ctx.session, ctx.initiative.id, sign.activity_id)
     newer = latest if latest is not None and latest.number > sign.number else None
-    stale = content_hash(await current_content(ctx, activity)) != sign.content_hash
+    stale = (await current_version(ctx, activity))[0] != sign.content_hash
     return Standing(newer, stale)
 
 
@@ -107,15 +104,15 @@ async def request(ctx: Context, args: Parsed) -> Reply:
             f"{act_label(activity)} has no Accountable to approve it. Assign one "
             f"(raci assign {act_id(activity)} A @p) or name approvers: signoff request {act_id(activity)} @p"
         )
-    content = await current_content(ctx, activity)
+    version, copy = await current_version(ctx, activity)
     previous = await repo.latest_sign_off(ctx.session, ctx.initiative.id, activity.id)
     sign = SignOff(
         initiative_id=ctx.initiative.id,
         number=await ctx.next_number("SIGN"),
         activity_id=activity.id,
         requested_by_member_id=ctx.member.id,
-        content_hash=content_hash(content),
-        snapshot=content,
+        content_hash=version,
+        snapshot=copy,
         due_date=due,
         created_at=ctx.now,
     )

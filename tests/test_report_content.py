@@ -22,7 +22,7 @@ from handlers.report_rules import (
     source_gaps,
     uses_source,
 )
-from handlers.reports import build_documents, content_hash, deliverable_markdown, document_elements
+from handlers.reports import build_documents, deliverable_version, document_elements
 from storage import migrate
 from storage.db import Database
 from storage.models import DataSource, Member, Risk, SignOffResponse, UseCase
@@ -104,7 +104,7 @@ async def sample_db(url: str, *, sign_offs: bool = True) -> tuple[Database, obje
     async with db.transaction() as s:
         ini = await insert_sample(s)
         if sign_offs:
-            hashes = {k: content_hash(await deliverable_markdown(s, ini, k, now=NOW)) for k in ("usecases", "kpis")}
+            hashes = {k: (await deliverable_version(s, ini, k, now=NOW))[0] for k in ("usecases", "kpis")}
             await add_sign_offs(s, ini, hashes)
     return db, ini
 
@@ -135,14 +135,14 @@ async def test_an_approval_goes_stale_when_the_deliverable_changes(sqlite_url):
         use_case.title = "Demand forecasting per store and day"
     async with db.reading() as s:
         (raci,) = await build_documents(s, ini, ["raci"], NOW)
-        # Approving does not change the RACI deliverable's own canonical text.
-        before = await deliverable_markdown(s, ini, "raci", now=NOW)
+        # Approving does not change the RACI deliverable's own pinned version.
+        before = await deliverable_version(s, ini, "raci", now=NOW)
     assert approvals(raci)["Prioritized use cases"][2] == "stale (changed since approval)"
     async with db.transaction() as s:
         for r in (await s.execute(select(SignOffResponse))).scalars():
             r.decision, r.decided_at = "approved", NOW
     async with db.reading() as s:
-        assert await deliverable_markdown(s, ini, "raci", now=NOW) == before
+        assert await deliverable_version(s, ini, "raci", now=NOW) == before
     await db.dispose()
 
 
@@ -298,10 +298,8 @@ async def test_only_the_overview_depends_on_the_clock(sqlite_url):
     later = NOW + timedelta(days=30)
     async with db.reading() as s:
         for key in ("usecases", "infrastructure", "kpis", "raci", "risks", "plan"):
-            assert await deliverable_markdown(s, ini, key, now=NOW) == await deliverable_markdown(
-                s, ini, key, now=later
-            )
-        assert await deliverable_markdown(s, ini, "overview", now=NOW) != await deliverable_markdown(
+            assert await deliverable_version(s, ini, key, now=NOW) == await deliverable_version(s, ini, key, now=later)
+        assert await deliverable_version(s, ini, "overview", now=NOW) != await deliverable_version(
             s, ini, "overview", now=later
         )
     await db.dispose()
@@ -352,3 +350,28 @@ async def test_overview_counts_changes_since_the_previous_digest(sqlite_url):
         "1 sign-off requested",
     ]
     await db.dispose()
+
+
+def test_a_sign_off_pins_the_documents_data_not_its_rendering():
+    """The hash is over the Document (so a template change keeps approvals current); a changed row
+    changes it, a redrawn chart does not, and the kept copy has every row."""
+    from handlers.messages import Image
+    from handlers.report_views import Document, Section, TableData
+    from handlers.reports import content_hash, document_text
+
+    def doc(title: str, chart: str = "bar") -> Document:
+        table = TableData(["ID", "Title"], [["UC-1", "Churn"], ["UC-2", title]])
+        picture = Image("chart", chart=chart, data={"labels": ["UC-1"], "values": [1]})
+        return Document("usecases", "Prioritized use cases", "Acme", [Section("Use cases", table=table, chart=picture)])
+
+    assert content_hash(doc("Forecast")) == content_hash(doc("Forecast"))
+    assert content_hash(doc("Forecast")) != content_hash(doc("Forecast per store"))
+    assert content_hash(doc("Forecast")) == content_hash(doc("Forecast", chart="matrix"))
+    assert document_text(doc("Forecast")).splitlines() == [
+        "Prioritized use cases",
+        "",
+        "Use cases",
+        "ID | Title",
+        "UC-1 | Churn",
+        "UC-2 | Forecast",
+    ]

@@ -16,7 +16,7 @@ import pytest
 from bot.render import slack, teams, text
 from bot.render.documents import Cover, render_html, render_markdown
 from handlers.report_views import KEYS
-from handlers.reports import build_documents, content_hash, deliverable_markdown, document_elements
+from handlers.reports import build_documents, deliverable_version, document_elements
 from storage import migrate
 from storage.db import Database
 from storage.migrate import upgrade_sync
@@ -30,9 +30,14 @@ async def sample(url: str) -> tuple[Database, object]:
     db = Database(url)
     async with db.transaction() as s:
         ini = await insert_sample(s)
-        hashes = {k: content_hash(await deliverable_markdown(s, ini, k, now=NOW)) for k in ("usecases", "kpis")}
+        hashes = {k: (await deliverable_version(s, ini, k, now=NOW))[0] for k in ("usecases", "kpis")}
         await add_sign_offs(s, ini, hashes)
     return db, ini
+
+
+def pinned(version: str, copy: str) -> str:
+    """What a sign-off keeps: the hash first, so a change that would make approvals stale shows."""
+    return f"{version}\n\n{copy}"
 
 
 async def outputs(url: str) -> dict[str, str]:
@@ -46,7 +51,7 @@ async def outputs(url: str) -> dict[str, str]:
             out[f"{doc.key}.txt"] = text.render(elements) + "\n"
             out[f"{doc.key}.slack.json"] = json.dumps(slack.messages(elements), indent=1, ensure_ascii=False) + "\n"
             out[f"{doc.key}.teams.json"] = json.dumps(teams.cards(elements), indent=1, ensure_ascii=False) + "\n"
-            out[f"{doc.key}.canonical.md"] = await deliverable_markdown(s, ini, doc.key, now=NOW)
+            out[f"{doc.key}.pinned.txt"] = pinned(*await deliverable_version(s, ini, doc.key, now=NOW))
             out[f"{doc.key}.html"] = render_html(
                 [doc], charts={}, cover=Cover("Sample"), generated="2026-11-26 10:30 CET"
             )
@@ -61,7 +66,7 @@ def rendered(tmp_path_factory) -> dict[str, str]:
     return asyncio.run(outputs(url))
 
 
-NAMES = [f"{k}.{ext}" for k in KEYS for ext in ("md", "txt", "slack.json", "teams.json", "canonical.md", "html")]
+NAMES = [f"{k}.{ext}" for k in KEYS for ext in ("md", "txt", "slack.json", "teams.json", "pinned.txt", "html")]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -79,10 +84,11 @@ def test_rendering_is_deterministic(rendered, tmp_path):
     assert asyncio.run(outputs(url)) == rendered
 
 
-async def test_same_markdown_on_both_databases(db_url):
+async def test_same_pinned_version_on_both_databases(db_url):
     await migrate.upgrade(db_url)
     db, ini = await sample(db_url)
     async with db.reading() as s:
         for key in KEYS:
-            assert await deliverable_markdown(s, ini, key, now=NOW) == (GOLDEN / f"{key}.canonical.md").read_text()
+            version = pinned(*await deliverable_version(s, ini, key, now=NOW))
+            assert version == (GOLDEN / f"{key}.pinned.txt").read_text()
     await db.dispose()
