@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from handlers.summary import NO_PDF as MISSING
+from handlers.exports import NO_PDF as MISSING
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 PRINT_TIMEOUT = 120.0  # seconds; a report of a few hundred rows prints in two or three

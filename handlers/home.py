@@ -11,13 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
 from handlers.digest import personal_items
-from handlers.grammar import Parsed
+from handlers.exports import export_reply
 from handlers.messages import Action, Button, Buttons, Element, Heading, ListItems, Reply, Text
 from handlers.registry import action
 from handlers.report_rules import fmt_day
 from handlers.report_views import Builder
 from handlers.reports import build_documents, document_elements, snapshot_builder
-from handlers.summary import export as export_command
 from storage.models import Initiative, Member, Workspace
 
 DUE_SOON = timedelta(days=14)
@@ -108,4 +107,4 @@ async def home_summary(ctx: Context, act: Action) -> Reply:
 
 @action("home.export")
 async def home_export(ctx: Context, act: Action) -> Reply:
-    return await export_command(ctx, Parsed(args={"format": "html"}))
+    return export_reply(ctx, "html")

@@ -13,7 +13,6 @@ from handlers.grammar import Arg, Opt, Parsed, UsageError
 from handlers.messages import Element, ListItems, Reply, Table, Text
 from handlers.milestone_reminders import load_calendar, ms_id, plan_item, plan_reminders
 from handlers.registry import FACILITATOR, command
-from handlers.resources import allocation_report
 from storage.models import Milestone
 from storage.repos import plan as repo
 
@@ -238,12 +237,3 @@ async def timezone(ctx: Context, args: Parsed) -> Reply:
     await replan_all(ctx)
     ctx.audit("plan.timezone", "plan", timezone=name)
     return Reply([Text(f"Reminders now go out at 09:00 {name}.")], visibility="channel")
-
-
-@command(
-    "plan resources",
-    summary="Resources totalled per milestone and kind, and people allocated over 100%.",
-    usage="plan resources",
-)
-async def resources(ctx: Context, args: Parsed) -> Reply:
-    return await allocation_report(ctx)

@@ -129,8 +129,14 @@ async def _with_links(ctx: Context) -> tuple[list[Resource], dict[int, Milestone
     return rows, ms, {m.id: m for m in await _members(ctx)}
 
 
-async def allocation_report(ctx: Context) -> Reply:
-    """`plan resources`: totals per milestone and kind, and anyone over 100% at some point."""
+@command(
+    "plan resources",
+    summary="Resources totalled per milestone and kind, and people allocated over 100%.",
+    usage="plan resources",
+)
+async def allocation_report(ctx: Context, args: Parsed) -> Reply:
+    """Totals per milestone and kind, and anyone over 100% at some point. It lives with the
+    resources it adds up (the `plan` prefix is where people look for it)."""
     rows, ms, people = await _with_links(ctx)
     if not rows:
         return Reply([Text(NO_RESOURCES)])

@@ -8,11 +8,12 @@ cards within its limits. `export` answers with a File element the face builds wh
 from __future__ import annotations
 
 from handlers.context import Context
+from handlers.exports import EXPORT_FORMATS, export_reply
 from handlers.fields import Check
 from handlers.grammar import Arg, Opt, Parsed
-from handlers.messages import Element, File, Reply, Text, error_reply
+from handlers.messages import Element, Reply, error_reply
 from handlers.registry import command
-from handlers.report_views import DELIVERABLES, KEYS, TITLES
+from handlers.report_views import KEYS
 from handlers.reports import build_documents, document_elements
 
 CHOICES = {
@@ -23,21 +24,6 @@ CHOICES = {
     "risk": "risks",
     "infra": "infrastructure",
 }
-EXPORT_FORMATS = {
-    "md": "md",
-    "markdown": "md",
-    "html": "html",
-    "pdf": "pdf",
-    "csv": "csv",
-    "xlsx": "xlsx",
-    "excel": "xlsx",
-}
-NO_PDF = (
-    "PDF export needs Chromium on the machine that runs Alignbot, and it is not installed there: ask whoever "
-    "runs the bot to install it. Until then `export html` gives the same report, which prints to PDF from any browser."
-)
-
-
 def keys_for(what: str) -> list[str]:
     return list(KEYS) if what == "all" else [what]
 
@@ -83,14 +69,4 @@ async def export(ctx: Context, args: Parsed) -> Reply:
     check = Check()
     fmt = check.choice("format", args.text("format") or "html", EXPORT_FORMATS)
     fmt = check.present(fmt)
-    if fmt == "pdf" and not ctx.config.prints_pdf:
-        return error_reply(NO_PDF)
-    names = ", ".join(TITLES[k] for k in DELIVERABLES)
-    return Reply(
-        [
-            Text(f"The {fmt.upper()} export of {ctx.initiative.name}: the executive summary, overview and {names}."),
-            File(
-                title=f"{ctx.initiative.name} deliverables ({fmt})", export_format=fmt, initiative_id=ctx.initiative.id
-            ),
-        ]
-    )
+    return export_reply(ctx, fmt)
