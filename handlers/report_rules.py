@@ -1,4 +1,4 @@
-"""The rules behind the deliverables: ordering, levels, gaps, RACI findings and formatting.
+"""The rules behind the deliverables: ordering, levels, gaps, set-aside and formatting.
 
 Pure functions of model objects and plain values (no session, no clock), unit-tested without a
 database; `handlers.report_views` applies them to a whole snapshot.
@@ -81,21 +81,6 @@ def uses_source(uc: UseCase, src: DataSource) -> bool:
         return True
     name = src.name.strip().lower()
     return bool(name) and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None
-
-
-def raci_findings(activity_names: dict[int, str], letters: dict[int, list[str]]) -> list[str]:
-    """What `raci check` complains about: every activity needs exactly one A and at least one R."""
-    out = []
-    for aid, name in activity_names.items():
-        roles = letters.get(aid, [])
-        a = roles.count("A")
-        if a == 0:
-            out.append(f"{name}: no one is accountable (A)")
-        elif a > 1:
-            out.append(f"{name}: {a} people are accountable (A); there should be one")
-        if "R" not in roles:
-            out.append(f"{name}: no one is responsible (R)")
-    return out
 
 
 # One formatter per kind of value (handlers.formats); the names stay for the rules' callers.

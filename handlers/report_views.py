@@ -19,6 +19,7 @@ from handlers import plan_rules as plan
 from handlers.messages import Image
 from handlers.polls import chart_for as poll_chart
 from handlers.polls import count_tally
+from handlers.raci_rules import check_matrix
 from handlers.report_rules import (
     CLOSING_SOON,
     GAP_RATING,
@@ -30,7 +31,6 @@ from handlers.report_rules import (
     is_set_aside,
     one_line,
     priority_order,
-    raci_findings,
     risk_level,
     risk_score,
     sets_aside,
@@ -227,6 +227,21 @@ class Builder:
             if u.priority_poll_id in polls:
                 return polls[u.priority_poll_id]
         return None
+
+    def raci_issues(self) -> list[str]:
+        """What `raci check` lists (handlers.raci_rules.check_matrix, default overload), so the
+        deliverable and the command never disagree."""
+        cells: dict[int, dict[int, frozenset[str]]] = defaultdict(dict)
+        for a in self.snap.assignments:
+            held = cells[a.activity_id]
+            held[a.member_id] = held.get(a.member_id, frozenset()) | {a.role}
+        members = sorted(self.snap.members.values(), key=lambda m: m.id)
+        issues = check_matrix(
+            {f"ACT-{a.number} {a.name}": cells[a.id] for a in self.active_activities},
+            {m.id: self.who(m.id) for m in members},
+            inactive=[m.id for m in members if not m.active],
+        )
+        return [i.message for i in issues]
 
     def who(self, member_id: int | None) -> str:
         m: Member | None = self.snap.members.get(member_id) if member_id is not None else None
@@ -520,7 +535,7 @@ class Builder:
             + ["".join(sorted(cells[(act.id, p)], key=order.index)) or "-" for p in people]
             for act in self.active_activities
         ]
-        findings = raci_findings({a.id: f"ACT-{a.number} {a.name}" for a in self.active_activities}, self.letters)
+        findings = self.raci_issues()
         sections = [
             Section(
                 "Programme roles",
@@ -533,7 +548,11 @@ class Builder:
                 table=TableData(["ID", "Activity", *[self.who(p) for p in people]], matrix, "raci"),
                 empty="No RACI activities yet.",
             ),
-            Section("RACI check", items=findings, empty="No findings: every activity has one A and an R."),
+            Section(
+                "RACI check",
+                items=findings,
+                empty="No findings: every activity has one A and an R, and everyone has a role.",
+            ),
         ]
         if with_approvals:
             sections.append(self.approvals(stale or {}))

@@ -1,98 +1,26 @@
-"""What the deliverables and the digest say: the rules (pure), staleness, escaping, Slack and
-Teams limits on a large initiative, and the digest's messages."""
+"""What the deliverables and the digest say on a database: staleness, escaping, Slack and Teams
+limits on a large initiative, the RACI check, and the digest's messages (the pure rules are in
+tests/test_report_rules.py)."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.render import slack, teams
 from bot.render.documents import render_markdown
 from handlers.digest import build_digest
 from handlers.messages import Heading, ListItems
-from handlers.report_rules import (
-    gap_severity,
-    priority_order,
-    raci_findings,
-    risk_level,
-    source_gaps,
-    uses_source,
-)
 from handlers.reports import build_documents, deliverable_version, document_elements
 from storage import migrate
 from storage.db import Database
-from storage.models import DataSource, Member, Risk, SignOffResponse, UseCase
+from storage.models import Member, Risk, SignOffResponse, UseCase
 from tests.report_sample import NOW, T0, add_sign_offs, insert_sample
 from tests.support import table_text
 
 HOSTILE = "<@U999> <!channel> *bold* _it_ `code` <script>alert(1)</script> [x](http://evil) | # =1+1"
-
-
-# ---- pure rules ----------------------------------------------------------------------------
-
-
-def uc(number, impact=None, feasibility=None, rank=None, sources="") -> UseCase:
-    return UseCase(number=number, impact=impact, feasibility=feasibility, priority_rank=rank, data_sources=sources)
-
-
-def test_priority_order_is_rank_then_score_then_number():
-    cases = [uc(1, 2, 2), uc(2, 5, 5), uc(3, 1, 1, rank=2), uc(4, 3, 3, rank=1), uc(5), uc(6, 5, 5)]
-    assert [u.number for u in priority_order(cases)] == [4, 3, 2, 6, 1, 5]
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.none() | st.integers(1, 20), st.integers(1, 5), st.integers(1, 5)), max_size=30))
-def test_priority_order_is_a_permutation_with_ranked_first(rows):
-    cases = [uc(i, imp, feas, rank) for i, (rank, imp, feas) in enumerate(rows, start=1)]
-    ordered = priority_order(cases)
-    assert sorted(u.number for u in ordered) == [u.number for u in cases]
-    ranks = [u.priority_rank for u in ordered]
-    first_unranked = next((i for i, r in enumerate(ranks) if r is None), len(ranks))
-    assert all(r is None for r in ranks[first_unranked:])
-    assert ranks[:first_unranked] == sorted(ranks[:first_unranked])
-
-
-def test_risk_levels_at_their_boundaries():
-    assert [risk_level(s) for s in (1, 4, 5, 9, 10, 16, 20, 25)] == [
-        "low",
-        "low",
-        "medium",
-        "medium",
-        "high",
-        "high",
-        "critical",
-        "critical",
-    ]
-
-
-def test_gaps_are_ratings_of_two_or_less():
-    src = DataSource(number=3, name="CRM", quality=2, accessibility=3, security=1)
-    assert source_gaps(src) == [("quality", 2), ("security", 1)]
-    assert [gap_severity(r) for _, r in source_gaps(src)] == ["moderate", "severe"]
-    assert source_gaps(DataSource(number=1, name="x", quality=None, accessibility=5, security=3)) == []
-
-
-def test_a_use_case_uses_a_source_it_names_by_id_or_whole_name():
-    crm = DataSource(number=3, name="CRM")
-    assert uses_source(uc(1, sources="src-3"), crm)
-    assert uses_source(uc(1, sources="CRM and POS"), crm)
-    assert not uses_source(uc(1, sources="SRC-33"), crm)
-    assert not uses_source(uc(1, sources="CRMX"), crm)
-    assert not uses_source(uc(1, sources=""), crm)
-
-
-def test_raci_findings():
-    names = {1: "ACT-1 a", 2: "ACT-2 b", 3: "ACT-3 c"}
-    found = raci_findings(names, {1: ["A", "R"], 2: ["R", "C"], 3: ["A", "A"]})
-    assert found == [
-        "ACT-2 b: no one is accountable (A)",
-        "ACT-3 c: 2 people are accountable (A); there should be one",
-        "ACT-3 c: no one is responsible (R)",
-    ]
 
 
 # ---- on a database -------------------------------------------------------------------------
