@@ -117,7 +117,8 @@ def format_workdays(days: Collection[int]) -> str:
 
 
 def parse_offsets(text: str) -> tuple[int, ...]:
-    """ "3d,1d,0d" -> (3, 1, 0): working days before the due day, largest first, no repeats."""
+    """ "3d,1d,0d" -> (3, 1, 0): working days before the due day, largest first, no repeats;
+    ValueError names the bad part."""
     out: set[int] = set()
     for part in re.split(r"[,\s]+", text.strip().lower()):
         if not part:
@@ -292,7 +293,9 @@ def share_of(amount: float | None, unit: str) -> float | None:
 def over_allocated(allocations: Iterable[Allocation]) -> dict[str, tuple[float, list[int]]]:
     """person -> (peak share, milestones overlapping at the peak) when the peak is above 100%.
 
-    The peak of a sum of intervals is reached at some interval's start, so checking starts suffices.
+    The peak of a sum of intervals is reached at some interval's start, so checking starts suffices;
+    of two equal peaks the earlier is reported. Sums are rounded to a millionth, so shares that add
+    up to 100 % in floating point are not over.
     """
     by_person: dict[str, list[Allocation]] = defaultdict(list)
     for a in allocations:
@@ -300,7 +303,7 @@ def over_allocated(allocations: Iterable[Allocation]) -> dict[str, tuple[float, 
     out: dict[str, tuple[float, list[int]]] = {}
     for person, items in by_person.items():
         best: tuple[float, list[int]] = (0.0, [])
-        for probe in items:
+        for probe in sorted(items, key=lambda a: (a.start, a.milestone)):
             live = [a for a in items if a.start <= probe.start <= a.end]
             total = round(sum(a.share for a in live), 6)
             if total > best[0]:

@@ -344,3 +344,108 @@ def test_parse_workdays_and_offsets_edges():
     assert rules.parse_snooze(" 1D ") == timedelta(days=1) and rules.parse_snooze("1w") == timedelta(weeks=1)
     assert rules.parse_snooze("2d") is None
     assert rules.dependants({1: PlanItem(1, date(2026, 12, 1))}, 1) == []
+
+
+AUCKLAND = ZoneInfo("Pacific/Auckland")  # UTC+13 in March: its Monday morning is Sunday in UTC
+
+
+def test_digest_times_are_computed_on_the_local_calendar_and_clock():
+    monday, at = 0, time(8, 0)
+    now = datetime(2027, 3, 7, 19, 30, tzinfo=UTC)  # Monday 8 March, 08:30 in Auckland
+    assert rules.last_digest_time(monday, at, AUCKLAND, now) == datetime(2027, 3, 7, 19, 0, tzinfo=UTC)
+    assert rules.next_digest_time(monday, at, AUCKLAND, now) == datetime(2027, 3, 14, 19, 0, tzinfo=UTC)
+    before = datetime(2027, 3, 7, 18, 30, tzinfo=UTC)  # Monday, 07:30 there: last week's run
+    assert rules.last_digest_time(monday, at, AUCKLAND, before) == datetime(2027, 2, 28, 19, 0, tzinfo=UTC)
+    assert rules.digest_period(now, AUCKLAND) == "2027-W10"  # in UTC it is still week 9
+    assert rules.digest_claim_key(5, now, AUCKLAND) == "digest:5:2027-W10"
+
+
+def test_a_local_time_is_returned_in_utc():
+    got = rules.local_at(date(2027, 3, 8), AUCKLAND, time(8, 0))
+    assert got == datetime(2027, 3, 7, 19, 0, tzinfo=UTC) and got.tzinfo is UTC
+    assert rules.local_at(date(2027, 3, 8), AUCKLAND) == datetime(2027, 3, 7, 20, 0, tzinfo=UTC)  # 09:00
+
+
+def test_a_bad_digest_schedule_says_which_field():
+    for day in ("xyzday", "mo", "", "funday"):
+        with pytest.raises(ValueError, match=r"^day$"):
+            rules.parse_digest_schedule(day, "09:00")
+    for at in ("24:00", "9", "09:60", "nine"):
+        with pytest.raises(ValueError, match=r"^time$"):
+            rules.parse_digest_schedule("mon", at)
+
+
+def test_bad_workdays_and_offsets_name_the_bad_part():
+    with pytest.raises(ValueError, match=r"^xyz$"):
+        rules.parse_workdays("mon,xyz")
+    with pytest.raises(ValueError, match=r"^mon-xyz$"):
+        rules.parse_workdays("mon-xyz")
+    with pytest.raises(ValueError, match=r"^ , $"):
+        rules.parse_workdays(" , ")
+    with pytest.raises(ValueError, match=r"^5w$"):
+        rules.parse_offsets("3d,5w")
+    with pytest.raises(ValueError, match=r"^ , $"):
+        rules.parse_offsets(" , ")
+    with pytest.raises(ValueError, match=r"^at least one working day is needed$"):
+        Calendar(workdays=[])
+
+
+def test_stray_separators_are_ignored():
+    assert rules.parse_workdays(",mon, tue") == frozenset({0, 1})
+    assert rules.parse_offsets(",3d 1d,") == (3, 1)
+    assert rules.stored_offsets((3, 1, 0)) == "3,1,0"
+    assert rules.stored_offsets(()) == ""
+    assert rules.stored_offsets(rules.parse_offsets("0d,10d")) == "10,0"
+
+
+def test_of_two_equal_peaks_the_earlier_is_reported():
+    early = [Allocation("dana", 3, 0.6, date(2027, 1, 4), date(2027, 1, 8))]
+    early.append(Allocation("dana", 4, 0.6, date(2027, 1, 5), date(2027, 1, 8)))
+    late = [Allocation("dana", 1, 0.6, date(2027, 2, 1), date(2027, 2, 5))]
+    late.append(Allocation("dana", 2, 0.6, date(2027, 2, 2), date(2027, 2, 5)))
+    assert rules.over_allocated(late + early) == {"dana": (1.2, [3, 4])}
+    assert rules.over_allocated(early + late) == {"dana": (1.2, [3, 4])}
+
+
+def test_over_allocation_is_counted_to_a_millionth():
+    a = Allocation("dana", 1, 0.1 + 0.2, date(2027, 1, 4), date(2027, 1, 8))  # 0.30000000000000004
+    b = Allocation("dana", 2, 0.7, date(2027, 1, 4), date(2027, 1, 8))
+    assert rules.over_allocated([a, b]) == {}
+    noise = Allocation("dana", 2, 0.7000004, date(2027, 1, 4), date(2027, 1, 8))  # 1.0000004 in all
+    assert rules.over_allocated([a, noise]) == {}
+    over = Allocation("dana", 2, 0.700001, date(2027, 1, 4), date(2027, 1, 8))
+    assert rules.over_allocated([a, over]) == {"dana": (1.000001, [1, 2])}
+
+
+def test_an_empty_unit_above_one_is_a_percentage():
+    assert rules.share_of(1.5, "") == 0.015
+    assert rules.share_of(2, "") == 0.02
+
+
+def test_only_owned_people_resources_on_a_dated_milestone_allocate_time():
+    d1, d2 = date(2027, 1, 4), date(2027, 1, 8)
+    rows = [
+        ("person", 50, "%", "dana", 1, d1, d2),
+        ("people", 1, "FTE", "eve", 2, None, d2),  # no start: the due day only
+        ("budget", 50, "%", "dana", 1, d1, d2),  # not a person
+        ("person", 50, "%", None, 1, d1, d2),  # no owner
+        ("person", 50, "%", "dana", None, d1, d2),  # no live milestone
+        ("person", 50, "%", "dana", 3, d1, None),  # no due date
+        ("person", 3, "EUR", "dana", 1, d1, d2),  # says nothing about time
+        ("person", 2, "FTE", "dana", 1, d1, d2),  # a team led by dana
+    ]
+    assert rules.allocations(rows) == [
+        Allocation("dana", 1, 0.5, d1, d2),
+        Allocation("eve", 2, 1, d2, d2),
+    ]
+    assert rules.allocations([]) == []
+
+
+def test_critical_path_stops_at_a_loop_behind_the_last_milestone():
+    # Stored data that loops (2 after 3, 3 after 2) must not hang the plan deliverable.
+    items = {
+        1: PlanItem(1, date(2027, 1, 29), after=2),
+        2: PlanItem(2, date(2027, 1, 15), after=3),
+        3: PlanItem(3, date(2027, 1, 8), after=2),
+    }
+    assert rules.critical_path(items) == [3, 2, 1]

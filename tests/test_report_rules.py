@@ -118,6 +118,13 @@ def test_a_use_case_uses_a_source_it_names_by_id_or_whole_name():
     assert not uses_source(UseCase(number=1, data_sources=None), crm)
 
 
+def test_a_use_case_that_names_no_source_uses_none_whatever_its_name():
+    for name in ("CRM", "XXXX", "none", "n/a", ""):
+        src = DataSource(number=1, name=name)
+        assert not uses_source(UseCase(number=2, data_sources=None), src), name
+        assert not uses_source(uc(2, sources=""), src), name
+
+
 def test_a_source_name_is_matched_as_text_not_as_a_pattern():
     cpp = DataSource(number=7, name="  C++ ")
     assert uses_source(uc(1, sources="the c++ feed"), cpp)
