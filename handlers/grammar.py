@@ -126,7 +126,7 @@ class Parsed:
             return default
         if isinstance(v, list):
             return " ".join(str(x) for x in v)
-        return str(v) if isinstance(v, Mention) else v
+        return str(v)  # a person as @name
 
     def token(self, name: str) -> Token | None:
         """The one word or person a single-valued argument or option holds; None when not given."""
@@ -150,7 +150,7 @@ class Parsed:
         return list(v) if isinstance(v, list) else [v]
 
     def flag(self, name: str) -> bool:
-        return bool(self.opts.get(name, False))
+        return bool(self.opts.get(name))
 
     def has(self, name: str) -> bool:
         return name in self.opts or self.args.get(name) is not None

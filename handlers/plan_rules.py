@@ -79,8 +79,6 @@ class Calendar:
 
     def between(self, a: date, b: date) -> int:
         """Signed working days from `a` to `b`: how far `add(a, k)` must go to reach `b`'s day."""
-        if a == b:
-            return 0
         step = 1 if b > a else -1
         count, d = 0, a
         while d != b:
@@ -170,12 +168,10 @@ def dependants(items: Mapping[int, PlanItem], root: int) -> list[int]:
         if item.after is not None:
             children[item.after].append(item.id)
     out: list[int] = []
-    seen = {root}
     queue = [root]
     while queue:
         for child in sorted(children[queue.pop(0)]):
-            if child not in seen:
-                seen.add(child)
+            if child != root:  # each item waits on one other, so only a loop back to root repeats
                 out.append(child)
                 queue.append(child)
     return out
@@ -244,7 +240,7 @@ def local_at(day: date, tz: ZoneInfo, at: time = REMIND_AT) -> datetime:
 
 def reminder_days(due: date, offsets: Iterable[int], cal: Calendar) -> list[tuple[int, date]]:
     """(offset, local day) for each "n working days before" reminder; the due day when n == 0."""
-    return [(n, cal.add(due, -n) if n else due) for n in offsets]
+    return [(n, cal.add(due, -n)) for n in offsets]
 
 
 def overdue_day(due: date, nth: int, cal: Calendar) -> date:

@@ -6,7 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.grammar import MAX_COMMAND_LENGTH, Arg, Mention, Opt, UsageError, Word, parse_args, tokenize
+from handlers.grammar import (
+    MAX_COMMAND_LENGTH,
+    Arg,
+    Mention,
+    Opt,
+    UsageError,
+    Word,
+    parse_args,
+    readable_mentions,
+    tokenize,
+)
 from handlers.registry import Registry
 
 
@@ -157,3 +167,70 @@ def test_a_missing_argument_names_itself_and_its_field():
     with pytest.raises(UsageError) as e:
         parse_args(tokenize("--zzz"), (), (Opt("impact"),), "u")
     assert e.value.message == "--zzz is not an option of this command. Usage: u"
+
+
+def test_mentions_read_as_at_names():
+    assert readable_mentions("ask <@U1|bob> and <@U2>") == "ask @bob and @U2"
+    assert readable_mentions("<@U1|  >") == "@U1"  # a blank name falls back to the id
+    assert readable_mentions("<@U1| ann >, <@W2.x:y-z|Eve>") == "@ann, @Eve"
+    assert readable_mentions("no one <here> <@> a<@U3>b") == "no one <here> <@> a@U3b"
+    assert str(Mention("U1", "ann")) == "@ann" and str(Mention("U1")) == "@U1"
+
+
+def test_an_unknown_option_suggests_the_closest():
+    with pytest.raises(UsageError) as e:
+        parse_args(tokenize("--impcat 3"), (), (Opt("impact"), Opt("feasibility")), "u")
+    assert e.value.message == "--impcat is not an option of this command. Did you mean --impact? Usage: u"
+
+
+def test_an_option_given_twice_or_a_switch_with_a_value_is_refused():
+    spec = (), (Opt("note"), Opt("force", flag=True))
+    with pytest.raises(UsageError) as e:
+        parse_args(tokenize("--note a --note b"), *spec, "u")
+    assert e.value.message == "--note is given twice; give it once."
+    with pytest.raises(UsageError) as e:
+        parse_args(tokenize("--force=yes"), *spec, "u")
+    assert e.value.message == "--force is a switch and takes no value."
+    assert parse_args(tokenize("--note=a b"), (Arg("t"),), spec[1], "u").args == {"t": "b"}
+
+
+def test_curly_quotes_inside_a_straight_quote_are_text_until_balanced():
+    # A phone turns the closing " into ”; a “quoted” word before it must not end the text early.
+    assert values('"the \u201csmart\u201d one\u201d x') == ["the \u201csmart\u201d one", "x"]
+    assert values('say "a \u201csmart\u201d word" x') == ["say", "a \u201csmart\u201d word", "x"]
+    assert values("'a \u201cb\u201d c' d") == ["a \u201cb\u201d c", "d"]  # only " counts them
+
+
+def test_a_backslash_at_the_end_of_a_quote_escapes_nothing():
+    for text in ('"a\\', '"a\\"'):  # "a\ and "a\" : the closing quote is escaped or missing
+        with pytest.raises(UsageError) as e:
+            tokenize(text)
+        assert e.value.message == "A quote is not closed: put a matching quote after the text it starts."
+
+
+def test_a_bare_double_dash_is_a_value_and_a_one_letter_option_is_an_option():
+    spec = (), (Opt("owner", many=True), Opt("x"))
+    assert parse_args(tokenize("--owner a -- b"), *spec, "u").opts == {"owner": ["a", "--", "b"]}
+    assert parse_args(tokenize("--owner a --x 1"), *spec, "u").opts == {"owner": ["a"], "x": "1"}
+    assert parse_args(tokenize("--x 1"), *spec, "u").opts == {"x": "1"}
+
+
+def test_typed_accessors_of_parsed():
+    spec = (Arg("who"), Arg("rest", rest=True)), (Opt("many", many=True), Opt("one"), Opt("on", flag=True))
+    p = parse_args(tokenize("<@U1|ann> a b --many x y --one z --on"), *spec, "u")
+    assert p.token("who") == Mention("U1", "ann") and p.word("who") == "@ann"
+    assert p.token("one") == "z" and p.word("one") == "z"
+    assert p.tokens("many") == ["x", "y"] and p.tokens("rest") == ["a", "b"] and p.tokens("one") == ["z"]
+    p.tokens("many").append("q")  # a copy: the parsed value does not change
+    assert p.tokens("many") == ["x", "y"]
+    assert p.flag("on") and p.text("on") is None
+    for name, reader in (("many", p.token), ("on", p.token), ("rest", p.word)):
+        with pytest.raises(TypeError) as e:
+            reader(name)
+        assert str(e.value) == f"{name} is a switch or takes several tokens: read it with flag() or tokens()"
+    with pytest.raises(TypeError) as e:
+        p.tokens("on")
+    assert str(e.value) == "on is a switch: read it with flag()"
+    empty = parse_args(tokenize(""), *spec, "u")
+    assert empty.token("one") is None and empty.word("one") is None and empty.word("who") is None
+    assert empty.tokens("many") == [] and empty.tokens("rest") == [] and not empty.flag("on")

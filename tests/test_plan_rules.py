@@ -426,13 +426,13 @@ def test_only_owned_people_resources_on_a_dated_milestone_allocate_time():
     d1, d2 = date(2027, 1, 4), date(2027, 1, 8)
     rows = [
         ("person", 50, "%", "dana", 1, d1, d2),
-        ("people", 1, "FTE", "eve", 2, None, d2),  # no start: the due day only
         ("budget", 50, "%", "dana", 1, d1, d2),  # not a person
         ("person", 50, "%", None, 1, d1, d2),  # no owner
         ("person", 50, "%", "dana", None, d1, d2),  # no live milestone
         ("person", 50, "%", "dana", 3, d1, None),  # no due date
         ("person", 3, "EUR", "dana", 1, d1, d2),  # says nothing about time
         ("person", 2, "FTE", "dana", 1, d1, d2),  # a team led by dana
+        ("people", 1, "FTE", "eve", 2, None, d2),  # no start: the due day only
     ]
     assert rules.allocations(rows) == [
         Allocation("dana", 1, 0.5, d1, d2),
@@ -449,3 +449,10 @@ def test_critical_path_stops_at_a_loop_behind_the_last_milestone():
         3: PlanItem(3, date(2027, 1, 8), after=2),
     }
     assert rules.critical_path(items) == [3, 2, 1]
+
+
+def test_dependants_end_at_a_loop_back_to_the_root():
+    loop = {1: PlanItem(1, date(2027, 1, 8), after=3), 2: PlanItem(2, date(2027, 1, 15), after=1)}
+    loop[3] = PlanItem(3, date(2027, 1, 22), after=2)
+    assert rules.dependants(loop, 1) == [2, 3]
+    assert rules.creates_cycle(loop, 2, 3)
