@@ -36,6 +36,9 @@ async def test_teams_reminder_is_a_proactive_card_and_its_done_action_closes_the
         while await running.bot.outbox.drain():
             pass
         sent = (await connector.wait_for(4))[2:]
+        marks = [a.get("channelData", {}).get("alignbotOutboxId") for a in sent]
+        assert all(isinstance(m, int) for m in marks) and len(set(marks)) == 2  # one outbox row each
+        assert all("alignbotOutboxId" not in (a.get("channelData") or {}) for a in replies[:2])  # turn replies
         by_conversation = {a["_conversation_id"]: card(a) for a in sent}
         assert set(by_conversation) == {"dm-1", "conv-1"}
         assert "Due today: MS-1 Review." in str(by_conversation["dm-1"])

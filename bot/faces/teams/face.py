@@ -399,6 +399,9 @@ class AlignbotTeamsBot(ActivityHandler):
         return InvokeResponse(status=200)
 
 
+OUTBOX_MARK = "alignbotOutboxId"  # channelData key: the outbox row an activity was sent for
+
+
 def card_activity(card: dict[str, Any]) -> Activity:
     """A card message with its preview (`summary`): what Teams shows in the chat list and in
     notifications instead of "Send a card"."""
@@ -580,7 +583,10 @@ class TeamsFace(Face):
                 return
             for c in cards.cards(await _pictures(elements)):
                 scope_card(c, envelope.conversation_id)
-                resp = await self.sender.send(turn_context, card_activity(c))
+                activity = card_activity(c)
+                if envelope.row_id:  # the mark; the Connector cannot be asked for it (docs/operations.md)
+                    activity.channel_data = {OUTBOX_MARK: envelope.row_id}
+                resp = await self.sender.send(turn_context, activity)
                 if resp and resp.id:
                     sent.append(resp.id)
 
