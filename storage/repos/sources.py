@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import DataSource
 
 
 async def list_for(session: AsyncSession, initiative_id: int) -> list[DataSource]:
+    """The live sources: removed and merged ones are set aside."""
     rows = await session.execute(
-        select(DataSource).where(DataSource.initiative_id == initiative_id).order_by(DataSource.number)
+        select(DataSource)
+        .where(DataSource.initiative_id == initiative_id, DataSource.status == "active")
+        .order_by(DataSource.number)
     )
     return list(rows.scalars())
+
+
+async def set_aside_count(session: AsyncSession, initiative_id: int) -> int:
+    rows = await session.execute(
+        select(func.count())
+        .select_from(DataSource)
+        .where(DataSource.initiative_id == initiative_id, DataSource.status != "active")
+    )
+    return int(rows.scalar_one())
 
 
 async def by_number(session: AsyncSession, initiative_id: int, number: int) -> DataSource | None:
