@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import DataSource
@@ -17,14 +17,6 @@ async def list_for(session: AsyncSession, initiative_id: int) -> list[DataSource
     )
     return list(rows.scalars())
 
-
-async def set_aside_count(session: AsyncSession, initiative_id: int) -> int:
-    rows = await session.execute(
-        select(func.count())
-        .select_from(DataSource)
-        .where(DataSource.initiative_id == initiative_id, DataSource.status != "active")
-    )
-    return int(rows.scalar_one())
 
 
 async def by_number(session: AsyncSession, initiative_id: int, number: int) -> DataSource | None:
