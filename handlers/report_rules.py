@@ -7,6 +7,7 @@ database; `handlers.report_views` applies them to a whole snapshot.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 
 from handlers import formats, scoring
@@ -26,6 +27,7 @@ SET_ASIDE = {
     "RISK": CLOSED_RISK,
     "MS": ("removed",),
     "ACT": ("removed",),
+    "SRC": ("removed", "merged"),
 }
 
 
@@ -72,15 +74,19 @@ def source_gaps(src: DataSource) -> list[tuple[str, int]]:
     ]
 
 
-def uses_source(uc: UseCase, src: DataSource) -> bool:
-    """A use case depends on a source its data-sources text names (SRC-n or the source's name)."""
+def uses_source(uc: UseCase, src: DataSource, merged: Sequence[DataSource] = ()) -> bool:
+    """A use case depends on a source its data-sources text names (SRC-n or the source's name),
+    or names a source `merged` into it (a use case that named the duplicate needs the one kept)."""
     text = (uc.data_sources or "").lower()
     if not text:
         return False
-    if re.search(rf"\bsrc-{src.number}\b", text):
-        return True
-    name = src.name.strip().lower()
-    return bool(name) and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None
+    for s in (src, *merged):
+        if re.search(rf"\bsrc-{s.number}\b", text):
+            return True
+        name = s.name.strip().lower()
+        if name and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None:
+            return True
+    return False
 
 
 # One formatter per kind of value (handlers.formats); the names stay for the rules' callers.
@@ -118,6 +124,8 @@ ACTION_WORDS = {
     "risk.update": ("risk", "risks", "updated"),
     "source.add": ("data source", "data sources", "added"),
     "source.edit": ("data source", "data sources", "edited"),
+    "source.remove": ("data source", "data sources", "removed"),
+    "source.merge": ("data source", "data sources", "merged"),
     "poll.start": ("poll", "polls", "started"),
     "poll.close": ("poll", "polls", "closed"),
     "poll.extend": ("poll", "polls", "extended"),

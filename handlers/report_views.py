@@ -40,7 +40,7 @@ from handlers.report_rules import (
 )
 from handlers.scoring import CRITICAL_SCORE, HIGH_SCORE
 from handlers.scoring import score as uc_score
-from storage.models import Member, Milestone, Resource, UseCase
+from storage.models import DataSource, Member, Milestone, Resource, UseCase
 from storage.repos.reports import Snapshot
 
 DELIVERABLES = ("usecases", "infrastructure", "kpis", "raci", "risks", "plan")
@@ -156,6 +156,31 @@ class Builder:
         self.letters: dict[int, list[str]] = defaultdict(list)
         for a in snap.assignments:
             self.letters[a.activity_id].append(a.role)
+
+    @cached_property
+    def live_sources(self) -> list[DataSource]:
+        return [s for s in self.snap.sources if not is_set_aside("SRC", s.status)]
+
+    @cached_property
+    def merged_into(self) -> dict[int, list[DataSource]]:
+        """What was merged into each source: a use case naming the duplicate needs the one kept."""
+        out: dict[int, list[DataSource]] = defaultdict(list)
+        for s in self.snap.sources:
+            if s.status == "merged" and s.merged_into_id is not None:
+                out[s.merged_into_id].append(s)
+        return out
+
+    def set_aside_sources(self) -> Section:
+        rows = [
+            self.set_aside_row(f"SRC-{s.number}", s.name, s.status)
+            for s in self.snap.sources
+            if is_set_aside("SRC", s.status)
+        ]
+        return self.set_aside_section(rows, "data sources", "data_sources")
+
+    def sources_fact(self) -> tuple[str, str]:
+        gaps = sum(1 for s in self.live_sources if source_gaps(s))
+        return ("Data sources", f"{len(self.live_sources)} ({gaps} with gaps)")
 
     @cached_property
     def by_priority(self) -> list[UseCase]:
@@ -405,32 +430,32 @@ class Builder:
         # Only live use cases that name a source can be blocked by one: match those alone,
         # and only against sources that have a gap.
         naming = [u for u in self.live_use_cases if u.data_sources]
-        for s in self.snap.sources:
+        for s in self.live_sources:
             found = source_gaps(s)
             if not found:
                 continue
-            blocked = [u for u in naming if uses_source(u, s)]
+            blocked = [u for u in naming if uses_source(u, s, self.merged_into.get(s.id, ()))]
             for dim, rating in found:
                 gaps.append((rating, s.number, dim, s, blocked))
         gaps.sort(key=lambda g: (g[0], g[1], g[2]))
         return gaps
 
-    def infrastructure(self) -> Document:
-        inv = [
-            [
-                f"SRC-{s.number}",
-                s.name,
-                s.type,
-                s.owner or self.who(s.owner_member_id),
-                s.size or "-",
-                s.refresh or "-",
-                str(s.quality or "-"),
-                str(s.accessibility or "-"),
-                str(s.security or "-"),
-                one_line(s.issues) or "-",
-            ]
-            for s in self.snap.sources
+    def inventory_row(self, s: DataSource) -> list[str]:
+        return [
+            f"SRC-{s.number}",
+            s.name,
+            s.type,
+            s.owner or self.who(s.owner_member_id),
+            s.size or "-",
+            s.refresh or "-",
+            str(s.quality or "-"),
+            str(s.accessibility or "-"),
+            str(s.security or "-"),
+            one_line(s.issues) or "-",
         ]
+
+    def infrastructure(self) -> Document:
+        inv = [self.inventory_row(s) for s in self.live_sources]
         gap_rows = [
             [
                 gap_severity(rating),
@@ -467,6 +492,7 @@ class Builder:
                     ),
                     empty="No gaps: every rated dimension is above 2.",
                 ),
+                self.set_aside_sources(),
             ],
         )
 
@@ -876,6 +902,17 @@ class Builder:
 
     # ---- overview ----
 
+    def aside_counts(self) -> dict[tuple[str, str], int]:
+        snap = self.snap
+        return {
+            ("use case", "use cases"): len(snap.use_cases) - len(self.live_use_cases),
+            ("KPI", "KPIs"): len(snap.kpis) - len(self.live_kpis),
+            ("risk", "risks"): len(snap.risks) - len(self.live_risks),
+            ("milestone", "milestones"): sum(1 for m in snap.milestones if m.status == "removed"),
+            ("RACI activity", "RACI activities"): len(snap.activities) - len(self.active_activities),
+            ("data source", "data sources"): len(snap.sources) - len(self.live_sources),
+        }
+
     def overview(self, now: datetime) -> Document:
         snap = self.snap
         today = now.astimezone(self.tz).date()
@@ -883,13 +920,7 @@ class Builder:
         for u in self.live_use_cases:
             by_status[u.status] += 1
         order = self.milestone_order()
-        aside = {
-            ("use case", "use cases"): len(snap.use_cases) - len(self.live_use_cases),
-            ("KPI", "KPIs"): len(snap.kpis) - len(self.live_kpis),
-            ("risk", "risks"): len(snap.risks) - len(self.live_risks),
-            ("milestone", "milestones"): sum(1 for m in snap.milestones if m.status == "removed"),
-            ("RACI activity", "RACI activities"): len(snap.activities) - len(self.active_activities),
-        }
+        aside = self.aside_counts()
         late = sum(1 for m in order if self.milestone_status(m, today) == "overdue")
         facts = [
             (
@@ -905,7 +936,7 @@ class Builder:
                 f"{formats.count(len(self.live_risks))} "
                 f"({sum(1 for r in self.live_risks if risk_score(r) >= CRITICAL_SCORE)} critical)",
             ),
-            ("Data sources", f"{len(snap.sources)} ({sum(1 for s in snap.sources if source_gaps(s))} with gaps)"),
+            self.sources_fact(),
             (
                 "Polls",
                 f"{sum(1 for p in snap.polls if p.status == 'open')} open, "

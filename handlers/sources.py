@@ -18,6 +18,8 @@ from handlers.usecases import (
     LONG_MAX,
     SHORT_MAX,
     TITLE_MAX,
+    changed_names,
+    changes,
     edited,
     history,
     may_change,
@@ -239,6 +241,7 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     members = await uc_repo.members_by_id(ctx.session, ctx.initiative.id)
     found = gaps_of(src.number, src.name, _ratings(src))
     fields = [
+        ("Status", "merged into another source (see History)" if src.status == "merged" else src.status),
         ("Type", src.type),
         ("Owner", _owner(src, members)),
         ("Size", src.size or "-"),
@@ -268,9 +271,7 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     ),
 )
 async def edit(ctx: Context, args: Parsed) -> Reply:
-    src = await source_or_refuse(ctx, args.text("source"))
-    if not may_change(ctx, src.created_by_member_id, src.owner_member_id):
-        raise UsageError(f"Only whoever added {sid(src)}, its owner or a facilitator can edit it.")
+    src = await changeable_source(ctx, args.text("source"), "edit")
     if not args.opts:
         raise UsageError(f"Say what to change, e.g. `source edit {sid(src)} --quality 3`.")
     check = Check()
@@ -292,3 +293,79 @@ async def list_gaps(ctx: Context, args: Parsed) -> Reply:
         for g in rank_gaps(found)
     ]
     return Reply([Text(f"{len(found)} gap(s)"), Table(["ID", "Source", "Area", "Rating", "Severity"], rows)])
+
+
+# ---- setting a source aside -----------------------------------------------------------------
+
+
+def merged_values(keep: DataSource, dup: DataSource) -> dict[str, Any]:
+    """What the kept source takes from its duplicate: a rating either recorded keeps the lower one
+    (a gap found on either copy stays, once), and a field the kept one lacks is filled in."""
+    values: dict[str, Any] = {}
+    for dim in RATINGS:
+        mine, theirs = getattr(keep, dim), getattr(dup, dim)
+        if theirs is not None and (mine is None or theirs < mine):
+            values[dim] = theirs
+    for name in ("size", "refresh", "issues", "remediation", "remediation_owner_member_id"):
+        if not getattr(keep, name) and getattr(dup, name):
+            values[name] = getattr(dup, name)
+    if not (keep.owner or keep.owner_member_id) and (dup.owner or dup.owner_member_id):  # one person or one team
+        values["owner"], values["owner_member_id"] = dup.owner, dup.owner_member_id
+    return values
+
+
+async def changeable_source(ctx: Context, ref: str | None, verb: str, field: str = "source") -> DataSource:
+    """A live source the actor may change: whoever added it, its owner or a facilitator."""
+    src = await numbered_or_refuse(ctx, ref, "SRC", "source", repo.by_number, field=field)
+    if src.status != "active":
+        raise UsageError(f"{sid(src)} was already {src.status}; `source show {sid(src)}` says by whom and why.")
+    if not may_change(ctx, src.created_by_member_id, src.owner_member_id):
+        raise UsageError(f"Only whoever added {sid(src)}, its owner or a facilitator can {verb} it.")
+    return src
+
+
+@command(
+    "source remove",
+    summary="Set a data source aside (whoever added it, its owner or a facilitator).",
+    usage="source remove SRC-n [--reason TEXT]",
+    args=(Arg("source", required=True),),
+    opts=(Opt("reason"),),
+    examples=('source remove SRC-4 --reason "Decommissioned in 2025"',),
+)
+async def remove(ctx: Context, args: Parsed) -> Reply:
+    src = await changeable_source(ctx, args.text("source"), "remove")
+    check = Check()
+    reason = check.text("reason", args.text("reason"), max_len=LONG_MAX)
+    check.done()
+    src.status, src.updated_at = "removed", ctx.now
+    ctx.audit("source.remove", sid(src), reason=reason)
+    return Reply(
+        [Text(f"{ctx.member.display_name} removed {sid(src)} {src.name}" + (f": {reason}" if reason else "."))],
+        visibility="channel",
+    )
+
+
+@command(
+    "source merge",
+    summary="Merge a duplicate data source into the one to keep (whoever may edit both).",
+    usage="source merge SRC-keep SRC-duplicate",
+    args=(Arg("keep", required=True), Arg("duplicate", required=True)),
+    examples=("source merge SRC-1 SRC-5",),
+)
+async def merge(ctx: Context, args: Parsed) -> Reply:
+    keep = await changeable_source(ctx, args.text("keep"), "merge", field="keep")
+    dup = await changeable_source(ctx, args.text("duplicate"), "merge", field="duplicate")
+    if keep.id == dup.id:
+        raise UsageError(f"{sid(keep)} cannot be merged into itself: name the duplicate second.", field="duplicate")
+    changed = changes(keep, merged_values(keep, dup))
+    keep.updated_at = dup.updated_at = ctx.now
+    dup.status, dup.merged_into_id = "merged", keep.id
+    why = f"merged into {sid(keep)}"
+    ctx.audit("source.merge", sid(dup), into=sid(keep), reason=why)
+    if changed:
+        ctx.audit("source.edit", sid(keep), changed=changed, merged=sid(dup))
+    took = f"; it took {changed_names(changed)} from {sid(dup)}" if changed else ""
+    return Reply(
+        [Text(f"{ctx.member.display_name} merged {sid(dup)} {dup.name} into {sid(keep)} {keep.name}{took}.")],
+        visibility="channel",
+    )

@@ -477,13 +477,17 @@ async def list_use_cases(ctx: Context, args: Parsed) -> Reply:
         if status or category:
             return Reply([Text("No use cases match those filters.")])
         return Reply([Text('No use cases yet. Propose one with `usecase propose "TITLE"`.')])
+    ordered = sort_use_cases(cases, sort)
+    headers = ["ID", "Title", "Impact", "Feasibility", "Score", "Status"]
     rows = [
         [uc_id(uc), uc.title, str(uc.impact or "-"), str(uc.feasibility or "-"), str(score(uc) or "-"), uc.status]
-        for uc in sort_use_cases(cases, sort)
+        for uc in ordered
     ]
-    return Reply(
-        [Text(f"{len(cases)} use case(s)"), Table(["ID", "Title", "Impact", "Feasibility", "Score", "Status"], rows)]
-    )
+    if sort == "priority":
+        # The rank the chosen priority poll gave (tied use cases share it); unranked ones, last, have none.
+        headers.insert(0, "Rank")
+        rows = [[str(uc.priority_rank or ""), *row] for uc, row in zip(ordered, rows, strict=True)]
+    return Reply([Text(f"{len(cases)} use case(s)"), Table(headers, rows)])
 
 
 @command(

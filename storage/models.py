@@ -234,6 +234,10 @@ class DataSource(Base):
     # What will be done about its gaps, and who sees to it (the gap analysis shows both).
     remediation: Mapped[str] = mapped_column(Text, default="")
     remediation_owner_member_id: Mapped[int | None] = _fk("member.id", nullable=True, ondelete="SET NULL")
+    # Set aside (`source remove`, or `source merge` into the source it duplicated): in no live
+    # list, count or gap; who, when and why are in the audit row that did it.
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")  # active|removed|merged
+    merged_into_id: Mapped[int | None] = _fk("data_source.id", nullable=True, ondelete="SET NULL")
     created_by_member_id: Mapped[int] = _fk("member.id")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

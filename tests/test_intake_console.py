@@ -267,3 +267,29 @@ def test_show_has_priority_and_polls_once_polls_set_them(sqlite_url):
         r"Polls:\s+an option in 1 poll\(s\)", first
     )
     assert "Priority" not in second and "Polls:" not in second
+
+
+def test_list_sorted_by_priority_shows_the_poll_rank(db_url):
+    """`--sort priority` leads with the chosen poll's rank; an unranked use case comes last, blank."""
+    out = run_console(
+        [
+            'usecase propose "Lakehouse" --impact 2 --feasibility 2',
+            'usecase propose "Dashboards" --impact 5 --feasibility 5',
+            'usecase propose "Churn model" --impact 3 --feasibility 3',
+            'poll start "Which first?" --method ranked --usecases all --sets-priority',
+            "poll vote POLL-1 1 3",
+            "poll close POLL-1",
+            'usecase propose "Late idea" --impact 5 --feasibility 4',
+            "usecase list --sort priority",
+            "usecase list --sort score",
+        ],
+        db_url,
+    )
+    by_priority = section(out, "4 use case(s)", "4 use case(s)\n" + "ID")
+    lines = [line.split() for line in by_priority.splitlines() if "UC-" in line or "Rank" in line]
+    assert lines[0][:2] == ["Rank", "ID"]
+    # the poll placed UC-2, which nobody ranked, third; UC-4, proposed after it closed, has no rank
+    assert [row[:2] for row in lines[1:4]] == [["1", "UC-1"], ["2", "UC-3"], ["3", "UC-2"]]
+    assert [row[0] for row in lines[4:]] == ["UC-4"]
+    by_score = out[out.rindex("4 use case(s)") :]
+    assert "Rank" not in by_score

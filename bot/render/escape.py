@@ -42,6 +42,20 @@ def markdown(text: str) -> str:
     return _MD_ORDERED.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 
+_CARD_SPECIAL = re.compile(r"([\\*_\[\]<>])")
+_CARD_BULLET = re.compile(r"^(\s*)([-+])(?=\s|$)", re.MULTILINE)
+
+
+def card_text(text: str) -> str:
+    """Teams Adaptive Card TextBlocks and facts. Their Markdown is a subset (bold, italic, links,
+    bulleted and numbered lists; `<` and `>` for autolinks, where a renderer knows them), so only
+    what it reads is escaped: not every Teams client drops a backslash before anything else, and
+    `Sales \\(EU\\)\\.` would show its backslashes."""
+    text = _CARD_SPECIAL.sub(r"\\\1", text)
+    text = _CARD_BULLET.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return _MD_ORDERED.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
 def csv_cell(value: object) -> object:
     """Spreadsheets run cells that start with = + - @ (and tab/CR) as formulas: make them text."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):

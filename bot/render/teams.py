@@ -1,6 +1,6 @@
 """Neutral elements -> Adaptive Cards (schema 1.5) for Teams.
 
-TextBlocks render a Markdown subset, so user text is escaped with `markdown`; cards are JSON,
+TextBlocks render a Markdown subset, so user text is escaped for that subset (`card_text`); cards are JSON,
 so quotes and braces in user text cannot break them. Tables are the card's `Table` element.
 
 Size: Teams counts a message as the UTF-16 size of the whole activity, base64 images excluded, and
@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from bot.render import tables
-from bot.render.escape import markdown
+from bot.render.escape import card_text
 from handlers.messages import (
     Buttons,
     Element,
@@ -40,7 +40,7 @@ SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 
 
 def _text(text: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": markdown(text), "wrap": True, **extra}
+    return {"type": "TextBlock", "text": card_text(text), "wrap": True, **extra}
 
 
 def body_for(element: Element) -> list[dict[str, Any]]:
@@ -49,7 +49,8 @@ def body_for(element: Element) -> list[dict[str, Any]]:
     if isinstance(element, Text):
         return [_text(element.text)]
     if isinstance(element, Fields):
-        return [{"type": "FactSet", "facts": [{"title": markdown(k), "value": markdown(v)} for k, v in element.items]}]
+        facts = [{"title": card_text(k), "value": card_text(v)} for k, v in element.items]
+        return [{"type": "FactSet", "facts": facts}]
     if isinstance(element, ListItems):
         return [_text(f"• {i}", spacing="None") for i in element.items]
     if isinstance(element, Table):

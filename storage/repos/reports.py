@@ -49,6 +49,8 @@ SET_ASIDE_ACTIONS = (
     "risk.update",
     "milestone.remove",
     "raci.activity.remove",
+    "source.remove",
+    "source.merge",
 )
 
 

@@ -9,10 +9,14 @@ from storage.models import DataSource
 
 
 async def list_for(session: AsyncSession, initiative_id: int) -> list[DataSource]:
+    """The live sources: removed and merged ones are set aside."""
     rows = await session.execute(
-        select(DataSource).where(DataSource.initiative_id == initiative_id).order_by(DataSource.number)
+        select(DataSource)
+        .where(DataSource.initiative_id == initiative_id, DataSource.status == "active")
+        .order_by(DataSource.number)
     )
     return list(rows.scalars())
+
 
 
 async def by_number(session: AsyncSession, initiative_id: int, number: int) -> DataSource | None:

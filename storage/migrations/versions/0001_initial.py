@@ -262,11 +262,14 @@ def upgrade() -> None:
     sa.Column('issues', sa.Text(), nullable=False),
     sa.Column('remediation', sa.Text(), nullable=False),
     sa.Column('remediation_owner_member_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), server_default='active', nullable=False),
+    sa.Column('merged_into_id', sa.Integer(), nullable=True),
     sa.Column('created_by_member_id', sa.Integer(), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_member_id'], ['member.id'], name=op.f('fk_data_source_created_by_member_id_member'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['initiative_id'], ['initiative.id'], name=op.f('fk_data_source_initiative_id_initiative'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['data_source.id'], name=op.f('fk_data_source_merged_into_id_data_source'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['owner_member_id'], ['member.id'], name=op.f('fk_data_source_owner_member_id_member'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['remediation_owner_member_id'], ['member.id'], name=op.f('fk_data_source_remediation_owner_member_id_member'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_data_source')),
@@ -275,6 +278,7 @@ def upgrade() -> None:
     with op.batch_alter_table('data_source', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_data_source_created_by_member_id'), ['created_by_member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_data_source_initiative_id'), ['initiative_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_data_source_merged_into_id'), ['merged_into_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_data_source_owner_member_id'), ['owner_member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_data_source_remediation_owner_member_id'), ['remediation_owner_member_id'], unique=False)
 
@@ -813,6 +817,7 @@ def downgrade() -> None:
     with op.batch_alter_table('data_source', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_data_source_remediation_owner_member_id'))
         batch_op.drop_index(batch_op.f('ix_data_source_owner_member_id'))
+        batch_op.drop_index(batch_op.f('ix_data_source_merged_into_id'))
         batch_op.drop_index(batch_op.f('ix_data_source_initiative_id'))
         batch_op.drop_index(batch_op.f('ix_data_source_created_by_member_id'))
 
