@@ -199,6 +199,7 @@ def test_curly_quotes_inside_a_straight_quote_are_text_until_balanced():
     assert values('"the \u201csmart\u201d one\u201d x') == ["the \u201csmart\u201d one", "x"]
     assert values('say "a \u201csmart\u201d word" x') == ["say", "a \u201csmart\u201d word", "x"]
     assert values("'a \u201cb\u201d c' d") == ["a \u201cb\u201d c", "d"]  # only " counts them
+    assert values('"XX\u201d y') == ["XX", "y"]  # other characters count nothing
 
 
 def test_a_backslash_at_the_end_of_a_quote_escapes_nothing():
@@ -217,10 +218,10 @@ def test_a_bare_double_dash_is_a_value_and_a_one_letter_option_is_an_option():
 
 def test_typed_accessors_of_parsed():
     spec = (Arg("who"), Arg("rest", rest=True)), (Opt("many", many=True), Opt("one"), Opt("on", flag=True))
-    p = parse_args(tokenize("<@U1|ann> a b --many x y --one z --on"), *spec, "u")
+    p = parse_args(tokenize("<@U1|ann> a b --many x y --one zed --on"), *spec, "u")
     assert p.token("who") == Mention("U1", "ann") and p.word("who") == "@ann"
-    assert p.token("one") == "z" and p.word("one") == "z"
-    assert p.tokens("many") == ["x", "y"] and p.tokens("rest") == ["a", "b"] and p.tokens("one") == ["z"]
+    assert p.token("one") == "zed" and p.word("one") == "zed"
+    assert p.tokens("many") == ["x", "y"] and p.tokens("rest") == ["a", "b"] and p.tokens("one") == ["zed"]
     p.tokens("many").append("q")  # a copy: the parsed value does not change
     assert p.tokens("many") == ["x", "y"]
     assert p.flag("on") and p.text("on") is None
