@@ -12,6 +12,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from handlers import formats
@@ -76,6 +77,7 @@ NEXT_STATUS = {
 }
 SORTS = {"priority": "priority", "impact": "impact", "feasibility": "feasibility", "score": "score", "newest": "newest"}
 FORCE_YES = "yes"
+MOVED_PLURALS = {"requirement": "requirements", "KPI": "KPIs", "RACI activity": "RACI activities", "risk": "risks"}
 
 # Field name -> (form label, kind). The same names are the command's --options.
 TEXT_FIELDS = {
@@ -630,6 +632,58 @@ async def withdraw(ctx: Context, args: Parsed) -> Reply:
     if not may_change(ctx, uc.proposer_member_id):
         raise UsageError(f"Only the proposer of {uc_id(uc)} or a facilitator can withdraw it.")
     return await _move(ctx, uc, "withdrawn", args.text("reason"))
+
+
+@command(
+    "usecase merge",
+    summary="Merge a duplicate use case into another: its requirements, KPIs, risks and priority follow.",
+    usage="usecase merge UC-keep UC-duplicate [--reason TEXT]",
+    args=(Arg("keep", required=True), Arg("duplicate", required=True)),
+    opts=(Opt("reason"),),
+    roles=FACILITATOR,
+    examples=('usecase merge UC-2 UC-7 --reason "Same churn model"',),
+)
+async def merge(ctx: Context, args: Parsed) -> Reply:
+    keep = await use_case_or_refuse(ctx, args.text("keep"), "keep")
+    drop = await use_case_or_refuse(ctx, args.text("duplicate"), "duplicate")
+    check = Check()
+    reason = check.text("reason", args.text("reason"), max_len=LONG_MAX)
+    check.done()
+    await _refuse_merge(ctx, keep, drop)
+    moved = await repo.move_attachments(ctx.session, keep, drop)
+    _take_over(keep, drop, ctx.now)
+    why = f"merged into {uc_id(keep)}" + (f": {reason}" if reason else "")
+    old = drop.status
+    drop.status, drop.status_reason, drop.updated_at = "merged", why, ctx.now
+    ctx.audit("usecase.merged", uc_id(drop), old=old, new="merged", into=uc_id(keep), reason=why, moved=moved)
+    parts = [f"{n} {what if n == 1 else MOVED_PLURALS[what]}" for what, n in moved.items() if n]
+    line = f"Merged {uc_id(drop)} {drop.title} into {uc_id(keep)} {keep.title}"
+    line += f" ({', '.join(parts)} moved)." if parts else "."
+    return Reply([Text(line + f" {uc_id(drop)} is set aside as merged.")], visibility="channel")
+
+
+async def _refuse_merge(ctx: Context, keep: UseCase, drop: UseCase) -> None:
+    if keep.id == drop.id:
+        raise UsageError(f"{uc_id(keep)} cannot be merged into itself: name the duplicate second.", "duplicate")
+    for uc, field in ((keep, "keep"), (drop, "duplicate")):
+        if uc.status in ("rejected", "withdrawn", "merged"):
+            raise UsageError(f"{uc_id(uc)} is {uc.status}: only live use cases can be merged.", field)
+    polls = await repo.open_polls_with(ctx.session, [keep.id, drop.id])
+    if polls:
+        names = ", ".join(f"POLL-{n}" for n in polls)
+        raise UsageError(
+            f"{names} still counts votes for {uc_id(keep)} or {uc_id(drop)}: merge once it has closed.", "duplicate"
+        )
+
+
+def _take_over(keep: UseCase, drop: UseCase, now: datetime) -> None:
+    """The better priority rank (and its poll) and any text field `keep` left empty."""
+    if drop.priority_rank is not None and (keep.priority_rank is None or drop.priority_rank < keep.priority_rank):
+        keep.priority_rank, keep.priority_poll_id = drop.priority_rank, drop.priority_poll_id
+    for name in ("description", "department", "data_sources", "expected_benefit", "category"):
+        if not getattr(keep, name) and getattr(drop, name):
+            setattr(keep, name, getattr(drop, name))
+    keep.updated_at = now
 
 
 @command(

@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Kpi, Member, Poll, PollOption, Requirement, Risk, RiskUseCase, UseCase, table
+from storage.models import (
+    Kpi,
+    Member,
+    Poll,
+    PollOption,
+    RaciActivity,
+    Requirement,
+    Risk,
+    RiskUseCase,
+    UseCase,
+    table,
+)
 
 
 async def list_for(
@@ -108,3 +119,40 @@ async def polls_with_option(session: AsyncSession, initiative_id: int, use_case_
 async def members_by_id(session: AsyncSession, initiative_id: int) -> dict[int, Member]:
     rows = await session.execute(select(Member).where(Member.initiative_id == initiative_id))
     return {m.id: m for m in rows.scalars()}
+
+
+async def open_polls_with(session: AsyncSession, use_case_ids: Sequence[int]) -> list[int]:
+    """The numbers of open polls offering any of these use cases."""
+    rows = await session.execute(
+        select(Poll.number)
+        .join(PollOption, PollOption.poll_id == Poll.id)
+        .where(Poll.status == "open", PollOption.use_case_id.in_(use_case_ids))
+        .distinct()
+        .order_by(Poll.number)
+    )
+    return list(rows.scalars())
+
+
+async def move_attachments(session: AsyncSession, keep: UseCase, drop: UseCase) -> dict[str, int]:
+    """Give `keep` what hangs off `drop`: requirements (a text `keep` already has is not doubled),
+    KPIs, risk links (one per risk) and RACI activities. Returns how many of each moved, by
+    singular noun."""
+    texts = select(Requirement.text).where(Requirement.use_case_id == keep.id)
+    have = set((await session.execute(texts)).scalars())
+    doubled = delete(Requirement).where(Requirement.use_case_id == drop.id, Requirement.text.in_(have))
+    await session.execute(doubled)
+    moved = {}
+    for name, model in (("requirement", Requirement), ("KPI", Kpi), ("RACI activity", RaciActivity)):
+        result = await session.execute(
+            update(model).where(model.use_case_id == drop.id).values(use_case_id=keep.id)
+        )
+        moved[name] = result.rowcount  # type: ignore[attr-defined]
+    links = select(RiskUseCase.risk_id)
+    linked = set((await session.execute(links.where(RiskUseCase.use_case_id == keep.id))).scalars())
+    risks = list((await session.execute(links.where(RiskUseCase.use_case_id == drop.id))).scalars())
+    await session.execute(delete(RiskUseCase).where(RiskUseCase.use_case_id == drop.id))
+    new = [r for r in risks if r not in linked]
+    if new:
+        await session.execute(insert(RiskUseCase), [{"risk_id": r, "use_case_id": keep.id} for r in new])
+    moved["risk"] = len(new)
+    return moved
