@@ -651,7 +651,7 @@ async def merge(ctx: Context, args: Parsed) -> Reply:
     check.done()
     await _refuse_merge(ctx, keep, drop)
     moved = await repo.move_attachments(ctx.session, keep, drop)
-    _take_over(keep, drop, ctx.now)
+    take_over(keep, drop, ctx.now)
     why = f"merged into {uc_id(keep)}" + (f": {reason}" if reason else "")
     old = drop.status
     drop.status, drop.status_reason, drop.updated_at = "merged", why, ctx.now
@@ -676,7 +676,7 @@ async def _refuse_merge(ctx: Context, keep: UseCase, drop: UseCase) -> None:
         )
 
 
-def _take_over(keep: UseCase, drop: UseCase, now: datetime) -> None:
+def take_over(keep: UseCase, drop: UseCase, now: datetime) -> None:
     """The better priority rank (and its poll) and any text field `keep` left empty."""
     if drop.priority_rank is not None and (keep.priority_rank is None or drop.priority_rank < keep.priority_rank):
         keep.priority_rank, keep.priority_poll_id = drop.priority_rank, drop.priority_poll_id

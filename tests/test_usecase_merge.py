@@ -77,3 +77,24 @@ async def test_bad_merges_are_refused_and_store_nothing(sqlite_url):
         assert statuses == ["proposed", "withdrawn", "proposed"]
         assert (await s.scalars(select(AuditEvent).where(AuditEvent.action == "usecase.merged"))).all() == []
     await db.dispose()
+
+
+def test_the_use_case_kept_takes_the_better_rank_and_only_empty_fields():
+    from datetime import UTC, datetime
+
+    from handlers.usecases import take_over
+
+    now = datetime(2026, 11, 16, 9, tzinfo=UTC)
+    keep = UseCase(number=1, priority_rank=3, priority_poll_id=7, description="Ours", department="")
+    drop = UseCase(number=2, priority_rank=1, priority_poll_id=7, description="Theirs", department="Sales")
+    take_over(keep, drop, now)
+    assert (keep.priority_rank, keep.description, keep.department, keep.updated_at) == (1, "Ours", "Sales", now)
+    worse = UseCase(number=3, priority_rank=5, priority_poll_id=8)
+    take_over(keep, worse, now)
+    assert (keep.priority_rank, keep.priority_poll_id) == (1, 7)
+    unranked = UseCase(number=4, priority_rank=None)
+    take_over(keep, unranked, now)
+    assert keep.priority_rank == 1
+    fresh = UseCase(number=5, priority_rank=None)
+    take_over(fresh, UseCase(number=6, priority_rank=2, priority_poll_id=9), now)
+    assert (fresh.priority_rank, fresh.priority_poll_id) == (2, 9)
