@@ -123,7 +123,7 @@ async def test_a_later_poll_supersedes_the_earlier_priority_only_when_chosen(sql
     assert "Only a facilitator of this initiative can use `usecase priority`." in out
     assert "--sets-priority needs the use cases as options: add --usecases all." in out
     assert "The use cases' priority now comes from POLL-2 (closed " in out
-    listed = [re.findall(r"^(UC-\d) ", block, re.M) for block in out.split("4 use case(s)")[1:]]
+    listed = [re.findall(r"^\S+\s+(UC-\d) ", block, re.M) for block in out.split("4 use case(s)")[1:]]
     assert listed == [["UC-1", "UC-2", "UC-3", "UC-4"], ["UC-4", "UC-1", "UC-2", "UC-3"]]  # POLL-1's, then POLL-2's
     cases = sorted(await db_rows(sqlite_url, UseCase), key=lambda u: u.number)
     assert [u.priority_rank for u in cases] == [2, 2, 2, 1]
