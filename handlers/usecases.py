@@ -33,6 +33,7 @@ from handlers.messages import (
     Text,
 )
 from handlers.registry import FACILITATOR, action, command, form
+from handlers.report_rules import is_set_aside
 from handlers.scoring import level, risk_score, score, sort_use_cases
 from storage.models import Member, Requirement, UseCase
 from storage.repos import record
@@ -666,7 +667,7 @@ async def _refuse_merge(ctx: Context, keep: UseCase, drop: UseCase) -> None:
     if keep.id == drop.id:
         raise UsageError(f"{uc_id(keep)} cannot be merged into itself: name the duplicate second.", "duplicate")
     for uc, field in ((keep, "keep"), (drop, "duplicate")):
-        if uc.status in ("rejected", "withdrawn", "merged"):
+        if is_set_aside("UC", uc.status):
             raise UsageError(f"{uc_id(uc)} is {uc.status}: only live use cases can be merged.", field)
     polls = await repo.open_polls_with(ctx.session, [keep.id, drop.id])
     if polls:
