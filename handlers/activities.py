@@ -14,6 +14,7 @@ from handlers.fields import parse_human_id
 from handlers.grammar import Mention, Token, UsageError
 from storage.models import Member, RaciActivity
 from storage.repos import raci as repo
+from storage.repos import store
 from storage.repos import usecases as usecase_repo
 
 NAME_MAX = 150
@@ -89,7 +90,6 @@ async def new_activity(ctx: Context, name: str, description: str, **links) -> Ra
         created_at=ctx.now,
         **links,
     )
-    ctx.session.add(act)
-    await ctx.session.flush()
+    await store.add(ctx.session, act)
     ctx.audit("raci.activity.add", act_id(act), name=name, **{k: v for k, v in links.items() if v})
     return act

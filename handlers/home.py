@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
@@ -17,7 +16,8 @@ from handlers.registry import action
 from handlers.report_rules import fmt_day
 from handlers.report_views import Builder
 from handlers.reports import build_documents, document_elements, snapshot_builder
-from storage.models import Initiative, Member, Workspace
+from storage.models import Member
+from storage.repos import scope
 
 DUE_SOON = timedelta(days=14)
 MAX_INITIATIVES = 10  # a Home tab holds 100 blocks
@@ -76,21 +76,7 @@ async def home_view(
     session: AsyncSession, platform: str, workspace_external_id: str, user_id: str, now: datetime
 ) -> list[tuple[str, list[Element]]]:
     """(initiative conversation id, elements) for every initiative the person is an active member of."""
-    rows = (
-        await session.execute(
-            select(Initiative, Member)
-            .join(Workspace, Workspace.id == Initiative.workspace_id)
-            .join(Member, Member.initiative_id == Initiative.id)
-            .where(
-                Workspace.platform == platform,
-                Workspace.external_id == workspace_external_id,
-                Member.user_id == user_id,
-                Member.active.is_(True),
-            )
-            .order_by(Initiative.id)
-            .limit(MAX_INITIATIVES)
-        )
-    ).all()
+    rows = await scope.memberships(session, platform, workspace_external_id, user_id, limit=MAX_INITIATIVES)
     out = []
     for initiative, member in rows:
         builder = await snapshot_builder(session, initiative, now)

@@ -28,6 +28,7 @@ from handlers.usecases import (
 )
 from storage.models import Kpi
 from storage.repos import kpis as repo
+from storage.repos import store
 from storage.repos import usecases as uc_repo
 
 NAME_MAX = 150
@@ -139,8 +140,7 @@ async def suggest(ctx: Context, args: Parsed) -> Reply:
         created_at=ctx.now,
         updated_at=ctx.now,
     )
-    ctx.session.add(kpi)
-    await ctx.session.flush()
+    await store.add(ctx.session, kpi)
     measures = uc_id(uc) if uc else f"objective: {objective}"
     ctx.audit("kpi.suggest", kid(kpi), name=name, measures=measures)
     return Reply(

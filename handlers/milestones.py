@@ -26,6 +26,7 @@ from handlers.milestone_reminders import (
 from handlers.registry import FACILITATOR, action, command
 from storage.models import Member, Milestone
 from storage.repos import plan as repo
+from storage.repos import store
 
 NAME_MAX = 150
 SNOOZES = {"1d": "1 day", "1w": "1 week"}
@@ -143,8 +144,7 @@ async def add(ctx: Context, args: Parsed) -> Reply:
         status="open",
         created_at=ctx.now,
     )
-    ctx.session.add(ms)
-    await ctx.session.flush()
+    await store.add(ctx.session, ms)
     await repo.set_owners(ctx.session, ms.id, [o.id for o in owners or []])
     await plan_reminders(ctx.session, ctx.initiative, ms, cal, ctx.tz, ctx.now)
     ctx.timers_changed = True
@@ -193,7 +193,7 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     today = ctx.now.astimezone(ctx.tz).date()
     owners = (await repo.owners(ctx.session, [ms.id])).get(ms.id, [])
     pending = (await repo.pending_for(ctx.session, [ms.id])).get(ms.id, [])
-    after = await ctx.session.get(Milestone, ms.after_milestone_id) if ms.after_milestone_id else None
+    after = await store.by_id(ctx.session, Milestone, ms.after_milestone_id) if ms.after_milestone_id else None
     activity = await repo.activity_for(ctx.session, ctx.initiative.id, ms, deliverable_of(ms))
     fields = [
         ("Due", ms.due_date.isoformat()),

@@ -15,6 +15,7 @@ from handlers.milestone_reminders import load_calendar, ms_id, plan_item, plan_r
 from handlers.registry import FACILITATOR, command
 from storage.models import Milestone
 from storage.repos import plan as repo
+from storage.repos import store
 
 
 async def replan_all(ctx: Context) -> list[str]:
@@ -73,8 +74,7 @@ async def init(ctx: Context, args: Parsed) -> Reply:
             status="open",
             created_at=ctx.now,
         )
-        ctx.session.add(ms)
-        await ctx.session.flush()
+        await store.add(ctx.session, ms)
         made.append(ms)
         activity = activities.get(planned.step.deliverable)
         if activity is not None and activity.milestone_id is None:
@@ -141,7 +141,7 @@ async def show(ctx: Context, args: Parsed) -> Reply:
                 continue
             ms = by_id.get(r.milestone_id)
             if ms is None:  # removed from the plan since
-                ms = await ctx.session.get_one(Milestone, r.milestone_id)
+                ms = await store.one(ctx.session, Milestone, r.milestone_id)
             who = ("#" if ob.target_kind == "channel" else "@") + ob.target_id
             lines.append(f"{ms_id(ms)} reminder to {who} failed after {ob.attempts} attempt(s): {ob.last_error[:200]}")
         out += [Text(f"{len(lines)} reminder message(s) could not be delivered:"), ListItems(lines)]

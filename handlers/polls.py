@@ -46,7 +46,7 @@ from handlers.registry import FACILITATOR, action, command, form
 from handlers.tally import COUNT_METHODS, Tally
 from storage.models import Initiative, Poll, PollOption
 from storage.repos import polls as repo
-from storage.repos import record, scope
+from storage.repos import record, scope, store
 
 QUESTION_MAX = 300
 LABEL_MAX = 200
@@ -120,14 +120,8 @@ def _no_poll(number: int) -> UsageError:
 
 
 async def choices_for(session: AsyncSession, options: list[PollOption]) -> Choices:
-    from storage.models import UseCase
-
-    extra: dict[str, int] = {}
-    for o in options:
-        if o.use_case_id is not None:
-            uc = await session.get(UseCase, o.use_case_id)
-            if uc is not None:
-                extra[f"uc-{uc.number}"] = o.position
+    numbers = await repo.use_case_numbers(session, [o.use_case_id for o in options if o.use_case_id is not None])
+    extra = {f"uc-{numbers[o.use_case_id]}": o.position for o in options if o.use_case_id in numbers}
     return Choices.of({o.position: o.label for o in options}, extra)
 
 
@@ -149,7 +143,7 @@ async def close_poll(
     """Close once, post the result with its chart, set use-case priorities; False if already closed."""
     if not await repo.claim_close(session, poll.id, now):
         return False
-    await session.refresh(poll)
+    await store.reload(session, poll)
     options = await repo.options(session, poll.id)
     stored = await repo.ballots(session, poll.id)
     tally = count_tally(poll.method, len(options), stored, poll.count_method)
@@ -325,11 +319,14 @@ async def start(ctx: Context, args: Parsed) -> Reply:
         created_by_member_id=ctx.member.id,
         created_at=ctx.now,
     )
-    ctx.session.add(poll)
-    await ctx.session.flush()
-    for i, (label, use_case_id) in enumerate(labels, start=1):
-        ctx.session.add(PollOption(poll_id=poll.id, position=i, label=label, use_case_id=use_case_id))
-    await ctx.session.flush()
+    await store.add(ctx.session, poll)
+    await store.add(
+        ctx.session,
+        *(
+            PollOption(poll_id=poll.id, position=i, label=label, use_case_id=use_case_id)
+            for i, (label, use_case_id) in enumerate(labels, start=1)
+        ),
+    )
     await schedule_auto_reminder(ctx.session, poll, ctx.now)
     await ctx.post_to_channel(await poll_message(ctx.session, poll, ctx.tz), dedupe_key=repo.message_key(poll.id))
     ctx.audit("poll.start", poll_id(poll), method=method, options=len(labels), anonymous=poll.anonymous)
@@ -340,7 +337,7 @@ async def record_vote(ctx: Context, poll: Poll, options: list[PollOption], choic
     if poll.status != "open":
         return _closed(ctx, poll)
     if not await repo.cast(ctx.session, {**_vote(ctx, poll), "choices": choices}):
-        await ctx.session.refresh(poll)  # closed meanwhile: say when
+        await store.reload(ctx.session, poll)  # closed meanwhile: say when
         return _closed(ctx, poll)  # not ok: the core rolls the ballot back
     return _recorded(ctx, poll, options, choices)
 

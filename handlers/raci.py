@@ -19,7 +19,7 @@ from handlers.messages import Action, Button, Buttons, Element, ListItems, Reply
 from handlers.registry import FACILITATOR, action, command
 from storage.models import Member, RaciActivity, RaciProposal
 from storage.repos import raci as repo
-from storage.repos import scope
+from storage.repos import scope, store
 
 DESCRIPTION_MAX = 3000
 # The six Phase 1 deliverables, keyed as the summaries feature keys them.
@@ -162,7 +162,6 @@ async def init(ctx: Context, args: Parsed) -> Reply:
         act = await new_activity(ctx, name, description)
         act.deliverable = key
         made.append(act)
-    await ctx.session.flush()
     if not made:
         return Reply([Text("The six Phase 1 deliverables are already activities. `raci show` shows them.")])
     return Reply(
@@ -315,8 +314,7 @@ async def propose(ctx: Context, args: Parsed) -> Reply:
         status="pending",
         created_at=ctx.now,
     )
-    ctx.session.add(prop)
-    await ctx.session.flush()
+    await store.add(ctx.session, prop)
     ref = f"PROP-{prop.number}"
     summary = _proposal_text(act, wanted, replace)
     ctx.audit("raci.propose", ref, activity=act_id(act), proposal=summary)

@@ -11,7 +11,7 @@ from handlers.messages import Element, ListItems, Reply, Table, Text
 from handlers.registry import FACILITATOR, command
 from storage.models import Member, Milestone, Resource
 from storage.repos import plan as repo
-from storage.repos import scope
+from storage.repos import scope, store
 
 KINDS = {k: k for k in ("person", "budget", "tool", "infrastructure")} | {"people": "person", "infra": "infrastructure"}
 NAME_MAX = 150
@@ -64,8 +64,7 @@ async def add(ctx: Context, args: Parsed) -> Reply:
         owner_member_id=owner.id if owner else None,
         created_at=ctx.now,
     )
-    ctx.session.add(r)
-    await ctx.session.flush()
+    await store.add(ctx.session, r)
     ctx.audit("resource.add", res_id(r), name=name, kind=kind)
     where = f" for MS-{milestone.number}" if milestone else ""
     size = f" ({formats.number(amount)} {unit})".replace(" )", ")") if amount is not None else ""
@@ -108,7 +107,7 @@ async def remove(ctx: Context, args: Parsed) -> Reply:
     r = await repo.resource(ctx.session, ctx.initiative.id, number) if number is not None else None
     if r is None:
         raise UsageError(f'There is no resource "{args.text("id")}" here; `resource list` shows them (RES-n).', "id")
-    await ctx.session.delete(r)
+    await store.remove(ctx.session, r)
     ctx.audit("resource.remove", res_id(r), name=r.name)
     return Reply([Text(f"{ctx.member.display_name} removed {res_id(r)}: {r.name}.")], visibility="channel")
 

@@ -29,6 +29,7 @@ from handlers.usecases import (
 )
 from storage.models import Risk, RiskScoreChange, RiskUseCase
 from storage.repos import risks as repo
+from storage.repos import store
 from storage.repos import usecases as uc_repo
 
 DESCRIPTION_MAX = 3000
@@ -136,10 +137,10 @@ async def create_risk(ctx: Context, values: dict[str, Any]) -> Reply:
         created_at=ctx.now,
         updated_at=ctx.now,
     )
-    ctx.session.add(risk)
-    await ctx.session.flush()
-    for uc in {uc.id: uc for uc in cases}.values():
-        ctx.session.add(RiskUseCase(risk_id=risk.id, use_case_id=uc.id))
+    await store.add(ctx.session, risk)
+    await store.add(
+        ctx.session, *(RiskUseCase(risk_id=risk.id, use_case_id=i) for i in dict.fromkeys(uc.id for uc in cases))
+    )
     s = risk_score(likelihood, impact)  # type: ignore[arg-type]
     ctx.audit("risk.report", rid(risk), title=title, score=s, usecases=[uc_id(uc) for uc in cases])
     summary: list[Element] = [
@@ -333,7 +334,8 @@ async def update(ctx: Context, args: Parsed) -> Reply:
     risk.updated_at = ctx.now
     lines = [f"{ctx.member.display_name} updated {rid(risk)}: {changed_names(changed)}."]
     if (old_l, old_i) != (risk.likelihood, risk.impact):
-        ctx.session.add(
+        await store.add(
+            ctx.session,
             RiskScoreChange(
                 risk_id=risk.id,
                 member_id=ctx.member.id,
@@ -342,7 +344,7 @@ async def update(ctx: Context, args: Parsed) -> Reply:
                 new_likelihood=risk.likelihood,
                 new_impact=risk.impact,
                 at=ctx.now,
-            )
+            ),
         )
         old_s, new_s = risk_score(old_l, old_i), risk_score(risk.likelihood, risk.impact)
         lines.append(f"Score {old_s} ({level(old_s)}) → {new_s} ({level(new_s)}).")

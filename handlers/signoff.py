@@ -30,7 +30,7 @@ from handlers.messages import (
 from handlers.registry import action, command, form
 from storage.models import Member, RaciActivity, SignOff, SignOffResponse
 from storage.repos import raci as repo
-from storage.repos import scope
+from storage.repos import scope, store
 
 COMMENT_MAX = 2000
 PREVIEW_CHARS = 1500
@@ -116,11 +116,11 @@ async def request(ctx: Context, args: Parsed) -> Reply:
         due_date=due,
         created_at=ctx.now,
     )
-    ctx.session.add(sign)
-    await ctx.session.flush()
-    for m in approvers.values():
-        ctx.session.add(SignOffResponse(sign_off_id=sign.id, member_id=m.id, decision="pending"))
-    await ctx.session.flush()
+    await store.add(ctx.session, sign)
+    await store.add(
+        ctx.session,
+        *(SignOffResponse(sign_off_id=sign.id, member_id=m.id, decision="pending") for m in approvers.values()),
+    )
     names = [m.display_name or m.user_id for m in approvers.values()]
     ctx.audit(
         "signoff.request",

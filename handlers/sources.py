@@ -29,6 +29,7 @@ from handlers.usecases import (
 )
 from storage.models import DataSource
 from storage.repos import sources as repo
+from storage.repos import store
 from storage.repos import usecases as uc_repo
 
 SIZE_MAX = 100
@@ -180,8 +181,7 @@ async def add(ctx: Context, args: Parsed) -> Reply:
         updated_at=ctx.now,
         **values,
     )
-    ctx.session.add(src)
-    await ctx.session.flush()
+    await store.add(ctx.session, src)
     found = gaps_of(src.number, src.name, _ratings(src))
     ctx.audit("source.add", sid(src), name=src.name, gaps=[g.dimension for g in found])
     elements: list[Element] = [

@@ -24,6 +24,8 @@ CHOICES = {
     "risk": "risks",
     "infra": "infrastructure",
 }
+
+
 def keys_for(what: str) -> list[str]:
     return list(KEYS) if what == "all" else [what]
 

@@ -36,7 +36,7 @@ from handlers.registry import FACILITATOR, action, command, form
 from handlers.report_rules import is_set_aside
 from handlers.scoring import level, risk_score, score, sort_use_cases
 from storage.models import Member, Requirement, UseCase
-from storage.repos import record
+from storage.repos import record, store
 from storage.repos import usecases as repo
 
 T = TypeVar("T")
@@ -371,7 +371,7 @@ async def create_use_case(
         updated_at=ctx.now,
     )
     uc = await repo.add(ctx.session, values)
-    _add_requirements(ctx, uc, reqs)
+    await _add_requirements(ctx, uc, reqs)
     ctx.audit("usecase.propose", uc_id(uc), title=uc.title, requirements=len(reqs))
     elements: list[Element] = [
         Text(f"{ctx.member.display_name} proposed {uc_id(uc)}: {uc.title}"),
@@ -394,11 +394,14 @@ def _check_requirements(check: Check, raw: Any, *, already: int) -> list[str]:
     return out
 
 
-def _add_requirements(ctx: Context, uc: UseCase, lines: list[str]) -> None:
-    for line in lines:
-        ctx.session.add(
+async def _add_requirements(ctx: Context, uc: UseCase, lines: list[str]) -> None:
+    await store.add(
+        ctx.session,
+        *(
             Requirement(use_case_id=uc.id, text=line, created_by_member_id=ctx.member.id, created_at=ctx.now)
-        )
+            for line in lines
+        ),
+    )
 
 
 def _summary_fields(uc: UseCase) -> list[tuple[str, str]]:
@@ -615,7 +618,7 @@ async def require(ctx: Context, args: Parsed) -> Reply:
     if have >= REQUIREMENTS_PER_USE_CASE:
         check.fail("requirement", f"{uc_id(uc)} already has the maximum of {REQUIREMENTS_PER_USE_CASE} requirements.")
     check.done()
-    _add_requirements(ctx, uc, [text])
+    await _add_requirements(ctx, uc, [text])
     uc.updated_at = ctx.now
     ctx.audit("usecase.require", uc_id(uc), text=text)
     return Reply([Text(f"Requirement {have + 1} added to {uc_id(uc)}: {text}")])

@@ -107,6 +107,51 @@ def impure_rules(root: Path = ROOT) -> list[str]:
     return banned_imports(pure_modules(root), banned, root)
 
 
+# What only storage/ may do: build statements and call the session. A handler goes through
+# storage/repos/ (store.add, store.by_id, ... and the feature repositories) and reads as its rule.
+SESSION_CALLS = {
+    "add",
+    "add_all",
+    "flush",
+    "get",
+    "get_one",
+    "execute",
+    "scalar",
+    "scalars",
+    "delete",
+    "refresh",
+    "merge",
+}
+SQL_IMPORTS = ("sqlalchemy",)
+SQL_TYPES = {"sqlalchemy.ext.asyncio", "sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.exc"}
+
+
+def talking_sql(root: Path = ROOT) -> list[str]:
+    """Handlers that call the session or import SQLAlchemy beyond its session type and its errors."""
+    found = []
+    for path in sorted((root / "handlers").rglob("*.py")):
+        name = module_name(path, root)
+        for imported in sorted(imported_modules(path, with_members=True)):
+            if imported.split(".")[0] in SQL_IMPORTS and not any(imported.startswith(t) for t in SQL_TYPES):
+                found.append(f"{name} imports {imported}")
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in SESSION_CALLS
+                and _names_a_session(node.func.value)
+            ):
+                found.append(f"{name}:{node.lineno} calls session.{node.func.attr}")
+    return found
+
+
+def _names_a_session(node: ast.expr) -> bool:
+    """`session`, `s`, `ctx.session`, `self.session`: how the code names the session it was given."""
+    if isinstance(node, ast.Name):
+        return node.id in ("session", "s", "db_session")
+    return isinstance(node, ast.Attribute) and node.attr == "session"
+
+
 # Known exceptions, each with its reason; remove an entry when its import goes.
 ALLOWED_REACHING_UP: set[str] = set()
 # Helpers still shared by importing the feature that wrote them (issue #21, being moved out into
@@ -147,6 +192,10 @@ def test_layers_do_not_reach_up():
 
 def test_no_command_module_imports_another():
     assert sorted(set(features_importing_features()) - ALLOWED_FEATURE_IMPORTS) == []
+
+
+def test_handlers_talk_no_sql():
+    assert talking_sql() == []
 
 
 def test_pure_rule_modules_import_no_feature_and_no_storage():
@@ -216,6 +265,25 @@ def test_the_checker_catches_an_impure_rule_module(tmp_path):
         "handlers.tally imports storage.repos",
         "handlers.tally imports storage.repos.polls",
         "handlers.x_rules imports handlers.one",
+    ]
+
+
+def test_the_checker_catches_a_handler_talking_sql(tmp_path):
+    plant(
+        tmp_path,
+        {
+            "handlers/one.py": FEATURE
+            + "from sqlalchemy import select\nfrom sqlalchemy.ext.asyncio import AsyncSession\n"
+            + "async def f(ctx, session):\n    ctx.session.add(1)\n    await session.execute(select(1))\n"
+            + "    await store.add(ctx.session, 1)\n    {}.get('x')\n",
+            "handlers/fine.py": "from sqlalchemy.exc import IntegrityError\nfrom storage.repos import store\n",
+        },
+    )
+    assert talking_sql(tmp_path) == [
+        "handlers.one imports sqlalchemy",
+        "handlers.one imports sqlalchemy.select",
+        "handlers.one:8 calls session.add",
+        "handlers.one:9 calls session.execute",
     ]
 
 

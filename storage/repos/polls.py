@@ -197,6 +197,14 @@ async def use_cases(session: AsyncSession, initiative_id: int, statuses: tuple[s
     return list((await session.execute(q.order_by(UseCase.number))).scalars())
 
 
+async def use_case_numbers(session: AsyncSession, ids: Collection[int]) -> dict[int, int]:
+    """Use case id -> its UC number, for the options that name a use case (a vote may say `UC-3`)."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(UseCase.id, UseCase.number).where(UseCase.id.in_(ids)))
+    return {i: n for i, n in rows.all()}
+
+
 async def set_priorities(session: AsyncSession, initiative_id: int, poll_id: int, ranks: dict[int, int]) -> None:
     """This poll's ranks replace every earlier poll's: ranks from older polls are cleared, and it
     becomes the one poll that sets the priority."""

@@ -174,6 +174,26 @@ async def members(session: AsyncSession, initiative_id: int) -> list[Member]:
     )
 
 
+async def memberships(
+    session: AsyncSession, platform: str, workspace_external_id: str, user_id: str, *, limit: int
+) -> list[tuple[Initiative, Member]]:
+    """The initiatives of a workspace the person is an active member of, oldest first, with their membership."""
+    rows = await session.execute(
+        select(Initiative, Member)
+        .join(Workspace, Workspace.id == Initiative.workspace_id)
+        .join(Member, Member.initiative_id == Initiative.id)
+        .where(
+            Workspace.platform == platform,
+            Workspace.external_id == workspace_external_id,
+            Member.user_id == user_id,
+            Member.active.is_(True),
+        )
+        .order_by(Initiative.id)
+        .limit(limit)
+    )
+    return [(i, m) for i, m in rows.all()]
+
+
 _COUNTER = table(Counter)
 # A Core UPDATE, built once: the ORM's version evaluates its WHERE against the session's objects
 # and builds the expression anew, for a row no session holds.
