@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rowcount
 from storage.models import (
     Kpi,
     Member,
@@ -146,7 +147,7 @@ async def move_attachments(session: AsyncSession, keep: UseCase, drop: UseCase) 
         result = await session.execute(
             update(model).where(model.use_case_id == drop.id).values(use_case_id=keep.id)
         )
-        moved[name] = result.rowcount  # type: ignore[attr-defined]
+        moved[name] = rowcount(result)
     links = select(RiskUseCase.risk_id)
     linked = set((await session.execute(links.where(RiskUseCase.use_case_id == keep.id))).scalars())
     risks = list((await session.execute(links.where(RiskUseCase.use_case_id == drop.id))).scalars())
