@@ -40,7 +40,7 @@ from handlers.report_rules import (
 )
 from handlers.scoring import CRITICAL_SCORE, HIGH_SCORE
 from handlers.scoring import score as uc_score
-from storage.models import DataSource, Member, Milestone, Resource, UseCase
+from storage.models import DataSource, Member, Milestone, Resource, Risk, SignOff, UseCase
 from storage.repos.reports import Snapshot
 
 DELIVERABLES = ("usecases", "infrastructure", "kpis", "raci", "risks", "plan")
@@ -970,46 +970,89 @@ class Builder:
 
     def attention(self, now: datetime, today: date) -> list[str]:
         """Everything someone must act on, most pressing kind first."""
-        out = []
+        signs = self._latest_sign_offs_in_order()
+        risks = sorted(self.live_risks, key=lambda r: (-risk_score(r), r.number))
+        return [
+            *self._sign_offs_to_redo(signs),
+            *self._overdue_milestones(today),
+            *self._over_allocated(),
+            *(f"Milestone without owner: MS-{m.number} {m.name}" for m in self._milestones_without_owner()),
+            *(f"Risk without owner: RISK-{r.number} {r.title}" for r in risks if r.owner_member_id is None),
+            *self._risks_without_mitigation(risks),
+            *self._reviews_past_due(risks, today),
+            *self._gaps_without_remediation_owner(),
+            *(f"No KPI: UC-{u.number} {u.title}" for u in self.by_priority if not self.kpis_of[u.id]),
+            *self._activities_without_a_or_r(),
+            *self._polls_closing_soon(now),
+            *self._sign_offs_pending(signs),
+        ]
+
+    def _latest_sign_offs_in_order(self) -> list[tuple[str, SignOff]]:
+        """(deliverable, latest sign-off) of those asked for, in the deliverables' order."""
         latest = sorted(
             self.latest_sign_offs().items(),
             key=lambda kv: DELIVERABLES.index(kv[0]) if kv[0] in DELIVERABLES else 99,
         )
+        return [(key, sign) for key, (_, sign) in latest if sign is not None]
+
+    def _sign_offs_to_redo(self, signs: list[tuple[str, SignOff]]) -> list[str]:
+        """Rejected sign-offs, and approvals the deliverable has changed under since."""
+        out = []
         stale = self.stale or {}
-        for key, (_, sign) in latest:
-            if sign is None:
-                continue
-            state, waiting = self.sign_off_state(sign.id)
+        for key, sign in signs:
+            state, _ = self.sign_off_state(sign.id)
             title = TITLES.get(key, key)
             if state == "rejected":
                 out.append(f"Sign-off rejected: SIGN-{sign.number} {title} ({self.decisions(sign.id, 'rejected')})")
             elif state == "approved" and stale.get(key):
                 out.append(f"Approval out of date: SIGN-{sign.number} {title} changed since it was approved")
-        for m in self.milestone_order():
-            if self.milestone_status(m, today) == "overdue":
+        return out
+
+    def _sign_offs_pending(self, signs: list[tuple[str, SignOff]]) -> list[str]:
+        out = []
+        for key, sign in signs:
+            state, waiting = self.sign_off_state(sign.id)
+            if state == "pending":
                 out.append(
-                    f"Overdue: MS-{m.number} {m.name} (due {fmt_day(m.due_date)}, {self.whos(self.owners[m.id])})"
+                    f"Sign-off pending: SIGN-{sign.number} {TITLES.get(key, key)} ({', '.join(sorted(waiting))})"
                 )
-        for person, (peak, numbers) in sorted(self.over_allocation().items()):
-            out.append(
-                f"Over-allocated: {person} at {formats.percent(peak)} across " + ", ".join(f"MS-{n}" for n in numbers)
-            )
-        for m in self.milestone_order():
-            if m.status != "done" and not self.owners[m.id]:
-                out.append(f"Milestone without owner: MS-{m.number} {m.name}")
-        ordered_risks = sorted(self.live_risks, key=lambda r: (-risk_score(r), r.number))
-        for r in ordered_risks:
-            if r.owner_member_id is None:
-                out.append(f"Risk without owner: RISK-{r.number} {r.title}")
-        for r in ordered_risks:
-            if risk_score(r) >= HIGH_SCORE and not r.mitigation.strip():
-                out.append(
-                    f"{risk_level(risk_score(r)).capitalize()} risk without mitigation: RISK-{r.number} {r.title} "
-                    f"(score {risk_score(r)})"
-                )
-        for r in ordered_risks:
-            if r.review_date is not None and r.review_date < today:
-                out.append(f"Review past due: RISK-{r.number} {r.title} (review {fmt_day(r.review_date)})")
+        return out
+
+    def _overdue_milestones(self, today: date) -> list[str]:
+        return [
+            f"Overdue: MS-{m.number} {m.name} (due {fmt_day(m.due_date)}, {self.whos(self.owners[m.id])})"
+            for m in self.milestone_order()
+            if self.milestone_status(m, today) == "overdue"
+        ]
+
+    def _over_allocated(self) -> list[str]:
+        return [
+            f"Over-allocated: {person} at {formats.percent(peak)} across " + ", ".join(f"MS-{n}" for n in numbers)
+            for person, (peak, numbers) in sorted(self.over_allocation().items())
+        ]
+
+    def _milestones_without_owner(self) -> list[Milestone]:
+        return [m for m in self.milestone_order() if m.status != "done" and not self.owners[m.id]]
+
+    def _risks_without_mitigation(self, risks: list[Risk]) -> list[str]:
+        """High and critical risks only: a low risk may well be accepted as it is."""
+        return [
+            f"{risk_level(risk_score(r)).capitalize()} risk without mitigation: RISK-{r.number} {r.title} "
+            f"(score {risk_score(r)})"
+            for r in risks
+            if risk_score(r) >= HIGH_SCORE and not r.mitigation.strip()
+        ]
+
+    def _reviews_past_due(self, risks: list[Risk], today: date) -> list[str]:
+        return [
+            f"Review past due: RISK-{r.number} {r.title} (review {fmt_day(r.review_date)})"
+            for r in risks
+            if r.review_date is not None and r.review_date < today
+        ]
+
+    def _gaps_without_remediation_owner(self) -> list[str]:
+        """Only gaps that block a use case someone has shortlisted or approved: those hold work up."""
+        out = []
         for rating, _, dim, src, blocked in self.gaps:
             short_listed = [u for u in blocked if u.status in ("shortlisted", "approved")]
             if short_listed and src.remediation_owner_member_id is None:
@@ -1017,28 +1060,23 @@ class Builder:
                     f"Gap without remediation owner: SRC-{src.number} {src.name} {dim} ({rating}) blocks "
                     + ", ".join(f"UC-{u.number}" for u in short_listed)
                 )
-        for u in self.by_priority:
-            if not self.kpis_of[u.id]:
-                out.append(f"No KPI: UC-{u.number} {u.title}")
+        return out
+
+    def _activities_without_a_or_r(self) -> list[str]:
+        out = []
         for act in self.active_activities:
             letters = self.letters[act.id]
             missing = [word for letter, word in (("A", "accountable"), ("R", "responsible")) if letter not in letters]
             if missing:
                 out.append(f"No one {' or '.join(missing)}: ACT-{act.number} {act.name}")
-        for p in self.snap.polls:
-            if p.status == "open" and p.closes_at and now <= p.closes_at <= now + CLOSING_SOON:
-                out.append(
-                    f"Poll closing soon: POLL-{p.number} {p.question} (closes {fmt_local(p.closes_at, self.tz)})"
-                )
-        for key, (_, sign) in latest:
-            if sign is None:
-                continue
-            state, waiting = self.sign_off_state(sign.id)
-            if state == "pending":
-                out.append(
-                    f"Sign-off pending: SIGN-{sign.number} {TITLES.get(key, key)} ({', '.join(sorted(waiting))})"
-                )
         return out
+
+    def _polls_closing_soon(self, now: datetime) -> list[str]:
+        return [
+            f"Poll closing soon: POLL-{p.number} {p.question} (closes {fmt_local(p.closes_at, self.tz)})"
+            for p in self.snap.polls
+            if p.status == "open" and p.closes_at and now <= p.closes_at <= now + CLOSING_SOON
+        ]
 
     def build(self, key: str, now: datetime, stale: dict[str, bool] | None = None) -> Document:
         """The document as people read it: the plan's statuses and "Needs attention" as of `now`."""
