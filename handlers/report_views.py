@@ -767,6 +767,43 @@ class Builder:
         critical = self.critical_path()
         status = {m.id: self.milestone_status(m, today) for m in order}
         by_id = {m.id: m for m in order}  # a removed milestone is nobody's predecessor here
+        resources = sorted(self.snap.resources, key=lambda r: (self._ms_number(r.milestone_id), r.kind, r.number))
+        live = [r for r in resources if self._removed_milestone_of(r) is None]
+        sections = [
+            self._milestones_section(order, status, critical, by_id, today),
+            Section(
+                "Critical path",
+                text="Every milestone on this chain delays the end of the plan if it slips." if critical else "",
+                items=[f"MS-{by_id[i].number} {by_id[i].name} (due {fmt_day(by_id[i].due_date)})" for i in critical],
+                empty="No open milestones, so no critical path.",
+            ),
+        ]
+        if order:
+            sections.append(self.timeline(order, status, critical, today))
+        sections += [
+            Section(
+                "Resources per milestone",
+                table=TableData(
+                    ["Milestone", "Kind", "Resource", "Amount", "Unit", "Owner"],
+                    [self._resource_row(r) for r in live],
+                    "resources",
+                ),
+                empty="No resources allocated.",
+            ),
+            self._resource_totals(live),
+            self._over_allocation_section(),
+            self.set_aside_section(self._plan_set_aside_rows(resources), "milestones and resources", "plan"),
+        ]
+        return self.doc("plan", sections)
+
+    def _milestones_section(
+        self,
+        order: list[Milestone],
+        status: dict[int, str],
+        critical: list[int],
+        by_id: dict[int, Milestone],
+        today: date | None,
+    ) -> Section:
         rows = [
             [
                 f"MS-{m.number}",
@@ -780,94 +817,85 @@ class Builder:
             ]
             for m in order
         ]
-        live_ms = {m.id for m in order}
-        res_rows = []
-        aside_rows = [
+        return Section(
+            "Milestones",
+            text="Status as `plan show` gives it: done, on track, due soon or overdue."
+            if today is not None
+            else "Status as recorded (open or done).",
+            table=TableData(
+                ["ID", "Milestone", "Start", "Due", "Owners", "Status", "After", "Critical"], rows, "milestones"
+            ),
+            empty="No milestones yet.",
+        )
+
+    def _removed_milestone_of(self, r: Resource) -> Milestone | None:
+        """The removed milestone a resource was allocated to: it goes with it to "Set aside"."""
+        ms = self.ms_by_id.get(r.milestone_id) if r.milestone_id else None
+        return ms if ms is not None and ms.status == "removed" else None
+
+    def _resource_row(self, r: Resource) -> list[str]:
+        ms = self.ms_by_id.get(r.milestone_id) if r.milestone_id else None
+        return [
+            f"MS-{ms.number}" if ms else "unassigned",
+            r.kind,
+            r.name,
+            formats.amount(r.amount, r.unit),
+            r.unit or "-",
+            self.who(r.owner_member_id),
+        ]
+
+    def _plan_set_aside_rows(self, resources: list[Resource]) -> list[list[str]]:
+        """The removed milestones, then the resources they took with them."""
+        rows = [
             self.set_aside_row(f"MS-{m.number}", m.name, "removed")
             for m in self.snap.milestones
             if m.status == "removed"
         ]
+        for r in resources:
+            ms = self._removed_milestone_of(r)
+            if ms is not None:
+                row = self.set_aside_row(f"MS-{ms.number}", r.name, f"resource of removed MS-{ms.number}")
+                rows.append([f"RES-{r.number}", *row[1:]])
+        return rows
+
+    def _resource_totals(self, resources: list[Resource]) -> Section:
+        """Amounts add up per unit over the whole plan, except shares of someone's time, which
+        add up within one milestone's period only (60 % in May and 60 % in June is no 120 %)."""
         quantities: dict[tuple[str, str], float] = defaultdict(float)
         per_milestone: dict[tuple[int, str, str], float] = defaultdict(float)
-        for r in sorted(
-            self.snap.resources,
-            key=lambda r: (self._ms_number(r.milestone_id), r.kind, r.number),
-        ):
-            ms = self.ms_by_id.get(r.milestone_id) if r.milestone_id else None
-            if ms is not None and ms.id not in live_ms:  # its milestone was removed
-                row = self.set_aside_row(f"MS-{ms.number}", r.name, f"resource of removed MS-{ms.number}")
-                aside_rows.append([f"RES-{r.number}", *row[1:]])
-                continue
-            res_rows.append(
-                [
-                    f"MS-{ms.number}" if ms else "unassigned",
-                    r.kind,
-                    r.name,
-                    formats.amount(r.amount, r.unit),
-                    r.unit or "-",
-                    self.who(r.owner_member_id),
-                ]
-            )
+        for r in resources:
             if r.amount is None:
                 continue
-            if _is_share(r):  # a share of someone's time adds up within one period only
+            if _is_share(r):
                 per_milestone[(self._ms_number(r.milestone_id), r.kind, r.unit)] += r.amount
             else:
                 quantities[(r.kind, r.unit)] += r.amount
-        total_rows = [
+        rows = [
             ["whole plan", kind, formats.amount(v, unit), unit or "-"] for (kind, unit), v in sorted(quantities.items())
         ]
-        total_rows += [
+        rows += [
             [f"MS-{n}" if n < 1 << 30 else "unassigned", kind, formats.amount(v, unit), unit or "-"]
             for (n, kind, unit), v in sorted(per_milestone.items())
         ]
-        over = self.over_allocation()
-        over_items = [
+        return Section(
+            "Totals per unit and period",
+            text="Amounts add up only within one unit; shares of a person's time (FTE, %) only within one "
+            "milestone's period.",
+            table=TableData(["Period", "Kind", "Amount", "Unit"], rows, "resource_totals"),
+            empty="No amounts recorded.",
+        )
+
+    def _over_allocation_section(self) -> Section:
+        items = [
             f"{person}: {formats.percent(peak)} at once across " + ", ".join(f"MS-{n}" for n in numbers)
-            for person, (peak, numbers) in sorted(over.items())
+            for person, (peak, numbers) in sorted(self.over_allocation().items())
         ]
-        sections = [
-            Section(
-                "Milestones",
-                text="Status as `plan show` gives it: done, on track, due soon or overdue."
-                if today is not None
-                else "Status as recorded (open or done).",
-                table=TableData(
-                    ["ID", "Milestone", "Start", "Due", "Owners", "Status", "After", "Critical"], rows, "milestones"
-                ),
-                empty="No milestones yet.",
-            ),
-            Section(
-                "Critical path",
-                text="Every milestone on this chain delays the end of the plan if it slips." if critical else "",
-                items=[f"MS-{by_id[i].number} {by_id[i].name} (due {fmt_day(by_id[i].due_date)})" for i in critical],
-                empty="No open milestones, so no critical path.",
-            ),
-        ]
-        if order:
-            sections.append(self.timeline(order, status, critical, today))
-        sections += [
-            Section(
-                "Resources per milestone",
-                table=TableData(["Milestone", "Kind", "Resource", "Amount", "Unit", "Owner"], res_rows, "resources"),
-                empty="No resources allocated.",
-            ),
-            Section(
-                "Totals per unit and period",
-                text="Amounts add up only within one unit; shares of a person's time (FTE, %) only within one "
-                "milestone's period.",
-                table=TableData(["Period", "Kind", "Amount", "Unit"], total_rows, "resource_totals"),
-                empty="No amounts recorded.",
-            ),
-            Section(
-                "Over-allocation",
-                text="People above 100 % of their time in overlapping open milestones (as `plan resources`).",
-                items=over_items,
-                empty="Nobody is allocated over 100 %.",
-            ),
-            self.set_aside_section(aside_rows, "milestones and resources", "plan"),
-        ]
-        return self.doc("plan", sections)
+        return Section(
+            "Over-allocation",
+            text="People above 100 % of their time in overlapping open milestones (as `plan resources`).",
+            items=items,
+            empty="Nobody is allocated over 100 %.",
+        )
 
     def timeline(self, order: list[Milestone], status: dict[int, str], critical: list[int], today) -> Section:
         numbers = {m.id: m.number for m in order}
