@@ -84,6 +84,20 @@ class Document:
 
 
 SET_ASIDE_HEADERS = ["ID", "Title", "Status", "Set aside by", "When", "Why"]
+USE_CASE_HEADERS = [
+    "Rank",
+    "ID",
+    "Title",
+    "Department",
+    "Category",
+    "Impact",
+    "Feasibility",
+    "Score",
+    "Sponsor",
+    "KPIs",
+    "Risks",
+    "Status",
+]
 
 
 SHARE_UNITS = ("fte", "ftes", "%", "percent", "pct")
@@ -104,6 +118,13 @@ def live_only(chart: Image, gone: set[str]) -> Image:
         pairs = [(lab, v) for lab, v in zip(data["labels"], data["values"], strict=False) if lab not in gone]
         data["labels"], data["values"] = [p[0] for p in pairs], [p[1] for p in pairs]
     return Image(alt=chart.alt, title=chart.title, chart=chart.chart, data=data)
+
+
+def table_section(
+    heading: str, headers: list[str], rows: list[list[str]], name: str, empty: str, text: str = ""
+) -> Section:
+    """A part of a document that is one table; `name` names its CSV file and XLSX sheet."""
+    return Section(heading, text=text, table=TableData(headers, rows, name), empty=empty)
 
 
 # ---- the builder ----------------------------------------------------------------------------
@@ -282,99 +303,86 @@ class Builder:
 
     def usecases(self) -> Document:
         cases = self.by_priority
-        rows = []
-        for uc in cases:
-            s = uc_score(uc)
-            risks = sorted(self.risk_by_id[r].number for r in self.risks_of[uc.id])
-            rows.append(
-                [
-                    str(uc.priority_rank) if uc.priority_rank else "-",
-                    f"UC-{uc.number}",
-                    uc.title,
-                    one_line(uc.department) or "-",
-                    uc.category or "-",
-                    formats.score(uc.impact),
-                    formats.score(uc.feasibility),
-                    formats.score(s),
-                    self.who(uc.sponsor_member_id),
-                    ", ".join(self.kpis_of[uc.id]) or "-",
-                    ", ".join(f"RISK-{n}" for n in risks) or "-",
-                    uc.status,
-                ]
-            )
-        table = TableData(
-            [
-                "Rank",
-                "ID",
-                "Title",
-                "Department",
-                "Category",
-                "Impact",
-                "Feasibility",
-                "Score",
-                "Sponsor",
-                "KPIs",
-                "Risks",
-                "Status",
-            ],
-            rows,
-            "use_cases",
-        )
-        detail_rows = [
-            [f"UC-{uc.number}", uc.title, one_line(uc.description) or "-", one_line(uc.expected_benefit) or "-"]
-            for uc in cases
-        ]
-        req_rows = [[f"UC-{uc.number}", text] for uc in cases for text in self.reqs[uc.id]]
-        points = [
-            {"label": f"UC-{u.number}", "x": u.feasibility, "y": u.impact} for u in cases if u.impact and u.feasibility
-        ]
-        ranked = [u for u in cases if u.priority_rank]
-        poll = self.priority_poll
-        source = (
-            f"Priority from POLL-{poll.number} ({poll.question}), closed {fmt_local(poll.closed_at, self.tz)}."
-            if poll is not None
-            else "No poll sets the priority yet (`usecase priority from POLL-n`): ordered by score."
-        )
         sections = [
-            Section(
+            table_section(
                 "Use cases by priority",
+                USE_CASE_HEADERS,
+                [self._use_case_row(uc) for uc in cases],
+                "use_cases",
+                "No use cases yet.",
                 text=f"{len(cases)} live use case(s), ordered by poll rank, then score (impact x feasibility). "
-                + source,
-                table=table,
-                empty="No use cases yet.",
+                + self._priority_source(),
             ),
-            Section(
+            table_section(
                 "What each use case is",
-                table=TableData(["ID", "Title", "Description", "Expected benefit"], detail_rows, "use_case_details"),
-                empty="No use cases yet.",
+                ["ID", "Title", "Description", "Expected benefit"],
+                [
+                    [f"UC-{uc.number}", uc.title, one_line(uc.description) or "-", one_line(uc.expected_benefit) or "-"]
+                    for uc in cases
+                ],
+                "use_case_details",
+                "No use cases yet.",
             ),
-            Section(
+            table_section(
                 "Requirements",
-                table=TableData(["Use case", "Requirement"], req_rows, "requirements"),
-                empty="No requirements recorded.",
+                ["Use case", "Requirement"],
+                [[f"UC-{uc.number}", text] for uc in cases for text in self.reqs[uc.id]],
+                "requirements",
+                "No requirements recorded.",
             ),
         ]
-        if points:
-            sections.append(
-                Section(
-                    "Impact versus feasibility",
-                    chart=Image(
-                        alt="Impact versus feasibility of the use cases",
-                        title="Impact versus feasibility",
-                        chart="matrix",
-                        data={"points": points, "xlabel": "Feasibility", "ylabel": "Impact", "title": ""},
-                    ),
-                )
-            )
+        scored = [u for u in cases if u.impact and u.feasibility]
+        if scored:
+            sections.append(self._impact_feasibility_chart(scored))
+        ranked = [u for u in cases if u.priority_rank]
         if ranked:
             sections.append(self._poll_chart(ranked))
-        aside = [
+        sections.append(self._set_aside_use_cases())
+        return self.doc("usecases", sections)
+
+    def _set_aside_use_cases(self) -> Section:
+        rows = [
             self.set_aside_row(f"UC-{u.number}", u.title, u.status)
             for u in self.snap.use_cases
             if is_set_aside("UC", u.status)
         ]
-        sections.append(self.set_aside_section(aside, "use cases", "use_cases"))
-        return self.doc("usecases", sections)
+        return self.set_aside_section(rows, "use cases", "use_cases")
+
+    def _use_case_row(self, uc: UseCase) -> list[str]:
+        risks = sorted(self.risk_by_id[r].number for r in self.risks_of[uc.id])
+        return [
+            str(uc.priority_rank) if uc.priority_rank else "-",
+            f"UC-{uc.number}",
+            uc.title,
+            one_line(uc.department) or "-",
+            uc.category or "-",
+            formats.score(uc.impact),
+            formats.score(uc.feasibility),
+            formats.score(uc_score(uc)),
+            self.who(uc.sponsor_member_id),
+            ", ".join(self.kpis_of[uc.id]) or "-",
+            ", ".join(f"RISK-{n}" for n in risks) or "-",
+            uc.status,
+        ]
+
+    def _priority_source(self) -> str:
+        """Where the ranks come from, so a reader knows whether people voted the order."""
+        poll = self.priority_poll
+        if poll is None:
+            return "No poll sets the priority yet (`usecase priority from POLL-n`): ordered by score."
+        return f"Priority from POLL-{poll.number} ({poll.question}), closed {fmt_local(poll.closed_at, self.tz)}."
+
+    def _impact_feasibility_chart(self, scored: list[UseCase]) -> Section:
+        points = [{"label": f"UC-{u.number}", "x": u.feasibility, "y": u.impact} for u in scored]
+        return Section(
+            "Impact versus feasibility",
+            chart=Image(
+                alt="Impact versus feasibility of the use cases",
+                title="Impact versus feasibility",
+                chart="matrix",
+                data={"points": points, "xlabel": "Feasibility", "ylabel": "Impact", "title": ""},
+            ),
+        )
 
     def _poll_chart(self, ranked: list[UseCase]) -> Section:
         """The closed priority poll's own result chart (its tally) when its ballots are here,
