@@ -120,6 +120,22 @@ def live_only(chart: Image, gone: set[str]) -> Image:
     return Image(alt=chart.alt, title=chart.title, chart=chart.chart, data=data)
 
 
+RISK_HEADERS = [
+    "ID",
+    "Risk",
+    "Category",
+    "L",
+    "I",
+    "Score",
+    "Level",
+    "Owner",
+    "Mitigation",
+    "Status",
+    "Review",
+    "Use cases",
+]
+
+
 def table_section(
     heading: str, headers: list[str], rows: list[list[str]], name: str, empty: str, text: str = ""
 ) -> Section:
@@ -670,24 +686,52 @@ class Builder:
 
     def risks(self) -> Document:
         ordered = sorted(self.live_risks, key=lambda r: (-risk_score(r), r.number))
-        rows = [
-            [
-                f"RISK-{r.number}",
-                r.title,
-                r.category,
-                str(r.likelihood),
-                str(r.impact),
-                str(risk_score(r)),
-                risk_level(risk_score(r)),
-                self.who(r.owner_member_id),
-                one_line(r.mitigation) or "-",
-                r.status,
-                fmt_day(r.review_date),
-                ", ".join(sorted(f"UC-{self.uc_by_id[u].number}" for u in self.ucs_of_risk[r.id])) or "-",
-            ]
-            for r in ordered
+        sections = [
+            table_section(
+                "Risk register",
+                RISK_HEADERS,
+                [self._risk_row(r) for r in ordered],
+                "risks",
+                "No risks recorded.",
+                text="Score = likelihood x impact (1-25): critical from 20, high from 10, medium from 5.",
+            ),
+            table_section(
+                "Re-score history",
+                ["Risk", "When", "From", "To", "By"],
+                self._rescore_rows(),
+                "risk_history",
+                "No risk has been re-scored.",
+            ),
         ]
-        history = [
+        if ordered:
+            sections.append(self._heat_map(ordered))
+        aside = [
+            self.set_aside_row(f"RISK-{r.number}", r.title, r.status)
+            for r in self.snap.risks
+            if is_set_aside("RISK", r.status)
+        ]
+        sections.append(self.set_aside_section(aside, "risks", "risks"))
+        return self.doc("risks", sections)
+
+    def _risk_row(self, r: Risk) -> list[str]:
+        return [
+            f"RISK-{r.number}",
+            r.title,
+            r.category,
+            str(r.likelihood),
+            str(r.impact),
+            str(risk_score(r)),
+            risk_level(risk_score(r)),
+            self.who(r.owner_member_id),
+            one_line(r.mitigation) or "-",
+            r.status,
+            fmt_day(r.review_date),
+            ", ".join(sorted(f"UC-{self.uc_by_id[u].number}" for u in self.ucs_of_risk[r.id])) or "-",
+        ]
+
+    def _rescore_rows(self) -> list[list[str]]:
+        """Every re-score of a live risk, oldest first: the history of a set-aside one goes with it."""
+        return [
             [
                 f"RISK-{self.risk_by_id[c.risk_id].number}",
                 fmt_local(c.at, self.tz),
@@ -698,62 +742,25 @@ class Builder:
             for c in self.snap.score_changes
             if c.risk_id in self.risk_by_id and not is_set_aside("RISK", self.risk_by_id[c.risk_id].status)
         ]
+
+    def _heat_map(self, ordered: list[Risk]) -> Section:
+        """Counts and IDs per likelihood (rows) and impact (columns); a rating outside 1-5 is left out."""
         counts = [[0] * 5 for _ in range(5)]
         ids: list[list[list[str]]] = [[[] for _ in range(5)] for _ in range(5)]
         for r in ordered:
             if 1 <= r.likelihood <= 5 and 1 <= r.impact <= 5:
                 counts[r.likelihood - 1][r.impact - 1] += 1
                 ids[r.likelihood - 1][r.impact - 1].append(f"RISK-{r.number}")
-        sections = [
-            Section(
-                "Risk register",
-                text="Score = likelihood x impact (1-25): critical from 20, high from 10, medium from 5.",
-                table=TableData(
-                    [
-                        "ID",
-                        "Risk",
-                        "Category",
-                        "L",
-                        "I",
-                        "Score",
-                        "Level",
-                        "Owner",
-                        "Mitigation",
-                        "Status",
-                        "Review",
-                        "Use cases",
-                    ],
-                    rows,
-                    "risks",
-                ),
-                empty="No risks recorded.",
+        return Section(
+            "Heat map",
+            text="Open risks by likelihood (rows) and impact (columns), with their IDs.",
+            chart=Image(
+                alt="Heat map of open risks by likelihood and impact",
+                title="Risk heat map",
+                chart="heatmap",
+                data={"counts": counts, "ids": ids, "title": ""},
             ),
-            Section(
-                "Re-score history",
-                table=TableData(["Risk", "When", "From", "To", "By"], history, "risk_history"),
-                empty="No risk has been re-scored.",
-            ),
-        ]
-        if ordered:
-            sections.append(
-                Section(
-                    "Heat map",
-                    text="Open risks by likelihood (rows) and impact (columns), with their IDs.",
-                    chart=Image(
-                        alt="Heat map of open risks by likelihood and impact",
-                        title="Risk heat map",
-                        chart="heatmap",
-                        data={"counts": counts, "ids": ids, "title": ""},
-                    ),
-                )
-            )
-        aside = [
-            self.set_aside_row(f"RISK-{r.number}", r.title, r.status)
-            for r in self.snap.risks
-            if is_set_aside("RISK", r.status)
-        ]
-        sections.append(self.set_aside_section(aside, "risks", "risks"))
-        return self.doc("risks", sections)
+        )
 
     # ---- 6. plan ----
 
