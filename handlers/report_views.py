@@ -957,22 +957,21 @@ class Builder:
         }
 
     def overview(self, now: datetime) -> Document:
-        snap = self.snap
         today = now.astimezone(self.tz).date()
-        by_status: dict[str, int] = defaultdict(int)
-        for u in self.live_use_cases:
-            by_status[u.status] += 1
-        order = self.milestone_order()
-        aside = self.aside_counts()
-        late = sum(1 for m in order if self.milestone_status(m, today) == "overdue")
+        return self.doc(
+            "overview",
+            [
+                Section("State of the assessment", facts=self._state_facts(today)),
+                self._changes_section(),
+                Section("Needs attention", items=self.attention(now, today), empty="Nothing needs attention."),
+            ],
+        )
+
+    def _state_facts(self, today: date) -> list[tuple[str, str]]:
+        """One line per kind of item, live ones only; what was set aside is counted apart."""
+        snap = self.snap
         facts = [
-            (
-                "Use cases",
-                f"{formats.count(len(self.live_use_cases))} "
-                f"({', '.join(f'{formats.count(n)} {s}' for s, n in sorted(by_status.items()))})"
-                if self.live_use_cases
-                else "0",
-            ),
+            ("Use cases", self._use_cases_fact()),
             ("KPIs", formats.count(len(self.live_kpis))),
             (
                 "Open risks",
@@ -986,30 +985,40 @@ class Builder:
                 f"{sum(1 for p in snap.polls if p.status != 'open')} closed",
             ),
             ("RACI activities", formats.count(len(self.active_activities))),
-            (
-                "Milestones",
-                f"{sum(1 for m in order if m.status == 'done')} of {len(order)} done"
-                + (f", {late} overdue" if late else ""),
-            ),
+            ("Milestones", self._milestones_fact(today)),
         ]
+        aside = self.aside_counts()
         if any(aside.values()):
             facts.append(
                 ("Set aside", ", ".join(f"{n} {one if n == 1 else many}" for (one, many), n in aside.items() if n))
             )
-        changes = changes_in_words(snap.recent_actions)
+        return facts
+
+    def _use_cases_fact(self) -> str:
+        if not self.live_use_cases:
+            return "0"
+        by_status: dict[str, int] = defaultdict(int)
+        for u in self.live_use_cases:
+            by_status[u.status] += 1
+        per_status = ", ".join(f"{formats.count(n)} {s}" for s, n in sorted(by_status.items()))
+        return f"{formats.count(len(self.live_use_cases))} ({per_status})"
+
+    def _milestones_fact(self, today: date) -> str:
+        order = self.milestone_order()
+        late = sum(1 for m in order if self.milestone_status(m, today) == "overdue")
+        done = sum(1 for m in order if m.status == "done")
+        return f"{done} of {len(order)} done" + (f", {late} overdue" if late else "")
+
+    def _changes_section(self) -> Section:
+        """What changed since the last digest went out, or in the last week when none has."""
+        snap = self.snap
         changed = (
             f"Changed since the last digest ({fmt_local(snap.since, self.tz)})"
             if snap.since_digest
             else "Changed in the last 7 days"
         )
-        return self.doc(
-            "overview",
-            [
-                Section("State of the assessment", facts=facts),
-                Section(changed, items=changes, empty=f"Nothing {changed[0].lower()}{changed[1:]}."),
-                Section("Needs attention", items=self.attention(now, today), empty="Nothing needs attention."),
-            ],
-        )
+        items = changes_in_words(snap.recent_actions)
+        return Section(changed, items=items, empty=f"Nothing {changed[0].lower()}{changed[1:]}.")
 
     def attention(self, now: datetime, today: date) -> list[str]:
         """Everything someone must act on, most pressing kind first."""
