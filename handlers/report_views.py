@@ -9,9 +9,11 @@ data alone, so a sign-off's hash changes only when the content does).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from handlers import formats
@@ -143,6 +145,27 @@ def table_section(
     return Section(heading, text=text, table=TableData(headers, rows, name), empty=empty)
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _grouped(pairs: Iterable[tuple[K, V]]) -> defaultdict[K, list[V]]:
+    """key -> its values in the order given; a key with none reads as [] (a defaultdict)."""
+    out: defaultdict[K, list[V]] = defaultdict(list)
+    for key, value in pairs:
+        out[key].append(value)
+    return out
+
+
+def _who_set_aside(rows: list[tuple[str, str, str, datetime, dict]]) -> dict[str, tuple[str, datetime, str]]:
+    """Who set each item aside, when and why: the latest audit row that did (rows come oldest first)."""
+    out: dict[str, tuple[str, datetime, str]] = {}
+    for entity, action, who, at, detail in rows:
+        if sets_aside(action, detail):
+            out[entity] = (who, at, str(detail.get("reason") or ""))
+    return out
+
+
 # ---- the builder ----------------------------------------------------------------------------
 
 
@@ -156,13 +179,15 @@ class Builder:
         self.calendar = plan.Calendar(plan.parse_workdays(snap.initiative.workdays or "mon-fri"), snap.holidays)
         self.uc_by_id = {u.id: u for u in snap.use_cases}
         self.ms_by_id = {m.id: m for m in snap.milestones}
-        # Who set each item aside, when and why: the latest audit row that did.
-        self.set_aside_by: dict[str, tuple[str, datetime, str]] = {}
-        for entity, action, who, at, detail in snap.set_aside_rows:
-            if sets_aside(action, detail):
-                self.set_aside_by[entity] = (who, at, str(detail.get("reason") or ""))
-        # Live and set-aside items, split once: no live list, count, chart or score below reads
-        # anything but the live ones.
+        self.risk_by_id = {r.id: r for r in snap.risks}
+        self.set_aside_by = _who_set_aside(snap.set_aside_rows)
+        self._split_live()
+        self._index_links()
+
+    def _split_live(self) -> None:
+        """Live and set-aside items, split once: no live list, count, chart or score below reads
+        anything but the live ones. A KPI of a set-aside use case measures nothing live."""
+        snap = self.snap
         self.live_use_cases = [u for u in snap.use_cases if not is_set_aside("UC", u.status)]
         live_uc_ids = {u.id for u in self.live_use_cases}
         self.live_kpis = [
@@ -171,28 +196,22 @@ class Builder:
             if not is_set_aside("KPI", k.status) and (k.use_case_id is None or k.use_case_id in live_uc_ids)
         ]
         self.live_risks = [r for r in snap.risks if not is_set_aside("RISK", r.status)]
-        live_risk_ids = {r.id for r in self.live_risks}
-        self.reqs: dict[int, list[str]] = defaultdict(list)
-        for r in snap.requirements:
-            self.reqs[r.use_case_id].append(r.text)
-        self.kpis_of: dict[int, list[str]] = defaultdict(list)
-        for k in self.live_kpis:
-            if k.use_case_id is not None:
-                self.kpis_of[k.use_case_id].append(f"KPI-{k.number}")
-        self.risks_of: dict[int, list[int]] = defaultdict(list)
-        self.ucs_of_risk: dict[int, list[int]] = defaultdict(list)
-        for rid, uid in snap.risk_links:
-            if rid in live_risk_ids and uid in live_uc_ids:
-                self.risks_of[uid].append(rid)
-                self.ucs_of_risk[rid].append(uid)
-        self.risk_by_id = {r.id: r for r in snap.risks}
-        self.owners: dict[int, list[int]] = defaultdict(list)
-        for mid, member in snap.milestone_owners:
-            self.owners[mid].append(member)
         self.active_activities = [a for a in snap.activities if not a.removed]
-        self.letters: dict[int, list[str]] = defaultdict(list)
-        for a in snap.assignments:
-            self.letters[a.activity_id].append(a.role)
+
+    def _index_links(self) -> None:
+        """What belongs to each item, by its id; a link between live items only."""
+        snap = self.snap
+        live_uc_ids = {u.id for u in self.live_use_cases}
+        live_risk_ids = {r.id for r in self.live_risks}
+        self.reqs: dict[int, list[str]] = _grouped((r.use_case_id, r.text) for r in snap.requirements)
+        self.kpis_of: dict[int, list[str]] = _grouped(
+            (k.use_case_id, f"KPI-{k.number}") for k in self.live_kpis if k.use_case_id is not None
+        )
+        links = [(rid, uid) for rid, uid in snap.risk_links if rid in live_risk_ids and uid in live_uc_ids]
+        self.risks_of: dict[int, list[int]] = _grouped((uid, rid) for rid, uid in links)
+        self.ucs_of_risk: dict[int, list[int]] = _grouped(links)
+        self.owners: dict[int, list[int]] = _grouped(snap.milestone_owners)
+        self.letters: dict[int, list[str]] = _grouped((a.activity_id, a.role) for a in snap.assignments)
 
     @cached_property
     def live_sources(self) -> list[DataSource]:
