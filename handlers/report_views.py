@@ -42,7 +42,7 @@ from handlers.report_rules import (
 )
 from handlers.scoring import CRITICAL_SCORE, HIGH_SCORE
 from handlers.scoring import score as uc_score
-from storage.models import DataSource, Member, Milestone, Resource, Risk, SignOff, UseCase
+from storage.models import DataSource, Member, Milestone, Poll, Resource, Risk, SignOff, UseCase
 from storage.repos.reports import Snapshot
 
 DELIVERABLES = ("usecases", "infrastructure", "kpis", "raci", "risks", "plan")
@@ -425,19 +425,28 @@ class Builder:
         polls = {p.id: p for p in self.snap.polls}
         poll = polls.get(ranked[0].priority_poll_id) if ranked[0].priority_poll_id else None
         stored = self.snap.priority_ballots.get(poll.id, []) if poll else []
-        if poll is not None and stored:
-            options = [o for o in self.snap.options if o.poll_id == poll.id]
-            try:
-                tally = count_tally(poll.method, len(options), stored, poll.count_method)
-                chart = live_only(poll_chart(poll, options, tally, stored), self.set_aside_labels(options))
-            except (KeyError, ValueError, TypeError):  # a ballot shape this version cannot count
-                chart = None
-            if chart is not None:
-                return Section(
-                    "Priority poll result",
-                    text=f"POLL-{poll.number}: {poll.question} ({len(stored)} ballots)",
-                    chart=chart,
-                )
+        counted = self._tally_chart(poll, stored) if poll is not None and stored else None
+        if counted is not None:
+            return counted
+        return self._rank_bars(ranked, poll)
+
+    def _tally_chart(self, poll: Poll, stored: list[dict]) -> Section | None:
+        """The poll's result chart counted again from its ballots, without set-aside options."""
+        options = [o for o in self.snap.options if o.poll_id == poll.id]
+        try:
+            tally = count_tally(poll.method, len(options), stored, poll.count_method)
+            chart = live_only(poll_chart(poll, options, tally, stored), self.set_aside_labels(options))
+        except (KeyError, ValueError, TypeError):  # a ballot shape this version cannot count
+            return None
+        if chart is None:
+            return None
+        return Section(
+            "Priority poll result",
+            text=f"POLL-{poll.number}: {poll.question} ({len(stored)} ballots)",
+            chart=chart,
+        )
+
+    def _rank_bars(self, ranked: list[UseCase], poll: Poll | None) -> Section:
         worst = max(u.priority_rank or 0 for u in ranked)
         # Bar length is the inverted rank so the top priority has the longest bar.
         return Section(
