@@ -9,7 +9,7 @@ data alone, so a sign-off's hash changes only when the content does).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -42,7 +42,7 @@ from handlers.report_rules import (
 )
 from handlers.scoring import CRITICAL_SCORE, HIGH_SCORE
 from handlers.scoring import score as uc_score
-from storage.models import DataSource, Member, Milestone, Poll, Resource, Risk, SignOff, UseCase
+from storage.models import DataSource, Kpi, Member, Milestone, Poll, Resource, Risk, SignOff, UseCase
 from storage.repos.reports import Snapshot
 
 DELIVERABLES = ("usecases", "infrastructure", "kpis", "raci", "risks", "plan")
@@ -227,12 +227,14 @@ class Builder:
         return out
 
     def set_aside_sources(self) -> Section:
+        return self.set_aside_items("SRC", self.snap.sources, lambda s: s.name, "data sources", "data_sources")
+
+    def set_aside_items(self, kind: str, items: Iterable, title: Callable, what: str, name: str) -> Section:
+        """The "Set aside" part of the items of one kind (UC, RISK, SRC) whose status sets them aside."""
         rows = [
-            self.set_aside_row(f"SRC-{s.number}", s.name, s.status)
-            for s in self.snap.sources
-            if is_set_aside("SRC", s.status)
+            self.set_aside_row(f"{kind}-{x.number}", title(x), x.status) for x in items if is_set_aside(kind, x.status)
         ]
-        return self.set_aside_section(rows, "data sources", "data_sources")
+        return self.set_aside_section(rows, what, name)
 
     def sources_fact(self) -> tuple[str, str]:
         gaps = sum(1 for s in self.live_sources if source_gaps(s))
@@ -372,16 +374,8 @@ class Builder:
         ranked = [u for u in cases if u.priority_rank]
         if ranked:
             sections.append(self._poll_chart(ranked))
-        sections.append(self._set_aside_use_cases())
+        sections.append(self.set_aside_items("UC", self.snap.use_cases, lambda u: u.title, "use cases", "use_cases"))
         return self.doc("usecases", sections)
-
-    def _set_aside_use_cases(self) -> Section:
-        rows = [
-            self.set_aside_row(f"UC-{u.number}", u.title, u.status)
-            for u in self.snap.use_cases
-            if is_set_aside("UC", u.status)
-        ]
-        return self.set_aside_section(rows, "use cases", "use_cases")
 
     def _use_case_row(self, uc: UseCase) -> list[str]:
         risks = sorted(self.risk_by_id[r].number for r in self.risks_of[uc.id])
@@ -507,81 +501,58 @@ class Builder:
         ]
 
     def infrastructure(self) -> Document:
-        inv = [self.inventory_row(s) for s in self.live_sources]
-        gap_rows = [
-            [
-                gap_severity(rating),
-                f"SRC-{s.number}",
-                s.name,
-                dim,
-                str(rating),
-                ", ".join(f"UC-{u.number}" for u in blocked) or "-",
-                one_line(s.remediation) or "-",
-                self.who(s.remediation_owner_member_id),
-            ]
-            for rating, _, dim, s, blocked in self.gaps
-        ]
+        gap_rows = [self._gap_row(rating, dim, s, blocked) for rating, _, dim, s, blocked in self.gaps]
         return self.doc(
             "infrastructure",
             [
-                Section(
+                table_section(
                     "Data-source inventory",
+                    ["ID", "Name", "Type", "Owner", "Size", "Refresh", "Quality", "Access", "Security", "Issues"],
+                    [self.inventory_row(s) for s in self.live_sources],
+                    "data_sources",
+                    "No data sources recorded.",
                     text="Ratings from 1 (poor) to 5 (good).",
-                    table=TableData(
-                        ["ID", "Name", "Type", "Owner", "Size", "Refresh", "Quality", "Access", "Security", "Issues"],
-                        inv,
-                        "data_sources",
-                    ),
-                    empty="No data sources recorded.",
                 ),
-                Section(
+                table_section(
                     "Gaps",
+                    ["Severity", "Source", "Name", "Dimension", "Rating", "Blocks", "Remediation", "Owner"],
+                    gap_rows,
+                    "gaps",
+                    "No gaps: every rated dimension is above 2.",
                     text=f"A rating of {GAP_RATING} or less is a gap; 1 is severe, 2 moderate.",
-                    table=TableData(
-                        ["Severity", "Source", "Name", "Dimension", "Rating", "Blocks", "Remediation", "Owner"],
-                        gap_rows,
-                        "gaps",
-                    ),
-                    empty="No gaps: every rated dimension is above 2.",
                 ),
                 self.set_aside_sources(),
             ],
         )
 
+    def _gap_row(self, rating: int, dim: str, s: DataSource, blocked: list[UseCase]) -> list[str]:
+        return [
+            gap_severity(rating),
+            f"SRC-{s.number}",
+            s.name,
+            dim,
+            str(rating),
+            ", ".join(f"UC-{u.number}" for u in blocked) or "-",
+            one_line(s.remediation) or "-",
+            self.who(s.remediation_owner_member_id),
+        ]
+
     # ---- 3. objectives and KPIs ----
 
     def kpis(self) -> Document:
-        rows = []
-        for k in sorted(
+        ordered = sorted(
             self.live_kpis, key=lambda k: (k.use_case_id is None, self._uc_number(k.use_case_id), k.number)
-        ):
-            uc = self.uc_by_id.get(k.use_case_id) if k.use_case_id else None
-            rows.append(
-                [
-                    f"KPI-{k.number}",
-                    k.name,
-                    f"UC-{uc.number}" if uc else (one_line(k.objective) or "initiative"),
-                    fmt_num(k.baseline),
-                    fmt_num(k.target),
-                    k.unit or "-",
-                    k.direction,
-                    fmt_day(k.target_date),
-                    self.who(k.owner_member_id),
-                    k.status,
-                ]
-            )
+        )
         missing = [f"UC-{u.number} {u.title}" for u in self.by_priority if not self.kpis_of[u.id]]
         return self.doc(
             "kpis",
             [
-                Section(
+                table_section(
                     "KPIs",
-                    table=TableData(
-                        ["ID", "KPI", "For", "Baseline", "Target", "Unit", "Direction", "By", "Owner", "Status"],
-                        rows,
-                        "kpis",
-                    ),
-                    empty="No KPIs yet.",
+                    ["ID", "KPI", "For", "Baseline", "Target", "Unit", "Direction", "By", "Owner", "Status"],
+                    [self._kpi_row(k) for k in ordered],
+                    "kpis",
+                    "No KPIs yet.",
                 ),
                 Section(
                     "Use cases without a KPI",
@@ -591,6 +562,22 @@ class Builder:
                 self.set_aside_section(self.set_aside_kpis(), "KPIs", "kpis"),
             ],
         )
+
+    def _kpi_row(self, k: Kpi) -> list[str]:
+        """A KPI measures a use case, or else its own objective (or the initiative as a whole)."""
+        uc = self.uc_by_id.get(k.use_case_id) if k.use_case_id else None
+        return [
+            f"KPI-{k.number}",
+            k.name,
+            f"UC-{uc.number}" if uc else (one_line(k.objective) or "initiative"),
+            fmt_num(k.baseline),
+            fmt_num(k.target),
+            k.unit or "-",
+            k.direction,
+            fmt_day(k.target_date),
+            self.who(k.owner_member_id),
+            k.status,
+        ]
 
     def _uc_number(self, uc_id: int | None) -> int:
         uc = self.uc_by_id.get(uc_id) if uc_id else None
@@ -733,12 +720,7 @@ class Builder:
         ]
         if ordered:
             sections.append(self._heat_map(ordered))
-        aside = [
-            self.set_aside_row(f"RISK-{r.number}", r.title, r.status)
-            for r in self.snap.risks
-            if is_set_aside("RISK", r.status)
-        ]
-        sections.append(self.set_aside_section(aside, "risks", "risks"))
+        sections.append(self.set_aside_items("RISK", self.snap.risks, lambda r: r.title, "risks", "risks"))
         return self.doc("risks", sections)
 
     def _risk_row(self, r: Risk) -> list[str]:
