@@ -9,9 +9,11 @@ data alone, so a sign-off's hash changes only when the content does).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from handlers import formats
@@ -40,7 +42,7 @@ from handlers.report_rules import (
 )
 from handlers.scoring import CRITICAL_SCORE, HIGH_SCORE
 from handlers.scoring import score as uc_score
-from storage.models import DataSource, Member, Milestone, Resource, UseCase
+from storage.models import DataSource, Kpi, Member, Milestone, Poll, Resource, Risk, SignOff, UseCase
 from storage.repos.reports import Snapshot
 
 DELIVERABLES = ("usecases", "infrastructure", "kpis", "raci", "risks", "plan")
@@ -84,6 +86,20 @@ class Document:
 
 
 SET_ASIDE_HEADERS = ["ID", "Title", "Status", "Set aside by", "When", "Why"]
+USE_CASE_HEADERS = [
+    "Rank",
+    "ID",
+    "Title",
+    "Department",
+    "Category",
+    "Impact",
+    "Feasibility",
+    "Score",
+    "Sponsor",
+    "KPIs",
+    "Risks",
+    "Status",
+]
 
 
 SHARE_UNITS = ("fte", "ftes", "%", "percent", "pct")
@@ -106,6 +122,50 @@ def live_only(chart: Image, gone: set[str]) -> Image:
     return Image(alt=chart.alt, title=chart.title, chart=chart.chart, data=data)
 
 
+RISK_HEADERS = [
+    "ID",
+    "Risk",
+    "Category",
+    "L",
+    "I",
+    "Score",
+    "Level",
+    "Owner",
+    "Mitigation",
+    "Status",
+    "Review",
+    "Use cases",
+]
+
+
+def table_section(
+    heading: str, headers: list[str], rows: list[list[str]], name: str, empty: str, text: str = ""
+) -> Section:
+    """A part of a document that is one table; `name` names its CSV file and XLSX sheet."""
+    return Section(heading, text=text, table=TableData(headers, rows, name), empty=empty)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _grouped(pairs: Iterable[tuple[K, V]]) -> defaultdict[K, list[V]]:
+    """key -> its values in the order given; a key with none reads as [] (a defaultdict)."""
+    out: defaultdict[K, list[V]] = defaultdict(list)
+    for key, value in pairs:
+        out[key].append(value)
+    return out
+
+
+def _who_set_aside(rows: list[tuple[str, str, str, datetime, dict]]) -> dict[str, tuple[str, datetime, str]]:
+    """Who set each item aside, when and why: the latest audit row that did (rows come oldest first)."""
+    out: dict[str, tuple[str, datetime, str]] = {}
+    for entity, action, who, at, detail in rows:
+        if sets_aside(action, detail):
+            out[entity] = (who, at, str(detail.get("reason") or ""))
+    return out
+
+
 # ---- the builder ----------------------------------------------------------------------------
 
 
@@ -119,13 +179,15 @@ class Builder:
         self.calendar = plan.Calendar(plan.parse_workdays(snap.initiative.workdays or "mon-fri"), snap.holidays)
         self.uc_by_id = {u.id: u for u in snap.use_cases}
         self.ms_by_id = {m.id: m for m in snap.milestones}
-        # Who set each item aside, when and why: the latest audit row that did.
-        self.set_aside_by: dict[str, tuple[str, datetime, str]] = {}
-        for entity, action, who, at, detail in snap.set_aside_rows:
-            if sets_aside(action, detail):
-                self.set_aside_by[entity] = (who, at, str(detail.get("reason") or ""))
-        # Live and set-aside items, split once: no live list, count, chart or score below reads
-        # anything but the live ones.
+        self.risk_by_id = {r.id: r for r in snap.risks}
+        self.set_aside_by = _who_set_aside(snap.set_aside_rows)
+        self._split_live()
+        self._index_links()
+
+    def _split_live(self) -> None:
+        """Live and set-aside items, split once: no live list, count, chart or score below reads
+        anything but the live ones. A KPI of a set-aside use case measures nothing live."""
+        snap = self.snap
         self.live_use_cases = [u for u in snap.use_cases if not is_set_aside("UC", u.status)]
         live_uc_ids = {u.id for u in self.live_use_cases}
         self.live_kpis = [
@@ -134,28 +196,22 @@ class Builder:
             if not is_set_aside("KPI", k.status) and (k.use_case_id is None or k.use_case_id in live_uc_ids)
         ]
         self.live_risks = [r for r in snap.risks if not is_set_aside("RISK", r.status)]
-        live_risk_ids = {r.id for r in self.live_risks}
-        self.reqs: dict[int, list[str]] = defaultdict(list)
-        for r in snap.requirements:
-            self.reqs[r.use_case_id].append(r.text)
-        self.kpis_of: dict[int, list[str]] = defaultdict(list)
-        for k in self.live_kpis:
-            if k.use_case_id is not None:
-                self.kpis_of[k.use_case_id].append(f"KPI-{k.number}")
-        self.risks_of: dict[int, list[int]] = defaultdict(list)
-        self.ucs_of_risk: dict[int, list[int]] = defaultdict(list)
-        for rid, uid in snap.risk_links:
-            if rid in live_risk_ids and uid in live_uc_ids:
-                self.risks_of[uid].append(rid)
-                self.ucs_of_risk[rid].append(uid)
-        self.risk_by_id = {r.id: r for r in snap.risks}
-        self.owners: dict[int, list[int]] = defaultdict(list)
-        for mid, member in snap.milestone_owners:
-            self.owners[mid].append(member)
         self.active_activities = [a for a in snap.activities if not a.removed]
-        self.letters: dict[int, list[str]] = defaultdict(list)
-        for a in snap.assignments:
-            self.letters[a.activity_id].append(a.role)
+
+    def _index_links(self) -> None:
+        """What belongs to each item, by its id; a link between live items only."""
+        snap = self.snap
+        live_uc_ids = {u.id for u in self.live_use_cases}
+        live_risk_ids = {r.id for r in self.live_risks}
+        self.reqs: dict[int, list[str]] = _grouped((r.use_case_id, r.text) for r in snap.requirements)
+        self.kpis_of: dict[int, list[str]] = _grouped(
+            (k.use_case_id, f"KPI-{k.number}") for k in self.live_kpis if k.use_case_id is not None
+        )
+        links = [(rid, uid) for rid, uid in snap.risk_links if rid in live_risk_ids and uid in live_uc_ids]
+        self.risks_of: dict[int, list[int]] = _grouped((uid, rid) for rid, uid in links)
+        self.ucs_of_risk: dict[int, list[int]] = _grouped(links)
+        self.owners: dict[int, list[int]] = _grouped(snap.milestone_owners)
+        self.letters: dict[int, list[str]] = _grouped((a.activity_id, a.role) for a in snap.assignments)
 
     @cached_property
     def live_sources(self) -> list[DataSource]:
@@ -171,12 +227,14 @@ class Builder:
         return out
 
     def set_aside_sources(self) -> Section:
+        return self.set_aside_items("SRC", self.snap.sources, lambda s: s.name, "data sources", "data_sources")
+
+    def set_aside_items(self, kind: str, items: Iterable, title: Callable, what: str, name: str) -> Section:
+        """The "Set aside" part of the items of one kind (UC, RISK, SRC) whose status sets them aside."""
         rows = [
-            self.set_aside_row(f"SRC-{s.number}", s.name, s.status)
-            for s in self.snap.sources
-            if is_set_aside("SRC", s.status)
+            self.set_aside_row(f"{kind}-{x.number}", title(x), x.status) for x in items if is_set_aside(kind, x.status)
         ]
-        return self.set_aside_section(rows, "data sources", "data_sources")
+        return self.set_aside_section(rows, what, name)
 
     def sources_fact(self) -> tuple[str, str]:
         gaps = sum(1 for s in self.live_sources if source_gaps(s))
@@ -282,99 +340,78 @@ class Builder:
 
     def usecases(self) -> Document:
         cases = self.by_priority
-        rows = []
-        for uc in cases:
-            s = uc_score(uc)
-            risks = sorted(self.risk_by_id[r].number for r in self.risks_of[uc.id])
-            rows.append(
-                [
-                    str(uc.priority_rank) if uc.priority_rank else "-",
-                    f"UC-{uc.number}",
-                    uc.title,
-                    one_line(uc.department) or "-",
-                    uc.category or "-",
-                    formats.score(uc.impact),
-                    formats.score(uc.feasibility),
-                    formats.score(s),
-                    self.who(uc.sponsor_member_id),
-                    ", ".join(self.kpis_of[uc.id]) or "-",
-                    ", ".join(f"RISK-{n}" for n in risks) or "-",
-                    uc.status,
-                ]
-            )
-        table = TableData(
-            [
-                "Rank",
-                "ID",
-                "Title",
-                "Department",
-                "Category",
-                "Impact",
-                "Feasibility",
-                "Score",
-                "Sponsor",
-                "KPIs",
-                "Risks",
-                "Status",
-            ],
-            rows,
-            "use_cases",
-        )
-        detail_rows = [
-            [f"UC-{uc.number}", uc.title, one_line(uc.description) or "-", one_line(uc.expected_benefit) or "-"]
-            for uc in cases
-        ]
-        req_rows = [[f"UC-{uc.number}", text] for uc in cases for text in self.reqs[uc.id]]
-        points = [
-            {"label": f"UC-{u.number}", "x": u.feasibility, "y": u.impact} for u in cases if u.impact and u.feasibility
-        ]
-        ranked = [u for u in cases if u.priority_rank]
-        poll = self.priority_poll
-        source = (
-            f"Priority from POLL-{poll.number} ({poll.question}), closed {fmt_local(poll.closed_at, self.tz)}."
-            if poll is not None
-            else "No poll sets the priority yet (`usecase priority from POLL-n`): ordered by score."
-        )
         sections = [
-            Section(
+            table_section(
                 "Use cases by priority",
+                USE_CASE_HEADERS,
+                [self._use_case_row(uc) for uc in cases],
+                "use_cases",
+                "No use cases yet.",
                 text=f"{len(cases)} live use case(s), ordered by poll rank, then score (impact x feasibility). "
-                + source,
-                table=table,
-                empty="No use cases yet.",
+                + self._priority_source(),
             ),
-            Section(
+            table_section(
                 "What each use case is",
-                table=TableData(["ID", "Title", "Description", "Expected benefit"], detail_rows, "use_case_details"),
-                empty="No use cases yet.",
+                ["ID", "Title", "Description", "Expected benefit"],
+                [
+                    [f"UC-{uc.number}", uc.title, one_line(uc.description) or "-", one_line(uc.expected_benefit) or "-"]
+                    for uc in cases
+                ],
+                "use_case_details",
+                "No use cases yet.",
             ),
-            Section(
+            table_section(
                 "Requirements",
-                table=TableData(["Use case", "Requirement"], req_rows, "requirements"),
-                empty="No requirements recorded.",
+                ["Use case", "Requirement"],
+                [[f"UC-{uc.number}", text] for uc in cases for text in self.reqs[uc.id]],
+                "requirements",
+                "No requirements recorded.",
             ),
         ]
-        if points:
-            sections.append(
-                Section(
-                    "Impact versus feasibility",
-                    chart=Image(
-                        alt="Impact versus feasibility of the use cases",
-                        title="Impact versus feasibility",
-                        chart="matrix",
-                        data={"points": points, "xlabel": "Feasibility", "ylabel": "Impact", "title": ""},
-                    ),
-                )
-            )
+        scored = [u for u in cases if u.impact and u.feasibility]
+        if scored:
+            sections.append(self._impact_feasibility_chart(scored))
+        ranked = [u for u in cases if u.priority_rank]
         if ranked:
             sections.append(self._poll_chart(ranked))
-        aside = [
-            self.set_aside_row(f"UC-{u.number}", u.title, u.status)
-            for u in self.snap.use_cases
-            if is_set_aside("UC", u.status)
-        ]
-        sections.append(self.set_aside_section(aside, "use cases", "use_cases"))
+        sections.append(self.set_aside_items("UC", self.snap.use_cases, lambda u: u.title, "use cases", "use_cases"))
         return self.doc("usecases", sections)
+
+    def _use_case_row(self, uc: UseCase) -> list[str]:
+        risks = sorted(self.risk_by_id[r].number for r in self.risks_of[uc.id])
+        return [
+            str(uc.priority_rank) if uc.priority_rank else "-",
+            f"UC-{uc.number}",
+            uc.title,
+            one_line(uc.department) or "-",
+            uc.category or "-",
+            formats.score(uc.impact),
+            formats.score(uc.feasibility),
+            formats.score(uc_score(uc)),
+            self.who(uc.sponsor_member_id),
+            ", ".join(self.kpis_of[uc.id]) or "-",
+            ", ".join(f"RISK-{n}" for n in risks) or "-",
+            uc.status,
+        ]
+
+    def _priority_source(self) -> str:
+        """Where the ranks come from, so a reader knows whether people voted the order."""
+        poll = self.priority_poll
+        if poll is None:
+            return "No poll sets the priority yet (`usecase priority from POLL-n`): ordered by score."
+        return f"Priority from POLL-{poll.number} ({poll.question}), closed {fmt_local(poll.closed_at, self.tz)}."
+
+    def _impact_feasibility_chart(self, scored: list[UseCase]) -> Section:
+        points = [{"label": f"UC-{u.number}", "x": u.feasibility, "y": u.impact} for u in scored]
+        return Section(
+            "Impact versus feasibility",
+            chart=Image(
+                alt="Impact versus feasibility of the use cases",
+                title="Impact versus feasibility",
+                chart="matrix",
+                data={"points": points, "xlabel": "Feasibility", "ylabel": "Impact", "title": ""},
+            ),
+        )
 
     def _poll_chart(self, ranked: list[UseCase]) -> Section:
         """The closed priority poll's own result chart (its tally) when its ballots are here,
@@ -382,19 +419,28 @@ class Builder:
         polls = {p.id: p for p in self.snap.polls}
         poll = polls.get(ranked[0].priority_poll_id) if ranked[0].priority_poll_id else None
         stored = self.snap.priority_ballots.get(poll.id, []) if poll else []
-        if poll is not None and stored:
-            options = [o for o in self.snap.options if o.poll_id == poll.id]
-            try:
-                tally = count_tally(poll.method, len(options), stored, poll.count_method)
-                chart = live_only(poll_chart(poll, options, tally, stored), self.set_aside_labels(options))
-            except (KeyError, ValueError, TypeError):  # a ballot shape this version cannot count
-                chart = None
-            if chart is not None:
-                return Section(
-                    "Priority poll result",
-                    text=f"POLL-{poll.number}: {poll.question} ({len(stored)} ballots)",
-                    chart=chart,
-                )
+        counted = self._tally_chart(poll, stored) if poll is not None and stored else None
+        if counted is not None:
+            return counted
+        return self._rank_bars(ranked, poll)
+
+    def _tally_chart(self, poll: Poll, stored: list[dict]) -> Section | None:
+        """The poll's result chart counted again from its ballots, without set-aside options."""
+        options = [o for o in self.snap.options if o.poll_id == poll.id]
+        try:
+            tally = count_tally(poll.method, len(options), stored, poll.count_method)
+            chart = live_only(poll_chart(poll, options, tally, stored), self.set_aside_labels(options))
+        except (KeyError, ValueError, TypeError):  # a ballot shape this version cannot count
+            return None
+        if chart is None:
+            return None
+        return Section(
+            "Priority poll result",
+            text=f"POLL-{poll.number}: {poll.question} ({len(stored)} ballots)",
+            chart=chart,
+        )
+
+    def _rank_bars(self, ranked: list[UseCase], poll: Poll | None) -> Section:
         worst = max(u.priority_rank or 0 for u in ranked)
         # Bar length is the inverted rank so the top priority has the longest bar.
         return Section(
@@ -455,81 +501,58 @@ class Builder:
         ]
 
     def infrastructure(self) -> Document:
-        inv = [self.inventory_row(s) for s in self.live_sources]
-        gap_rows = [
-            [
-                gap_severity(rating),
-                f"SRC-{s.number}",
-                s.name,
-                dim,
-                str(rating),
-                ", ".join(f"UC-{u.number}" for u in blocked) or "-",
-                one_line(s.remediation) or "-",
-                self.who(s.remediation_owner_member_id),
-            ]
-            for rating, _, dim, s, blocked in self.gaps
-        ]
+        gap_rows = [self._gap_row(rating, dim, s, blocked) for rating, _, dim, s, blocked in self.gaps]
         return self.doc(
             "infrastructure",
             [
-                Section(
+                table_section(
                     "Data-source inventory",
+                    ["ID", "Name", "Type", "Owner", "Size", "Refresh", "Quality", "Access", "Security", "Issues"],
+                    [self.inventory_row(s) for s in self.live_sources],
+                    "data_sources",
+                    "No data sources recorded.",
                     text="Ratings from 1 (poor) to 5 (good).",
-                    table=TableData(
-                        ["ID", "Name", "Type", "Owner", "Size", "Refresh", "Quality", "Access", "Security", "Issues"],
-                        inv,
-                        "data_sources",
-                    ),
-                    empty="No data sources recorded.",
                 ),
-                Section(
+                table_section(
                     "Gaps",
+                    ["Severity", "Source", "Name", "Dimension", "Rating", "Blocks", "Remediation", "Owner"],
+                    gap_rows,
+                    "gaps",
+                    "No gaps: every rated dimension is above 2.",
                     text=f"A rating of {GAP_RATING} or less is a gap; 1 is severe, 2 moderate.",
-                    table=TableData(
-                        ["Severity", "Source", "Name", "Dimension", "Rating", "Blocks", "Remediation", "Owner"],
-                        gap_rows,
-                        "gaps",
-                    ),
-                    empty="No gaps: every rated dimension is above 2.",
                 ),
                 self.set_aside_sources(),
             ],
         )
 
+    def _gap_row(self, rating: int, dim: str, s: DataSource, blocked: list[UseCase]) -> list[str]:
+        return [
+            gap_severity(rating),
+            f"SRC-{s.number}",
+            s.name,
+            dim,
+            str(rating),
+            ", ".join(f"UC-{u.number}" for u in blocked) or "-",
+            one_line(s.remediation) or "-",
+            self.who(s.remediation_owner_member_id),
+        ]
+
     # ---- 3. objectives and KPIs ----
 
     def kpis(self) -> Document:
-        rows = []
-        for k in sorted(
+        ordered = sorted(
             self.live_kpis, key=lambda k: (k.use_case_id is None, self._uc_number(k.use_case_id), k.number)
-        ):
-            uc = self.uc_by_id.get(k.use_case_id) if k.use_case_id else None
-            rows.append(
-                [
-                    f"KPI-{k.number}",
-                    k.name,
-                    f"UC-{uc.number}" if uc else (one_line(k.objective) or "initiative"),
-                    fmt_num(k.baseline),
-                    fmt_num(k.target),
-                    k.unit or "-",
-                    k.direction,
-                    fmt_day(k.target_date),
-                    self.who(k.owner_member_id),
-                    k.status,
-                ]
-            )
+        )
         missing = [f"UC-{u.number} {u.title}" for u in self.by_priority if not self.kpis_of[u.id]]
         return self.doc(
             "kpis",
             [
-                Section(
+                table_section(
                     "KPIs",
-                    table=TableData(
-                        ["ID", "KPI", "For", "Baseline", "Target", "Unit", "Direction", "By", "Owner", "Status"],
-                        rows,
-                        "kpis",
-                    ),
-                    empty="No KPIs yet.",
+                    ["ID", "KPI", "For", "Baseline", "Target", "Unit", "Direction", "By", "Owner", "Status"],
+                    [self._kpi_row(k) for k in ordered],
+                    "kpis",
+                    "No KPIs yet.",
                 ),
                 Section(
                     "Use cases without a KPI",
@@ -539,6 +562,22 @@ class Builder:
                 self.set_aside_section(self.set_aside_kpis(), "KPIs", "kpis"),
             ],
         )
+
+    def _kpi_row(self, k: Kpi) -> list[str]:
+        """A KPI measures a use case, or else its own objective (or the initiative as a whole)."""
+        uc = self.uc_by_id.get(k.use_case_id) if k.use_case_id else None
+        return [
+            f"KPI-{k.number}",
+            k.name,
+            f"UC-{uc.number}" if uc else (one_line(k.objective) or "initiative"),
+            fmt_num(k.baseline),
+            fmt_num(k.target),
+            k.unit or "-",
+            k.direction,
+            fmt_day(k.target_date),
+            self.who(k.owner_member_id),
+            k.status,
+        ]
 
     def _uc_number(self, uc_id: int | None) -> int:
         uc = self.uc_by_id.get(uc_id) if uc_id else None
@@ -662,24 +701,47 @@ class Builder:
 
     def risks(self) -> Document:
         ordered = sorted(self.live_risks, key=lambda r: (-risk_score(r), r.number))
-        rows = [
-            [
-                f"RISK-{r.number}",
-                r.title,
-                r.category,
-                str(r.likelihood),
-                str(r.impact),
-                str(risk_score(r)),
-                risk_level(risk_score(r)),
-                self.who(r.owner_member_id),
-                one_line(r.mitigation) or "-",
-                r.status,
-                fmt_day(r.review_date),
-                ", ".join(sorted(f"UC-{self.uc_by_id[u].number}" for u in self.ucs_of_risk[r.id])) or "-",
-            ]
-            for r in ordered
+        sections = [
+            table_section(
+                "Risk register",
+                RISK_HEADERS,
+                [self._risk_row(r) for r in ordered],
+                "risks",
+                "No risks recorded.",
+                text="Score = likelihood x impact (1-25): critical from 20, high from 10, medium from 5.",
+            ),
+            table_section(
+                "Re-score history",
+                ["Risk", "When", "From", "To", "By"],
+                self._rescore_rows(),
+                "risk_history",
+                "No risk has been re-scored.",
+            ),
         ]
-        history = [
+        if ordered:
+            sections.append(self._heat_map(ordered))
+        sections.append(self.set_aside_items("RISK", self.snap.risks, lambda r: r.title, "risks", "risks"))
+        return self.doc("risks", sections)
+
+    def _risk_row(self, r: Risk) -> list[str]:
+        return [
+            f"RISK-{r.number}",
+            r.title,
+            r.category,
+            str(r.likelihood),
+            str(r.impact),
+            str(risk_score(r)),
+            risk_level(risk_score(r)),
+            self.who(r.owner_member_id),
+            one_line(r.mitigation) or "-",
+            r.status,
+            fmt_day(r.review_date),
+            ", ".join(sorted(f"UC-{self.uc_by_id[u].number}" for u in self.ucs_of_risk[r.id])) or "-",
+        ]
+
+    def _rescore_rows(self) -> list[list[str]]:
+        """Every re-score of a live risk, oldest first: the history of a set-aside one goes with it."""
+        return [
             [
                 f"RISK-{self.risk_by_id[c.risk_id].number}",
                 fmt_local(c.at, self.tz),
@@ -690,62 +752,25 @@ class Builder:
             for c in self.snap.score_changes
             if c.risk_id in self.risk_by_id and not is_set_aside("RISK", self.risk_by_id[c.risk_id].status)
         ]
+
+    def _heat_map(self, ordered: list[Risk]) -> Section:
+        """Counts and IDs per likelihood (rows) and impact (columns); a rating outside 1-5 is left out."""
         counts = [[0] * 5 for _ in range(5)]
         ids: list[list[list[str]]] = [[[] for _ in range(5)] for _ in range(5)]
         for r in ordered:
             if 1 <= r.likelihood <= 5 and 1 <= r.impact <= 5:
                 counts[r.likelihood - 1][r.impact - 1] += 1
                 ids[r.likelihood - 1][r.impact - 1].append(f"RISK-{r.number}")
-        sections = [
-            Section(
-                "Risk register",
-                text="Score = likelihood x impact (1-25): critical from 20, high from 10, medium from 5.",
-                table=TableData(
-                    [
-                        "ID",
-                        "Risk",
-                        "Category",
-                        "L",
-                        "I",
-                        "Score",
-                        "Level",
-                        "Owner",
-                        "Mitigation",
-                        "Status",
-                        "Review",
-                        "Use cases",
-                    ],
-                    rows,
-                    "risks",
-                ),
-                empty="No risks recorded.",
+        return Section(
+            "Heat map",
+            text="Open risks by likelihood (rows) and impact (columns), with their IDs.",
+            chart=Image(
+                alt="Heat map of open risks by likelihood and impact",
+                title="Risk heat map",
+                chart="heatmap",
+                data={"counts": counts, "ids": ids, "title": ""},
             ),
-            Section(
-                "Re-score history",
-                table=TableData(["Risk", "When", "From", "To", "By"], history, "risk_history"),
-                empty="No risk has been re-scored.",
-            ),
-        ]
-        if ordered:
-            sections.append(
-                Section(
-                    "Heat map",
-                    text="Open risks by likelihood (rows) and impact (columns), with their IDs.",
-                    chart=Image(
-                        alt="Heat map of open risks by likelihood and impact",
-                        title="Risk heat map",
-                        chart="heatmap",
-                        data={"counts": counts, "ids": ids, "title": ""},
-                    ),
-                )
-            )
-        aside = [
-            self.set_aside_row(f"RISK-{r.number}", r.title, r.status)
-            for r in self.snap.risks
-            if is_set_aside("RISK", r.status)
-        ]
-        sections.append(self.set_aside_section(aside, "risks", "risks"))
-        return self.doc("risks", sections)
+        )
 
     # ---- 6. plan ----
 
@@ -767,6 +792,43 @@ class Builder:
         critical = self.critical_path()
         status = {m.id: self.milestone_status(m, today) for m in order}
         by_id = {m.id: m for m in order}  # a removed milestone is nobody's predecessor here
+        resources = sorted(self.snap.resources, key=lambda r: (self._ms_number(r.milestone_id), r.kind, r.number))
+        live = [r for r in resources if self._removed_milestone_of(r) is None]
+        sections = [
+            self._milestones_section(order, status, critical, by_id, today),
+            Section(
+                "Critical path",
+                text="Every milestone on this chain delays the end of the plan if it slips." if critical else "",
+                items=[f"MS-{by_id[i].number} {by_id[i].name} (due {fmt_day(by_id[i].due_date)})" for i in critical],
+                empty="No open milestones, so no critical path.",
+            ),
+        ]
+        if order:
+            sections.append(self.timeline(order, status, critical, today))
+        sections += [
+            Section(
+                "Resources per milestone",
+                table=TableData(
+                    ["Milestone", "Kind", "Resource", "Amount", "Unit", "Owner"],
+                    [self._resource_row(r) for r in live],
+                    "resources",
+                ),
+                empty="No resources allocated.",
+            ),
+            self._resource_totals(live),
+            self._over_allocation_section(),
+            self.set_aside_section(self._plan_set_aside_rows(resources), "milestones and resources", "plan"),
+        ]
+        return self.doc("plan", sections)
+
+    def _milestones_section(
+        self,
+        order: list[Milestone],
+        status: dict[int, str],
+        critical: list[int],
+        by_id: dict[int, Milestone],
+        today: date | None,
+    ) -> Section:
         rows = [
             [
                 f"MS-{m.number}",
@@ -780,94 +842,85 @@ class Builder:
             ]
             for m in order
         ]
-        live_ms = {m.id for m in order}
-        res_rows = []
-        aside_rows = [
+        return Section(
+            "Milestones",
+            text="Status as `plan show` gives it: done, on track, due soon or overdue."
+            if today is not None
+            else "Status as recorded (open or done).",
+            table=TableData(
+                ["ID", "Milestone", "Start", "Due", "Owners", "Status", "After", "Critical"], rows, "milestones"
+            ),
+            empty="No milestones yet.",
+        )
+
+    def _removed_milestone_of(self, r: Resource) -> Milestone | None:
+        """The removed milestone a resource was allocated to: it goes with it to "Set aside"."""
+        ms = self.ms_by_id.get(r.milestone_id) if r.milestone_id else None
+        return ms if ms is not None and ms.status == "removed" else None
+
+    def _resource_row(self, r: Resource) -> list[str]:
+        ms = self.ms_by_id.get(r.milestone_id) if r.milestone_id else None
+        return [
+            f"MS-{ms.number}" if ms else "unassigned",
+            r.kind,
+            r.name,
+            formats.amount(r.amount, r.unit),
+            r.unit or "-",
+            self.who(r.owner_member_id),
+        ]
+
+    def _plan_set_aside_rows(self, resources: list[Resource]) -> list[list[str]]:
+        """The removed milestones, then the resources they took with them."""
+        rows = [
             self.set_aside_row(f"MS-{m.number}", m.name, "removed")
             for m in self.snap.milestones
             if m.status == "removed"
         ]
+        for r in resources:
+            ms = self._removed_milestone_of(r)
+            if ms is not None:
+                row = self.set_aside_row(f"MS-{ms.number}", r.name, f"resource of removed MS-{ms.number}")
+                rows.append([f"RES-{r.number}", *row[1:]])
+        return rows
+
+    def _resource_totals(self, resources: list[Resource]) -> Section:
+        """Amounts add up per unit over the whole plan, except shares of someone's time, which
+        add up within one milestone's period only (60 % in May and 60 % in June is no 120 %)."""
         quantities: dict[tuple[str, str], float] = defaultdict(float)
         per_milestone: dict[tuple[int, str, str], float] = defaultdict(float)
-        for r in sorted(
-            self.snap.resources,
-            key=lambda r: (self._ms_number(r.milestone_id), r.kind, r.number),
-        ):
-            ms = self.ms_by_id.get(r.milestone_id) if r.milestone_id else None
-            if ms is not None and ms.id not in live_ms:  # its milestone was removed
-                row = self.set_aside_row(f"MS-{ms.number}", r.name, f"resource of removed MS-{ms.number}")
-                aside_rows.append([f"RES-{r.number}", *row[1:]])
-                continue
-            res_rows.append(
-                [
-                    f"MS-{ms.number}" if ms else "unassigned",
-                    r.kind,
-                    r.name,
-                    formats.amount(r.amount, r.unit),
-                    r.unit or "-",
-                    self.who(r.owner_member_id),
-                ]
-            )
+        for r in resources:
             if r.amount is None:
                 continue
-            if _is_share(r):  # a share of someone's time adds up within one period only
+            if _is_share(r):
                 per_milestone[(self._ms_number(r.milestone_id), r.kind, r.unit)] += r.amount
             else:
                 quantities[(r.kind, r.unit)] += r.amount
-        total_rows = [
+        rows = [
             ["whole plan", kind, formats.amount(v, unit), unit or "-"] for (kind, unit), v in sorted(quantities.items())
         ]
-        total_rows += [
+        rows += [
             [f"MS-{n}" if n < 1 << 30 else "unassigned", kind, formats.amount(v, unit), unit or "-"]
             for (n, kind, unit), v in sorted(per_milestone.items())
         ]
-        over = self.over_allocation()
-        over_items = [
+        return Section(
+            "Totals per unit and period",
+            text="Amounts add up only within one unit; shares of a person's time (FTE, %) only within one "
+            "milestone's period.",
+            table=TableData(["Period", "Kind", "Amount", "Unit"], rows, "resource_totals"),
+            empty="No amounts recorded.",
+        )
+
+    def _over_allocation_section(self) -> Section:
+        items = [
             f"{person}: {formats.percent(peak)} at once across " + ", ".join(f"MS-{n}" for n in numbers)
-            for person, (peak, numbers) in sorted(over.items())
+            for person, (peak, numbers) in sorted(self.over_allocation().items())
         ]
-        sections = [
-            Section(
-                "Milestones",
-                text="Status as `plan show` gives it: done, on track, due soon or overdue."
-                if today is not None
-                else "Status as recorded (open or done).",
-                table=TableData(
-                    ["ID", "Milestone", "Start", "Due", "Owners", "Status", "After", "Critical"], rows, "milestones"
-                ),
-                empty="No milestones yet.",
-            ),
-            Section(
-                "Critical path",
-                text="Every milestone on this chain delays the end of the plan if it slips." if critical else "",
-                items=[f"MS-{by_id[i].number} {by_id[i].name} (due {fmt_day(by_id[i].due_date)})" for i in critical],
-                empty="No open milestones, so no critical path.",
-            ),
-        ]
-        if order:
-            sections.append(self.timeline(order, status, critical, today))
-        sections += [
-            Section(
-                "Resources per milestone",
-                table=TableData(["Milestone", "Kind", "Resource", "Amount", "Unit", "Owner"], res_rows, "resources"),
-                empty="No resources allocated.",
-            ),
-            Section(
-                "Totals per unit and period",
-                text="Amounts add up only within one unit; shares of a person's time (FTE, %) only within one "
-                "milestone's period.",
-                table=TableData(["Period", "Kind", "Amount", "Unit"], total_rows, "resource_totals"),
-                empty="No amounts recorded.",
-            ),
-            Section(
-                "Over-allocation",
-                text="People above 100 % of their time in overlapping open milestones (as `plan resources`).",
-                items=over_items,
-                empty="Nobody is allocated over 100 %.",
-            ),
-            self.set_aside_section(aside_rows, "milestones and resources", "plan"),
-        ]
-        return self.doc("plan", sections)
+        return Section(
+            "Over-allocation",
+            text="People above 100 % of their time in overlapping open milestones (as `plan resources`).",
+            items=items,
+            empty="Nobody is allocated over 100 %.",
+        )
 
     def timeline(self, order: list[Milestone], status: dict[int, str], critical: list[int], today) -> Section:
         numbers = {m.id: m.number for m in order}
@@ -914,22 +967,21 @@ class Builder:
         }
 
     def overview(self, now: datetime) -> Document:
-        snap = self.snap
         today = now.astimezone(self.tz).date()
-        by_status: dict[str, int] = defaultdict(int)
-        for u in self.live_use_cases:
-            by_status[u.status] += 1
-        order = self.milestone_order()
-        aside = self.aside_counts()
-        late = sum(1 for m in order if self.milestone_status(m, today) == "overdue")
+        return self.doc(
+            "overview",
+            [
+                Section("State of the assessment", facts=self._state_facts(today)),
+                self._changes_section(),
+                Section("Needs attention", items=self.attention(now, today), empty="Nothing needs attention."),
+            ],
+        )
+
+    def _state_facts(self, today: date) -> list[tuple[str, str]]:
+        """One line per kind of item, live ones only; what was set aside is counted apart."""
+        snap = self.snap
         facts = [
-            (
-                "Use cases",
-                f"{formats.count(len(self.live_use_cases))} "
-                f"({', '.join(f'{formats.count(n)} {s}' for s, n in sorted(by_status.items()))})"
-                if self.live_use_cases
-                else "0",
-            ),
+            ("Use cases", self._use_cases_fact()),
             ("KPIs", formats.count(len(self.live_kpis))),
             (
                 "Open risks",
@@ -943,73 +995,126 @@ class Builder:
                 f"{sum(1 for p in snap.polls if p.status != 'open')} closed",
             ),
             ("RACI activities", formats.count(len(self.active_activities))),
-            (
-                "Milestones",
-                f"{sum(1 for m in order if m.status == 'done')} of {len(order)} done"
-                + (f", {late} overdue" if late else ""),
-            ),
+            ("Milestones", self._milestones_fact(today)),
         ]
+        aside = self.aside_counts()
         if any(aside.values()):
             facts.append(
                 ("Set aside", ", ".join(f"{n} {one if n == 1 else many}" for (one, many), n in aside.items() if n))
             )
-        changes = changes_in_words(snap.recent_actions)
+        return facts
+
+    def _use_cases_fact(self) -> str:
+        if not self.live_use_cases:
+            return "0"
+        by_status: dict[str, int] = defaultdict(int)
+        for u in self.live_use_cases:
+            by_status[u.status] += 1
+        per_status = ", ".join(f"{formats.count(n)} {s}" for s, n in sorted(by_status.items()))
+        return f"{formats.count(len(self.live_use_cases))} ({per_status})"
+
+    def _milestones_fact(self, today: date) -> str:
+        order = self.milestone_order()
+        late = sum(1 for m in order if self.milestone_status(m, today) == "overdue")
+        done = sum(1 for m in order if m.status == "done")
+        return f"{done} of {len(order)} done" + (f", {late} overdue" if late else "")
+
+    def _changes_section(self) -> Section:
+        """What changed since the last digest went out, or in the last week when none has."""
+        snap = self.snap
         changed = (
             f"Changed since the last digest ({fmt_local(snap.since, self.tz)})"
             if snap.since_digest
             else "Changed in the last 7 days"
         )
-        return self.doc(
-            "overview",
-            [
-                Section("State of the assessment", facts=facts),
-                Section(changed, items=changes, empty=f"Nothing {changed[0].lower()}{changed[1:]}."),
-                Section("Needs attention", items=self.attention(now, today), empty="Nothing needs attention."),
-            ],
-        )
+        items = changes_in_words(snap.recent_actions)
+        return Section(changed, items=items, empty=f"Nothing {changed[0].lower()}{changed[1:]}.")
 
     def attention(self, now: datetime, today: date) -> list[str]:
         """Everything someone must act on, most pressing kind first."""
-        out = []
+        signs = self._latest_sign_offs_in_order()
+        risks = sorted(self.live_risks, key=lambda r: (-risk_score(r), r.number))
+        return [
+            *self._sign_offs_to_redo(signs),
+            *self._overdue_milestones(today),
+            *self._over_allocated(),
+            *(f"Milestone without owner: MS-{m.number} {m.name}" for m in self._milestones_without_owner()),
+            *(f"Risk without owner: RISK-{r.number} {r.title}" for r in risks if r.owner_member_id is None),
+            *self._risks_without_mitigation(risks),
+            *self._reviews_past_due(risks, today),
+            *self._gaps_without_remediation_owner(),
+            *(f"No KPI: UC-{u.number} {u.title}" for u in self.by_priority if not self.kpis_of[u.id]),
+            *self._activities_without_a_or_r(),
+            *self._polls_closing_soon(now),
+            *self._sign_offs_pending(signs),
+        ]
+
+    def _latest_sign_offs_in_order(self) -> list[tuple[str, SignOff]]:
+        """(deliverable, latest sign-off) of those asked for, in the deliverables' order."""
         latest = sorted(
             self.latest_sign_offs().items(),
             key=lambda kv: DELIVERABLES.index(kv[0]) if kv[0] in DELIVERABLES else 99,
         )
+        return [(key, sign) for key, (_, sign) in latest if sign is not None]
+
+    def _sign_offs_to_redo(self, signs: list[tuple[str, SignOff]]) -> list[str]:
+        """Rejected sign-offs, and approvals the deliverable has changed under since."""
+        out = []
         stale = self.stale or {}
-        for key, (_, sign) in latest:
-            if sign is None:
-                continue
-            state, waiting = self.sign_off_state(sign.id)
+        for key, sign in signs:
+            state, _ = self.sign_off_state(sign.id)
             title = TITLES.get(key, key)
             if state == "rejected":
                 out.append(f"Sign-off rejected: SIGN-{sign.number} {title} ({self.decisions(sign.id, 'rejected')})")
             elif state == "approved" and stale.get(key):
                 out.append(f"Approval out of date: SIGN-{sign.number} {title} changed since it was approved")
-        for m in self.milestone_order():
-            if self.milestone_status(m, today) == "overdue":
+        return out
+
+    def _sign_offs_pending(self, signs: list[tuple[str, SignOff]]) -> list[str]:
+        out = []
+        for key, sign in signs:
+            state, waiting = self.sign_off_state(sign.id)
+            if state == "pending":
                 out.append(
-                    f"Overdue: MS-{m.number} {m.name} (due {fmt_day(m.due_date)}, {self.whos(self.owners[m.id])})"
+                    f"Sign-off pending: SIGN-{sign.number} {TITLES.get(key, key)} ({', '.join(sorted(waiting))})"
                 )
-        for person, (peak, numbers) in sorted(self.over_allocation().items()):
-            out.append(
-                f"Over-allocated: {person} at {formats.percent(peak)} across " + ", ".join(f"MS-{n}" for n in numbers)
-            )
-        for m in self.milestone_order():
-            if m.status != "done" and not self.owners[m.id]:
-                out.append(f"Milestone without owner: MS-{m.number} {m.name}")
-        ordered_risks = sorted(self.live_risks, key=lambda r: (-risk_score(r), r.number))
-        for r in ordered_risks:
-            if r.owner_member_id is None:
-                out.append(f"Risk without owner: RISK-{r.number} {r.title}")
-        for r in ordered_risks:
-            if risk_score(r) >= HIGH_SCORE and not r.mitigation.strip():
-                out.append(
-                    f"{risk_level(risk_score(r)).capitalize()} risk without mitigation: RISK-{r.number} {r.title} "
-                    f"(score {risk_score(r)})"
-                )
-        for r in ordered_risks:
-            if r.review_date is not None and r.review_date < today:
-                out.append(f"Review past due: RISK-{r.number} {r.title} (review {fmt_day(r.review_date)})")
+        return out
+
+    def _overdue_milestones(self, today: date) -> list[str]:
+        return [
+            f"Overdue: MS-{m.number} {m.name} (due {fmt_day(m.due_date)}, {self.whos(self.owners[m.id])})"
+            for m in self.milestone_order()
+            if self.milestone_status(m, today) == "overdue"
+        ]
+
+    def _over_allocated(self) -> list[str]:
+        return [
+            f"Over-allocated: {person} at {formats.percent(peak)} across " + ", ".join(f"MS-{n}" for n in numbers)
+            for person, (peak, numbers) in sorted(self.over_allocation().items())
+        ]
+
+    def _milestones_without_owner(self) -> list[Milestone]:
+        return [m for m in self.milestone_order() if m.status != "done" and not self.owners[m.id]]
+
+    def _risks_without_mitigation(self, risks: list[Risk]) -> list[str]:
+        """High and critical risks only: a low risk may well be accepted as it is."""
+        return [
+            f"{risk_level(risk_score(r)).capitalize()} risk without mitigation: RISK-{r.number} {r.title} "
+            f"(score {risk_score(r)})"
+            for r in risks
+            if risk_score(r) >= HIGH_SCORE and not r.mitigation.strip()
+        ]
+
+    def _reviews_past_due(self, risks: list[Risk], today: date) -> list[str]:
+        return [
+            f"Review past due: RISK-{r.number} {r.title} (review {fmt_day(r.review_date)})"
+            for r in risks
+            if r.review_date is not None and r.review_date < today
+        ]
+
+    def _gaps_without_remediation_owner(self) -> list[str]:
+        """Only gaps that block a use case someone has shortlisted or approved: those hold work up."""
+        out = []
         for rating, _, dim, src, blocked in self.gaps:
             short_listed = [u for u in blocked if u.status in ("shortlisted", "approved")]
             if short_listed and src.remediation_owner_member_id is None:
@@ -1017,28 +1122,23 @@ class Builder:
                     f"Gap without remediation owner: SRC-{src.number} {src.name} {dim} ({rating}) blocks "
                     + ", ".join(f"UC-{u.number}" for u in short_listed)
                 )
-        for u in self.by_priority:
-            if not self.kpis_of[u.id]:
-                out.append(f"No KPI: UC-{u.number} {u.title}")
+        return out
+
+    def _activities_without_a_or_r(self) -> list[str]:
+        out = []
         for act in self.active_activities:
             letters = self.letters[act.id]
             missing = [word for letter, word in (("A", "accountable"), ("R", "responsible")) if letter not in letters]
             if missing:
                 out.append(f"No one {' or '.join(missing)}: ACT-{act.number} {act.name}")
-        for p in self.snap.polls:
-            if p.status == "open" and p.closes_at and now <= p.closes_at <= now + CLOSING_SOON:
-                out.append(
-                    f"Poll closing soon: POLL-{p.number} {p.question} (closes {fmt_local(p.closes_at, self.tz)})"
-                )
-        for key, (_, sign) in latest:
-            if sign is None:
-                continue
-            state, waiting = self.sign_off_state(sign.id)
-            if state == "pending":
-                out.append(
-                    f"Sign-off pending: SIGN-{sign.number} {TITLES.get(key, key)} ({', '.join(sorted(waiting))})"
-                )
         return out
+
+    def _polls_closing_soon(self, now: datetime) -> list[str]:
+        return [
+            f"Poll closing soon: POLL-{p.number} {p.question} (closes {fmt_local(p.closes_at, self.tz)})"
+            for p in self.snap.polls
+            if p.status == "open" and p.closes_at and now <= p.closes_at <= now + CLOSING_SOON
+        ]
 
     def build(self, key: str, now: datetime, stale: dict[str, bool] | None = None) -> Document:
         """The document as people read it: the plan's statuses and "Needs attention" as of `now`."""

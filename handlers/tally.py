@@ -312,11 +312,7 @@ def _irv_count(
     notes: list[str] = []
     rounds: list[str] = []
     while continuing:
-        counts = {o: 0 for o in continuing}
-        for r, n in rankings.items():
-            top = next((o for o in r if o in continuing), None)
-            if top is not None:
-                counts[top] += n
+        counts = _first_choices(rankings, continuing)
         history.append(counts)
         if budget is not None:
             budget[0] -= 1
@@ -334,25 +330,45 @@ def _irv_count(
             break
         if len(losers) > 1:
             losers = _break_elimination_tie(losers, history, notes)
-        if len(losers) > 1:
-            next_votes = min(c for o, c in counts.items() if o not in losers)
-            tied = f"Round {len(history)}: options {', '.join(map(str, losers))} tied for fewest votes in every round"
-            if low * len(losers) < next_votes:
-                notes.append(f"{tied}; they are eliminated together.")
-            elif budget is not None:
-                above = ", ".join(str(o) for o, c in sorted(counts.items()) if c == next_votes)
-                notes.append(
-                    f"{tied}, and together they have at least the votes of option {above}, so they are not "
-                    "eliminated together: the count goes on without each of them in turn, and every option "
-                    "gets the best place it reaches."
-                )
-                branches = _irv_branches(rankings, continuing, history, budget, losers, low, notes)
-                return _irv_places(branches, eliminated), notes, rounds
-            else:
-                notes.append(f"{tied}; too many such ties to count each way, so they are eliminated together.")
+        if len(losers) > 1 and _count_each_way(counts, losers, low, len(history), budget is not None, notes):
+            branches = _irv_branches(rankings, continuing, history, budget, losers, low, notes)
+            return _irv_places(branches, eliminated), notes, rounds
         eliminated.append((losers, low))
         continuing -= set(losers)
     return _irv_places({}, eliminated), notes, rounds
+
+
+def _first_choices(rankings: Counter[tuple[int, ...]], continuing: set[int]) -> dict[int, int]:
+    """A round's votes: each ballot counts for its highest-ranked option still in the count
+    (an exhausted one for none)."""
+    counts = {o: 0 for o in continuing}
+    for r, n in rankings.items():
+        top = next((o for o in r if o in continuing), None)
+        if top is not None:
+            counts[top] += n
+    return counts
+
+
+def _count_each_way(
+    counts: dict[int, int], losers: list[int], low: int, round_no: int, budget_left: bool, notes: list[str]
+) -> bool:
+    """For options tied for fewest votes in every round: whether the count must go on without
+    each of them in turn (True), or they are eliminated together (False). Notes which and why."""
+    next_votes = min(c for o, c in counts.items() if o not in losers)
+    tied = f"Round {round_no}: options {', '.join(map(str, losers))} tied for fewest votes in every round"
+    if low * len(losers) < next_votes:
+        notes.append(f"{tied}; they are eliminated together.")
+        return False
+    if not budget_left:
+        notes.append(f"{tied}; too many such ties to count each way, so they are eliminated together.")
+        return False
+    above = ", ".join(str(o) for o, c in sorted(counts.items()) if c == next_votes)
+    notes.append(
+        f"{tied}, and together they have at least the votes of option {above}, so they are not "
+        "eliminated together: the count goes on without each of them in turn, and every option "
+        "gets the best place it reaches."
+    )
+    return True
 
 
 def _irv_branches(

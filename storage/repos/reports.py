@@ -106,8 +106,26 @@ async def _all(session: AsyncSession, query) -> list:
 
 
 async def load_snapshot(session: AsyncSession, initiative: Initiative, since: datetime | None = None) -> Snapshot:
-    iid = initiative.id
+    """One query per table, each filtered by the initiative (through its parent where the table has
+    no initiative column), in a fixed order so every report reads the same lists."""
     snap = Snapshot(initiative)
+    await _load_intake(session, snap)
+    await _load_risks(session, snap)
+    await _load_polls(session, snap)
+    await _load_raci(session, snap)
+    await _load_plan(session, snap)
+    await _load_audit(session, snap, since)
+    return snap
+
+
+async def _tuples(session: AsyncSession, query) -> list[tuple]:
+    """The rows of a query of columns (not whole objects), as plain tuples."""
+    return [tuple(row) for row in (await session.execute(query)).all()]
+
+
+async def _load_intake(session: AsyncSession, snap: Snapshot) -> None:
+    """Members, use cases with their requirements, KPIs and data sources."""
+    iid = snap.initiative.id
     snap.members = {m.id: m for m in await _all(session, select(Member).where(Member.initiative_id == iid))}
     snap.use_cases = await _all(session, select(UseCase).where(UseCase.initiative_id == iid).order_by(UseCase.number))
     snap.requirements = await _all(
@@ -118,17 +136,21 @@ async def load_snapshot(session: AsyncSession, initiative: Initiative, since: da
         .order_by(Requirement.id),
     )
     snap.kpis = await _all(session, select(Kpi).where(Kpi.initiative_id == iid).order_by(Kpi.number))
+    snap.sources = await _all(
+        session, select(DataSource).where(DataSource.initiative_id == iid).order_by(DataSource.number)
+    )
+
+
+async def _load_risks(session: AsyncSession, snap: Snapshot) -> None:
+    """Risks, the use cases they threaten and their re-scores."""
+    iid = snap.initiative.id
     snap.risks = await _all(session, select(Risk).where(Risk.initiative_id == iid).order_by(Risk.number))
-    snap.risk_links = [
-        (r, u)
-        for r, u in (
-            await session.execute(
-                select(RiskUseCase.risk_id, RiskUseCase.use_case_id)
-                .join(Risk, Risk.id == RiskUseCase.risk_id)
-                .where(Risk.initiative_id == iid)
-            )
-        ).all()
-    ]
+    snap.risk_links = await _tuples(
+        session,
+        select(RiskUseCase.risk_id, RiskUseCase.use_case_id)
+        .join(Risk, Risk.id == RiskUseCase.risk_id)
+        .where(Risk.initiative_id == iid),
+    )
     snap.score_changes = await _all(
         session,
         select(RiskScoreChange)
@@ -136,9 +158,12 @@ async def load_snapshot(session: AsyncSession, initiative: Initiative, since: da
         .where(Risk.initiative_id == iid)
         .order_by(RiskScoreChange.at, RiskScoreChange.id),
     )
-    snap.sources = await _all(
-        session, select(DataSource).where(DataSource.initiative_id == iid).order_by(DataSource.number)
-    )
+
+
+async def _load_polls(session: AsyncSession, snap: Snapshot) -> None:
+    """Polls and options; who took part in the open ones; the choices of the closed polls that
+    ranked use cases (never whose they are)."""
+    iid = snap.initiative.id
     snap.polls = await _all(session, select(Poll).where(Poll.initiative_id == iid).order_by(Poll.number))
     snap.options = await _all(
         session,
@@ -159,14 +184,18 @@ async def load_snapshot(session: AsyncSession, initiative: Initiative, since: da
     ranked_by = {u.priority_poll_id for u in snap.use_cases if u.priority_poll_id is not None}
     closed = [p.id for p in snap.polls if p.id in ranked_by and p.status == "closed"]
     if closed:
-        for poll_id, choices in (
-            await session.execute(
-                select(Ballot.poll_id, Ballot.choices)
-                .where(Ballot.poll_id.in_(closed))
-                .order_by(Ballot.poll_id, Ballot.voter_key)
-            )
-        ).all():
+        for poll_id, choices in await _tuples(
+            session,
+            select(Ballot.poll_id, Ballot.choices)
+            .where(Ballot.poll_id.in_(closed))
+            .order_by(Ballot.poll_id, Ballot.voter_key),
+        ):
             snap.priority_ballots.setdefault(poll_id, []).append(choices)
+
+
+async def _load_raci(session: AsyncSession, snap: Snapshot) -> None:
+    """RACI activities and assignments, programme roles, sign-offs and their responses."""
+    iid = snap.initiative.id
     snap.activities = await _all(
         session, select(RaciActivity).where(RaciActivity.initiative_id == iid).order_by(RaciActivity.number)
     )
@@ -188,47 +217,47 @@ async def load_snapshot(session: AsyncSession, initiative: Initiative, since: da
         .where(SignOff.initiative_id == iid)
         .order_by(SignOffResponse.id),
     )
+
+
+async def _load_plan(session: AsyncSession, snap: Snapshot) -> None:
+    """Milestones with their owners, resources, and the holidays of the plan's calendar."""
+    iid = snap.initiative.id
     snap.milestones = await _all(
         session, select(Milestone).where(Milestone.initiative_id == iid).order_by(Milestone.number)
     )
-    snap.milestone_owners = [
-        (m, o)
-        for m, o in (
-            await session.execute(
-                select(MilestoneOwner.milestone_id, MilestoneOwner.member_id)
-                .join(Milestone, Milestone.id == MilestoneOwner.milestone_id)
-                .where(Milestone.initiative_id == iid)
-            )
-        ).all()
-    ]
+    snap.milestone_owners = await _tuples(
+        session,
+        select(MilestoneOwner.milestone_id, MilestoneOwner.member_id)
+        .join(Milestone, Milestone.id == MilestoneOwner.milestone_id)
+        .where(Milestone.initiative_id == iid),
+    )
     snap.resources = await _all(
         session, select(Resource).where(Resource.initiative_id == iid).order_by(Resource.number)
     )
-    snap.holidays = [
-        d for (d,) in (await session.execute(select(Holiday.day).where(Holiday.initiative_id == iid))).all()
-    ]
+    snap.holidays = [d for (d,) in await _tuples(session, select(Holiday.day).where(Holiday.initiative_id == iid))]
+
+
+async def _load_audit(session: AsyncSession, snap: Snapshot, since: datetime | None) -> None:
+    """The audit rows that may have set an item aside, and how often each action ran since `since`."""
+    iid = snap.initiative.id
     snap.set_aside_rows = [
         (entity, action, who, at, detail or {})
-        for entity, action, who, at, detail in (
-            await session.execute(
-                select(AuditEvent.entity, AuditEvent.action, AuditEvent.actor_name, AuditEvent.at, AuditEvent.detail)
-                .where(AuditEvent.initiative_id == iid, AuditEvent.action.in_(SET_ASIDE_ACTIONS))
-                .order_by(AuditEvent.at, AuditEvent.id)
-            )
-        ).all()
+        for entity, action, who, at, detail in await _tuples(
+            session,
+            select(AuditEvent.entity, AuditEvent.action, AuditEvent.actor_name, AuditEvent.at, AuditEvent.detail)
+            .where(AuditEvent.initiative_id == iid, AuditEvent.action.in_(SET_ASIDE_ACTIONS))
+            .order_by(AuditEvent.at, AuditEvent.id),
+        )
     ]
     snap.since = since
     if since is not None:
         snap.recent_actions = Tally(
-            {
-                action: n
-                for action, n in (
-                    await session.execute(
-                        select(AuditEvent.action, func.count())
-                        .where(AuditEvent.initiative_id == iid, AuditEvent.at >= since)
-                        .group_by(AuditEvent.action)
-                    )
-                ).all()
-            }
+            dict(
+                await _tuples(
+                    session,
+                    select(AuditEvent.action, func.count())
+                    .where(AuditEvent.initiative_id == iid, AuditEvent.at >= since)
+                    .group_by(AuditEvent.action),
+                )
+            )
         )
-    return snap
