@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from handlers import milestone_reminders as ms_rules
@@ -20,7 +20,7 @@ from handlers import plan_rules as rules
 from handlers.activities import recipients
 from handlers.messages import elements_to_json
 from schedules.timer import Timer
-from storage.db import Database
+from schedules.worker import QueueingWorker
 from storage.models import Milestone, Reminder
 from storage.repos import outbox as outbox_repo
 from storage.repos import plan as repo
@@ -44,28 +44,12 @@ def _nth(r: Reminder) -> int:
     return int(r.payload.get("nth", 0))
 
 
-class ReminderSender:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        instance: str,
-        clock: Callable[[], datetime],
-        default_timezone: str = "UTC",
-        grace: timedelta = DEFAULT_GRACE,
-        on_queued: Callable[[], None] = lambda: None,
-        first_batch: int = FIRST_BATCH,
-        max_batch: int = MAX_BATCH,
-    ) -> None:
-        self.db = db
-        self.instance = instance
-        self.clock = clock
-        self.default_timezone = default_timezone
-        self.grace = grace
-        self.on_queued = on_queued
-        self.first_batch = first_batch
-        self.max_batch = max_batch
-        self.timer: Timer | None = None
+@dataclass(eq=False, kw_only=True)
+class ReminderSender(QueueingWorker):
+    grace: timedelta = DEFAULT_GRACE
+    first_batch: int = FIRST_BATCH
+    max_batch: int = MAX_BATCH
+    timer: Timer | None = field(default=None, init=False)
 
     async def sweep(self) -> int:
         """Claim and dispatch everything due now, batch by batch; returns how many were claimed.
