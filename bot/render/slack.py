@@ -10,23 +10,13 @@ own); the Home tab and modals have no table block and keep the aligned text in a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from bot.render import tables
 from bot.render.escape import slack_code, slack_mrkdwn
 from bot.render.text import table as text_table
-from handlers.messages import (
-    Buttons,
-    Element,
-    Fields,
-    Form,
-    FormField,
-    Heading,
-    Image,
-    ListItems,
-    Table,
-    Text,
-)
+from handlers.messages import Button, Buttons, Element, Fields, Form, FormField, Heading, Image, ListItems, Table, Text
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -58,52 +48,89 @@ def _chunks(text: str, limit: int) -> list[str]:
     return out
 
 
+def _sections(text: str) -> list[dict[str, Any]]:
+    return [{"type": "section", "text": _plain(c)} for c in _chunks(text, MAX_SECTION)]
+
+
+def _heading_blocks(element: Heading) -> list[dict[str, Any]]:
+    """A header block holds 150 characters; a longer heading is kept whole as sections."""
+    if len(element.text) <= MAX_HEADER:
+        return [{"type": "header", "text": _plain(element.text, MAX_HEADER)}]
+    return _sections(element.text)
+
+
+def _text_blocks(element: Text) -> list[dict[str, Any]]:
+    return _sections(element.text)
+
+
+def _fields_blocks(element: Fields) -> list[dict[str, Any]]:
+    """Ten fields a section; a group with a field over Slack's field size becomes sections."""
+    blocks: list[dict[str, Any]] = []
+    items = [f"{k}: {v}" for k, v in element.items]
+    for i in range(0, len(items), MAX_FIELDS):
+        group = items[i : i + MAX_FIELDS]
+        if all(len(t) <= MAX_FIELD_TEXT for t in group):
+            blocks.append({"type": "section", "fields": [_plain(t, MAX_FIELD_TEXT) for t in group]})
+        else:
+            blocks += [block for t in group for block in _sections(t)]
+    return blocks
+
+
+def _list_blocks(element: ListItems) -> list[dict[str, Any]]:
+    return _sections("\n".join(f"• {i}" for i in element.items))
+
+
+def _code_table_blocks(element: Table) -> list[dict[str, Any]]:
+    """Where there is no table block (Home tab, modals): the aligned text in code blocks."""
+    lines = text_table(element.headers, element.rows)
+    budget = MAX_SECTION - 8
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"```{chunk}```"}}
+        for chunk in _chunks("\n".join(slack_code(line) for line in lines), budget)
+    ]
+
+
+def _button(b: Button) -> dict[str, Any]:
+    btn: dict[str, Any] = {
+        "type": "button",
+        "text": _plain(b.label, MAX_BUTTON_TEXT),
+        "action_id": b.action_id[:255],
+        "value": b.value[:2000],
+    }
+    if b.style:
+        btn["style"] = b.style
+    return btn
+
+
+def _button_blocks(element: Buttons) -> list[dict[str, Any]]:
+    """An actions block holds 25 buttons."""
+    return [
+        {"type": "actions", "elements": [_button(b) for b in element.buttons[i : i + 25]]}
+        for i in range(0, len(element.buttons), 25)
+    ]
+
+
+def _image_blocks(element: Image) -> list[dict[str, Any]]:
+    # Images are uploaded as files by the face; the message names them.
+    return [{"type": "context", "elements": [_plain(element.title or element.alt, 2000)]}]
+
+
+_BLOCKS: dict[type, Callable[[Any], list[dict[str, Any]]]] = {
+    Heading: _heading_blocks,
+    Text: _text_blocks,
+    Fields: _fields_blocks,
+    ListItems: _list_blocks,
+    Table: _code_table_blocks,
+    Buttons: _button_blocks,
+    Image: _image_blocks,
+}
+
+
 def blocks_for(element: Element) -> list[dict[str, Any]]:
-    if isinstance(element, Heading):
-        if len(element.text) <= MAX_HEADER:
-            return [{"type": "header", "text": _plain(element.text, MAX_HEADER)}]
-        return [{"type": "section", "text": _plain(c)} for c in _chunks(element.text, MAX_SECTION)]
-    if isinstance(element, Text):
-        return [{"type": "section", "text": _plain(c)} for c in _chunks(element.text, MAX_SECTION)]
-    if isinstance(element, Fields):
-        blocks: list[dict[str, Any]] = []
-        items = [f"{k}: {v}" for k, v in element.items]
-        for i in range(0, len(items), MAX_FIELDS):
-            group = items[i : i + MAX_FIELDS]
-            if all(len(t) <= MAX_FIELD_TEXT for t in group):
-                blocks.append({"type": "section", "fields": [_plain(t, MAX_FIELD_TEXT) for t in group]})
-            else:
-                blocks += [{"type": "section", "text": _plain(c)} for t in group for c in _chunks(t, MAX_SECTION)]
-        return blocks
-    if isinstance(element, ListItems):
-        text = "\n".join(f"• {i}" for i in element.items)
-        return [{"type": "section", "text": _plain(c)} for c in _chunks(text, MAX_SECTION)]
-    if isinstance(element, Table):
-        lines = text_table(element.headers, element.rows)
-        blocks = []
-        budget = MAX_SECTION - 8
-        for chunk in _chunks("\n".join(slack_code(line) for line in lines), budget):
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{chunk}```"}})
-        return blocks
-    if isinstance(element, Buttons):
-        blocks = []
-        for i in range(0, len(element.buttons), 25):
-            elems = []
-            for b in element.buttons[i : i + 25]:
-                btn: dict[str, Any] = {
-                    "type": "button",
-                    "text": _plain(b.label, MAX_BUTTON_TEXT),
-                    "action_id": b.action_id[:255],
-                    "value": b.value[:2000],
-                }
-                if b.style:
-                    btn["style"] = b.style
-                elems.append(btn)
-            blocks.append({"type": "actions", "elements": elems})
-        return blocks
-    if isinstance(element, Image):
-        # Images are uploaded as files by the face; the message names them.
-        return [{"type": "context", "elements": [_plain(element.title or element.alt, 2000)]}]
+    """The element's blocks; none for a form or a file, which the face handles itself."""
+    for kind, blocks in _BLOCKS.items():
+        if isinstance(element, kind):
+            return blocks(element)
     return []
 
 
