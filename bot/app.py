@@ -10,7 +10,7 @@ import asyncio
 import importlib
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from bot.faces import FACES
 from bot.faces.platform import Face, Wiring
@@ -26,6 +26,7 @@ from schedules.outbox import Delivery, OutboxSender
 from schedules.polls import PollClock
 from schedules.reminders import ReminderSender
 from schedules.timer import Timer
+from schedules.worker import QueueingWorker
 from storage import migrate
 from storage.db import Database
 from storage.repos import record
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 OUTBOX_SWEEP_SECONDS = 5
 DELIVERY_PURGE_SECONDS = 600
 PLATFORM_NAMES = frozenset(platform.name for platform in FACES)
+W = TypeVar("W", bound=QueueingWorker)
 
 
 class Alignbot:
@@ -58,6 +60,8 @@ class Alignbot:
         lease = timedelta(seconds=settings.lease_seconds)
         self.inbox = Inbox(self.db, instance=settings.instance, lease=lease)
         self.outbox = OutboxSender(self.db, self.deliveries, instance=settings.instance, clock=clock, lease=lease)
+        self.reminders = self._worker(ReminderSender, grace=timedelta(hours=settings.reminder_grace_hours))
+        self.digests = self._worker(DigestScheduler)
         self._background: set[asyncio.Task] = set()
         self.core = Core(
             self.db,
@@ -70,34 +74,22 @@ class Alignbot:
         self.faces = self._faces_turned_on(Wiring(settings, self.core, self.db, clock, self.inbox, console_out))
         self.deliveries.update(self.faces)
         self.inbox.resumers.update({name: face for name, face in self.faces.items() if hasattr(face, "resume")})
-        self.reminders, self.digests, self.polls = self._queueing_workers(settings)
+        self.polls = self._worker(
+            PollClock, rosters={name: face.roster for name, face in self.faces.items() if face.roster is not None}
+        )
 
-    def _queueing_workers(self, settings: Settings) -> tuple[ReminderSender, DigestScheduler, PollClock]:
-        """What queues messages without a delivery: each wakes the outbox after a commit that did."""
-        reminders = ReminderSender(
-            self.db,
-            instance=settings.instance,
-            clock=self.clock,
-            default_timezone=settings.timezone,
-            grace=timedelta(hours=settings.reminder_grace_hours),
-            on_queued=self.outbox.wake,
-        )
-        digests = DigestScheduler(
+    def _worker(self, kind: type[W], **own: Any) -> W:
+        """A worker that queues messages, with this app's database, instance name, clock and zone;
+        it wakes the outbox after each commit that queued something."""
+        settings = self.settings
+        return kind(
             self.db,
             instance=settings.instance,
             clock=self.clock,
             default_timezone=settings.timezone,
             on_queued=self.outbox.wake,
+            **own,
         )
-        polls = PollClock(
-            self.db,
-            instance=settings.instance,
-            clock=self.clock,
-            default_timezone=settings.timezone,
-            rosters={name: face.roster for name, face in self.faces.items() if face.roster is not None},
-            on_queued=self.outbox.wake,
-        )
-        return reminders, digests, polls
 
     def _faces_turned_on(self, wiring: Wiring) -> dict[str, Face]:
         """Every registered platform the settings turn on (the console's printer always is), by
