@@ -177,22 +177,37 @@ def fallback_text(blocks: list[dict[str, Any]]) -> str:
     """The notification text: escaped, since Slack parses it as mrkdwn. It says what the message
     is: its first words, or the table's columns and rows."""
     for b in blocks:
-        t = b.get("text")
-        if isinstance(t, dict) and t.get("type") == "plain_text" and t["text"].strip():
-            return slack_mrkdwn(t["text"])[:300]
-        if b.get("type") == "table":
-            headers = ", ".join(c["text"] for c in b["rows"][0])
-            label = next((c["elements"][0]["text"] for c in blocks if c.get("type") == "context"), "")
-            rows = label or f"{len(b['rows']) - 1} row(s)"
-            return slack_mrkdwn(f"Table ({rows}): {headers}")[:300]
+        summary = _summary(b, blocks)
+        if summary is not None:
+            return slack_mrkdwn(summary)[:300]
     for b in blocks:  # a message of buttons or captions only
-        words = [
-            e["text"]["text"] if "text" in e and isinstance(e["text"], dict) else e.get("text", "")
-            for e in b.get("elements", [])
-        ]
-        if any(isinstance(w, str) and w.strip() for w in words):
-            return slack_mrkdwn(", ".join(w for w in words if isinstance(w, str) and w.strip()))[:300]
+        words = _element_words(b)
+        if words:
+            return slack_mrkdwn(", ".join(words))[:300]
     return "Alignbot"
+
+
+def _summary(block: dict[str, Any], blocks: list[dict[str, Any]]) -> str | None:
+    """A block's own text, or a table's columns with its label (the message's caption) or its row
+    count; None for a block without either."""
+    t = block.get("text")
+    if isinstance(t, dict) and t.get("type") == "plain_text" and t["text"].strip():
+        return t["text"]
+    if block.get("type") == "table":
+        headers = ", ".join(c["text"] for c in block["rows"][0])
+        label = next((c["elements"][0]["text"] for c in blocks if c.get("type") == "context"), "")
+        rows = label or f"{len(block['rows']) - 1} row(s)"
+        return f"Table ({rows}): {headers}"
+    return None
+
+
+def _element_words(block: dict[str, Any]) -> list[str]:
+    """The words of a block's elements that say something: button labels, captions."""
+    words = [
+        e["text"]["text"] if "text" in e and isinstance(e["text"], dict) else e.get("text", "")
+        for e in block.get("elements", [])
+    ]
+    return [w for w in words if isinstance(w, str) and w.strip()]
 
 
 def modal(form: Form, *, channel_id: str) -> dict[str, Any]:
