@@ -229,36 +229,67 @@ def _option(value: str, label: str) -> dict[str, Any]:
     return {"text": _plain(label, 75), "value": value[:150]}
 
 
+def _text_input(f: FormField) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "multiline": f.kind == "textarea"}
+    if f.max_length:
+        element["max_length"] = f.max_length
+    if f.initial:
+        element["initial_value"] = f.initial
+    return element
+
+
+def _number_input(f: FormField) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": True}
+    if f.initial:
+        element["initial_value"] = f.initial
+    return element
+
+
+def _select(f: FormField) -> dict[str, Any]:
+    """`initial` holds the chosen values, comma-separated; one only for a single select."""
+    options = [_option(v, label) for v, label in f.options[:MAX_OPTIONS]]
+    element: dict[str, Any] = {
+        "type": "static_select" if f.kind == "select" else "multi_static_select",
+        "options": options,
+    }
+    initial = [o for o in options if o["value"] in f.initial.split(",")] if f.initial else []
+    if initial and f.kind == "select":
+        element["initial_option"] = initial[0]
+    elif initial:
+        element["initial_options"] = initial
+    return element
+
+
+def _user_select(f: FormField) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "users_select"}
+    if f.initial:
+        element["initial_user"] = f.initial
+    return element
+
+
+def _datepicker(f: FormField) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "datepicker"}
+    if f.initial:
+        element["initial_date"] = f.initial
+    return element
+
+
+_INPUTS: dict[str, Callable[[FormField], dict[str, Any]]] = {
+    "text": _text_input,
+    "textarea": _text_input,
+    "number": _number_input,
+    "select": _select,
+    "multiselect": _select,
+    "user": _user_select,
+    "date": _datepicker,
+}
+
+
 def _input_block(f: FormField) -> dict[str, Any]:
-    element: dict[str, Any]
-    if f.kind in ("text", "textarea"):
-        element = {"type": "plain_text_input", "multiline": f.kind == "textarea"}
-        if f.max_length:
-            element["max_length"] = f.max_length
-        if f.initial:
-            element["initial_value"] = f.initial
-    elif f.kind == "number":
-        element = {"type": "number_input", "is_decimal_allowed": True}
-        if f.initial:
-            element["initial_value"] = f.initial
-    elif f.kind in ("select", "multiselect"):
-        options = [_option(v, label) for v, label in f.options[:MAX_OPTIONS]]
-        element = {"type": "static_select" if f.kind == "select" else "multi_static_select", "options": options}
-        initial = [o for o in options if o["value"] in f.initial.split(",")] if f.initial else []
-        if initial and f.kind == "select":
-            element["initial_option"] = initial[0]
-        elif initial:
-            element["initial_options"] = initial
-    elif f.kind == "user":
-        element = {"type": "users_select"}
-        if f.initial:
-            element["initial_user"] = f.initial
-    elif f.kind == "date":
-        element = {"type": "datepicker"}
-        if f.initial:
-            element["initial_date"] = f.initial
-    else:
+    build = _INPUTS.get(f.kind)
+    if build is None:
         raise ValueError(f"unknown form field kind {f.kind}")
+    element = build(f)
     element["action_id"] = "value"
     if f.placeholder and f.kind not in ("date",):
         element["placeholder"] = _plain(f.placeholder, 150)
