@@ -10,7 +10,7 @@ import asyncio
 import importlib
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from bot.faces import FACES
 from bot.faces.platform import Face, Wiring
@@ -26,6 +26,7 @@ from schedules.outbox import Delivery, OutboxSender
 from schedules.polls import PollClock
 from schedules.reminders import ReminderSender
 from schedules.timer import Timer
+from schedules.worker import QueueingWorker
 from storage import migrate
 from storage.db import Database
 from storage.repos import record
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 OUTBOX_SWEEP_SECONDS = 5
 DELIVERY_PURGE_SECONDS = 600
 PLATFORM_NAMES = frozenset(platform.name for platform in FACES)
+W = TypeVar("W", bound=QueueingWorker)
 
 
 class Alignbot:
@@ -55,63 +57,51 @@ class Alignbot:
         self._heads: set[str] | None = None
         self.timer = Timer()
         self.deliveries: dict[str, Delivery] = {}
-        self.inbox = Inbox(self.db, instance=settings.instance, lease=timedelta(seconds=settings.lease_seconds))
-        self.outbox = OutboxSender(
-            self.db,
-            self.deliveries,
-            instance=settings.instance,
-            clock=clock,
-            lease=timedelta(seconds=settings.lease_seconds),
-        )
-        self.reminders = ReminderSender(
-            self.db,
-            instance=settings.instance,
-            clock=clock,
-            default_timezone=settings.timezone,
-            grace=timedelta(hours=settings.reminder_grace_hours),
-            on_queued=self.outbox.wake,
-        )
-        self.digests = DigestScheduler(
-            self.db,
-            instance=settings.instance,
-            clock=clock,
-            default_timezone=settings.timezone,
-            on_queued=self.outbox.wake,
-        )
+        lease = timedelta(seconds=settings.lease_seconds)
+        self.inbox = Inbox(self.db, instance=settings.instance, lease=lease)
+        self.outbox = OutboxSender(self.db, self.deliveries, instance=settings.instance, clock=clock, lease=lease)
+        self.reminders = self._worker(ReminderSender, grace=timedelta(hours=settings.reminder_grace_hours))
+        self.digests = self._worker(DigestScheduler)
         self._background: set[asyncio.Task] = set()
         self.core = Core(
             self.db,
             self.registry,
-            CoreConfig(
-                timezone=settings.timezone,
-                ballot_secret=settings.secret,
-                max_items_per_kind=settings.max_items_per_kind,
-                workspace_admins_are_facilitators=settings.slack_admins_are_facilitators,
-                prints_pdf=find_chromium() is not None,
-            ),
+            core_config(settings),
             clock=clock,
             on_queued=self.outbox.wake,
             on_timers_changed=self._rearm_reminders,
         )
-        # Every registered platform the settings turn on (the console's printer always is), by name.
-        wiring = Wiring(settings, self.core, self.db, clock, self.inbox, console_out)
-        self.faces: dict[str, Face] = {}
+        self.faces = self._faces_turned_on(Wiring(settings, self.core, self.db, clock, self.inbox, console_out))
+        self.deliveries.update(self.faces)
+        self.inbox.resumers.update({name: face for name, face in self.faces.items() if hasattr(face, "resume")})
+        self.polls = self._worker(
+            PollClock, rosters={name: face.roster for name, face in self.faces.items() if face.roster is not None}
+        )
+
+    def _worker(self, kind: type[W], **own: Any) -> W:
+        """A worker that queues messages, with this app's database, instance name, clock and zone;
+        it wakes the outbox after each commit that queued something."""
+        settings = self.settings
+        return kind(
+            self.db,
+            instance=settings.instance,
+            clock=self.clock,
+            default_timezone=settings.timezone,
+            on_queued=self.outbox.wake,
+            **own,
+        )
+
+    def _faces_turned_on(self, wiring: Wiring) -> dict[str, Face]:
+        """Every registered platform the settings turn on (the console's printer always is), by
+        name; their commands join the registry."""
+        faces: dict[str, Face] = {}
         for platform in FACES:
             face = platform.from_settings(wiring)
             if face is not None:
-                self.faces[platform.name] = face
+                faces[platform.name] = face
                 for module in platform.commands:
                     self.registry.add_module(importlib.import_module(module))
-        self.deliveries.update(self.faces)
-        self.inbox.resumers.update({name: face for name, face in self.faces.items() if hasattr(face, "resume")})
-        self.polls = PollClock(
-            self.db,
-            instance=settings.instance,
-            clock=clock,
-            default_timezone=settings.timezone,
-            rosters={name: face.roster for name, face in self.faces.items() if face.roster is not None},
-            on_queued=self.outbox.wake,
-        )
+        return faces
 
     async def start(self, *, migrate_db: bool = True) -> None:
         if migrate_db:
@@ -173,6 +163,16 @@ class Alignbot:
         from bot.server import build_web_app
 
         return build_web_app(self)
+
+
+def core_config(settings: Settings) -> CoreConfig:
+    return CoreConfig(
+        timezone=settings.timezone,
+        ballot_secret=settings.secret,
+        max_items_per_kind=settings.max_items_per_kind,
+        workspace_admins_are_facilitators=settings.slack_admins_are_facilitators,
+        prints_pdf=find_chromium() is not None,
+    )
 
 
 def app_clock(settings: Settings) -> Clock:

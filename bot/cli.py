@@ -12,6 +12,26 @@ from bot.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if getattr(args, "db", None):
+        settings = settings.with_(database_url=args.db)
+    from bot.observability import configure_logging
+
+    configure_logging(settings.log_level, sys.stderr, settings.secrets)  # JSON when not on a TTY, no secrets
+
+    from storage.migrate import HalfMadeSchema
+
+    try:
+        return _run(args, parser, settings)
+    except HalfMadeSchema as e:
+        print(f"alignbot: {e}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Every subcommand and its options; `_run` does what they ask."""
     parser = argparse.ArgumentParser(
         prog="alignbot", description="Stakeholder alignment for a data-platform assessment."
     )
@@ -51,22 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--format", required=True, choices=["md", "html", "pdf", "csv", "xlsx"])
     e.add_argument("--out", required=True, help="directory to write into (made if missing)")
     e.add_argument("--db", help="database URL")
-
-    args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    if getattr(args, "db", None):
-        settings = settings.with_(database_url=args.db)
-    from bot.observability import configure_logging
-
-    configure_logging(settings.log_level, sys.stderr, settings.secrets)  # JSON when not on a TTY, no secrets
-
-    from storage.migrate import HalfMadeSchema
-
-    try:
-        return _run(args, parser, settings)
-    except HalfMadeSchema as e:
-        print(f"alignbot: {e}", file=sys.stderr)
-        return 2
+    return parser
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: Settings) -> int:

@@ -29,6 +29,15 @@ BOT_SCOPES = [
     "im:history",  # message.im: a DM to the bot is a command
     "app_mentions:read",  # app_mention: @Alignbot in a channel is a command
 ]
+BOT_EVENTS = [
+    "app_home_opened",
+    "app_uninstalled",
+    "tokens_revoked",
+    "member_left_channel",  # flags people who left (their RACI roles need a new owner)
+    "member_joined_channel",
+    "message.im",
+    "app_mention",
+]
 
 
 class ManifestError(ValueError):
@@ -94,15 +103,7 @@ def slack_manifest(base_url: str, registry: Registry) -> str:
         "settings": {
             "event_subscriptions": {
                 "request_url": events,
-                "bot_events": [
-                    "app_home_opened",
-                    "app_uninstalled",
-                    "tokens_revoked",
-                    "member_left_channel",  # flags people who left (their RACI roles need a new owner)
-                    "member_joined_channel",
-                    "message.im",
-                    "app_mention",
-                ],
+                "bot_events": BOT_EVENTS,
             },
             "interactivity": {"is_enabled": True, "request_url": events},
             "org_deploy_enabled": False,

@@ -40,6 +40,26 @@ def _platform(path: str) -> str:
 def build_web_app(bot: Alignbot) -> web.Application:
     max_body = getattr(bot.settings, "max_body_bytes", MAX_BODY)
     metrics = Metrics(timed=frozenset(p.name for p in FACES if p.timed))
+    app = web.Application(client_max_size=max_body, middlewares=[_observing(metrics, max_body)])
+    QuietBadRequests.install()
+    app.router.add_get("/privacy", legal.privacy)
+    app.router.add_get("/terms", legal.terms)
+    app.add_routes(_probes(bot, metrics))
+    for face in bot.faces.values():
+        app.add_routes(face.routes())
+
+    async def lifecycle(_app: web.Application):
+        await bot.start()
+        yield
+        await bot.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+def _observing(metrics: Metrics, max_body: int):
+    """The middleware every request passes: an id in the logs and the answer, the body limit,
+    the request metrics, and never a traceback to the caller."""
 
     @web.middleware
     async def observe(request: web.Request, handler) -> web.StreamResponse:
@@ -68,8 +88,11 @@ def build_web_app(bot: Alignbot) -> web.Application:
         response.headers["X-Request-Id"] = rid
         return response
 
-    app = web.Application(client_max_size=max_body, middlewares=[observe])
-    QuietBadRequests.install()
+    return observe
+
+
+def _probes(bot: Alignbot, metrics: Metrics) -> list[web.RouteDef]:
+    """What a load balancer and a scraper ask: alive, ready for traffic, and the metrics."""
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -88,22 +111,7 @@ def build_web_app(bot: Alignbot) -> web.Application:
             log.warning("metrics: database figures unavailable: %s", e)
         return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    app.router.add_get("/privacy", legal.privacy)
-    app.router.add_get("/terms", legal.terms)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics_endpoint)
-
-    for face in bot.faces.values():
-        app.add_routes(face.routes())
-
-    async def lifecycle(_app: web.Application):
-        await bot.start()
-        yield
-        await bot.stop()
-
-    app.cleanup_ctx.append(lifecycle)
-    return app
+    return [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics_endpoint)]
 
 
 async def readiness_problems(bot: Alignbot) -> list[str]:

@@ -9,8 +9,8 @@ found more than `grace` after its time (the bot was down) is skipped until the n
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from handlers import plan_rules as rules
 from handlers.digest import build_digest
 from handlers.messages import elements_to_json
 from schedules.timer import Timer
-from storage.db import Database
+from schedules.worker import QueueingWorker
 from storage.models import Initiative, JobClaim
 from storage.repos import record
 from storage.repos.upsert import insert_ignore
@@ -31,23 +31,9 @@ TICK_JOB = "digest-tick"
 DEFAULT_GRACE = timedelta(hours=24)
 
 
-class DigestScheduler:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        instance: str,
-        clock: Callable[[], datetime],
-        default_timezone: str = "UTC",
-        grace: timedelta = DEFAULT_GRACE,
-        on_queued: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.db = db
-        self.instance = instance
-        self.clock = clock
-        self.default_timezone = default_timezone
-        self.grace = grace
-        self.on_queued = on_queued
+@dataclass(eq=False, kw_only=True)
+class DigestScheduler(QueueingWorker):
+    grace: timedelta = DEFAULT_GRACE
 
     def attach(self, timer: Timer) -> None:
         timer.every(TICK_JOB, TICK_SECONDS, self.tick)

@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.messages import elements_to_json
 from handlers.polls import close_poll, poll_message, remind_non_voters
 from schedules.failures import QuietFailures
-from storage.db import Database
+from schedules.worker import QueueingWorker
 from storage.models import Workspace
 from storage.repos import polls as repo
 from storage.repos import record
@@ -35,26 +36,12 @@ SPACING = timedelta(seconds=2)
 Roster = Callable[[str, str], Awaitable[list[str]]]
 
 
-class PollClock:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        instance: str,
-        clock: Callable[[], datetime],
-        default_timezone: str = "UTC",
-        rosters: dict[str, Roster] | None = None,
-        on_queued: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.db = db
-        self.instance = instance
-        self.clock = clock
-        self.default_timezone = default_timezone
-        self.rosters = rosters or {}
-        self.on_queued = on_queued
-        self._lock = asyncio.Lock()
-        self._stopped = False
-        self.failures = QuietFailures("poll clock", log)
+@dataclass(eq=False, kw_only=True)
+class PollClock(QueueingWorker):
+    rosters: dict[str, Roster] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _stopped: bool = field(default=False, init=False)
+    failures: QuietFailures = field(default_factory=lambda: QuietFailures("poll clock", log), init=False)
 
     def attach(self, timer) -> None:
         timer.every("poll-clock", TICK_SECONDS, self.tick)

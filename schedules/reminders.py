@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from handlers import milestone_reminders as ms_rules
@@ -20,8 +20,8 @@ from handlers import plan_rules as rules
 from handlers.activities import recipients
 from handlers.messages import elements_to_json
 from schedules.timer import Timer
-from storage.db import Database
-from storage.models import Milestone, Reminder
+from schedules.worker import QueueingWorker
+from storage.models import Milestone, RaciActivity, Reminder
 from storage.repos import outbox as outbox_repo
 from storage.repos import plan as repo
 
@@ -44,28 +44,62 @@ def _nth(r: Reminder) -> int:
     return int(r.payload.get("nth", 0))
 
 
-class ReminderSender:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        instance: str,
-        clock: Callable[[], datetime],
-        default_timezone: str = "UTC",
-        grace: timedelta = DEFAULT_GRACE,
-        on_queued: Callable[[], None] = lambda: None,
-        first_batch: int = FIRST_BATCH,
-        max_batch: int = MAX_BATCH,
-    ) -> None:
-        self.db = db
-        self.instance = instance
-        self.clock = clock
-        self.default_timezone = default_timezone
-        self.grace = grace
-        self.on_queued = on_queued
-        self.first_batch = first_batch
-        self.max_batch = max_batch
-        self.timer: Timer | None = None
+def _split_cancelled(
+    rows: list[Reminder], milestones: dict[int, Milestone]
+) -> tuple[list[tuple[Reminder, Milestone]], list[int]]:
+    """The reminders still to send, with their milestone, and the ids of those cancelled: a
+    milestone deleted or no longer open has nothing left to remind of."""
+    live: list[tuple[Reminder, Milestone]] = []
+    cancelled: list[int] = []
+    for r in rows:
+        ms = milestones.get(r.milestone_id) if r.milestone_id else None
+        if ms is None or ms.status != "open":
+            cancelled.append(r.id)
+        else:
+            live.append((r, ms))
+    return live, cancelled
+
+
+def _targets(r: Reminder, people: list[str], conversation_id: str) -> list[tuple[str, str]]:
+    """Each person privately; the channel too on the day itself, and instead when nobody is named,
+    so a reminder is never sent to no one."""
+    targets = [("user", uid) for uid in people]
+    if (r.kind == "before" and r.payload.get("offset") == 0) or not targets:
+        targets.append(("channel", conversation_id))
+    return targets
+
+
+async def _linked_activities(s, asking: list[tuple[Reminder, Milestone]]) -> dict[int, RaciActivity]:
+    """The RACI activity linked to each milestone, by milestone id: one query per initiative."""
+    by_initiative: dict[int, list[tuple[Milestone, str | None]]] = defaultdict(list)
+    for r, ms in asking:
+        by_initiative[r.initiative_id].append((ms, ms_rules.deliverable_of(ms)))
+    activities: dict[int, RaciActivity] = {}
+    for initiative_id, linked in by_initiative.items():
+        activities.update(await repo.activities_for(s, initiative_id, linked))
+    return activities
+
+
+async def _routed(
+    s, r: Reminder, owners: list[str], activity: RaciActivity | None, escalating: bool
+) -> list[str]:
+    """Who one reminder goes to, each once (see `ReminderSender._people`)."""
+    if r.kind == "snooze":
+        return [str(r.payload["user_id"])]
+    people = owners
+    if not people and activity is not None:
+        people = [m.user_id for m in await recipients(s, r.initiative_id, activity.id, "nudge")]
+    if escalating and activity is not None:
+        people = people + [m.user_id for m in await recipients(s, r.initiative_id, activity.id, "escalation")]
+    return list(dict.fromkeys(people))
+
+
+@dataclass(eq=False, kw_only=True)
+class ReminderSender(QueueingWorker):
+    grace: timedelta = DEFAULT_GRACE
+    first_batch: int = FIRST_BATCH
+    max_batch: int = MAX_BATCH
+    timer: Timer | None = field(default=None, init=False)
 
     async def sweep(self) -> int:
         """Claim and dispatch everything due now, batch by batch; returns how many were claimed.
@@ -92,14 +126,7 @@ class ReminderSender:
     async def _dispatch(self, s, rows: list[Reminder], now: datetime) -> int:
         """Turn claimed reminders into outbox rows, loading what they share once per batch."""
         milestones = await repo.milestones_by_id(s, [r.milestone_id for r in rows if r.milestone_id])
-        live: list[tuple[Reminder, Milestone]] = []
-        cancelled: list[int] = []
-        for r in rows:
-            ms = milestones.get(r.milestone_id) if r.milestone_id else None
-            if ms is None or ms.status != "open":
-                cancelled.append(r.id)
-            else:
-                live.append((r, ms))
+        live, cancelled = _split_cancelled(rows, milestones)
         scopes = await repo.scopes_of(s, list({r.initiative_id for r, _ in live})) if live else {}
         people = await self._people(s, live) if live else {}
         calendars: dict[int, rules.Calendar] = {}
@@ -120,9 +147,6 @@ class ReminderSender:
             elements = elements_to_json(
                 ms_rules.reminder_elements(ms, r.kind, r.payload, now.astimezone(tz).date(), cal)
             )
-            targets = [("user", uid) for uid in people[r.id]]
-            if (r.kind == "before" and r.payload.get("offset") == 0) or not targets:
-                targets.append(("channel", initiative.conversation_id))
             messages += [
                 {
                     "workspace_id": workspace.id,
@@ -132,7 +156,7 @@ class ReminderSender:
                     "payload": {"elements": elements},
                     "dedupe_key": f"reminder:{r.id}:{kind}:{target}",
                 }
-                for kind, target in targets
+                for kind, target in _targets(r, people[r.id], initiative.conversation_id)
             ]
             sent.append(r.id)
         await repo.record_outcomes(s, now, sent=sent, missed=missed, cancelled=cancelled, late_after=LATE_AFTER)
@@ -145,23 +169,11 @@ class ReminderSender:
         people = {r.id: [m.user_id for m in owners.get(ms.id, []) if m.active] for r, ms in live}
         escalating = {r.id for r, _ in live if r.kind == "overdue" and rules.escalates(_nth(r))}
         # The activity only matters without owners or when escalating: look it up only then.
-        asking: dict[int, list[tuple[Milestone, str | None]]] = defaultdict(list)
+        activities = await _linked_activities(
+            s, [(r, ms) for r, ms in live if r.kind != "snooze" and (not people[r.id] or r.id in escalating)]
+        )
         for r, ms in live:
-            if r.kind != "snooze" and (not people[r.id] or r.id in escalating):
-                asking[r.initiative_id].append((ms, ms_rules.deliverable_of(ms)))
-        activities = {}
-        for initiative_id, linked in asking.items():
-            activities.update(await repo.activities_for(s, initiative_id, linked))
-        for r, ms in live:
-            activity = activities.get(ms.id)
-            if r.kind == "snooze":
-                people[r.id] = [str(r.payload["user_id"])]
-                continue
-            if not people[r.id] and activity is not None:
-                people[r.id] = [m.user_id for m in await recipients(s, r.initiative_id, activity.id, "nudge")]
-            if r.id in escalating and activity is not None:
-                people[r.id] += [m.user_id for m in await recipients(s, r.initiative_id, activity.id, "escalation")]
-            people[r.id] = list(dict.fromkeys(people[r.id]))
+            people[r.id] = await _routed(s, r, people[r.id], activities.get(ms.id), r.id in escalating)
         return people
 
     # ---- timers ----

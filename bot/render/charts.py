@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
@@ -173,7 +174,23 @@ def gantt_figure(data: dict[str, Any]) -> Figure:
     title = _label(data.get("title") or "") + title
     fig = Figure(figsize=(9, max(2.4, (0.42 if len(rows) <= 15 else 0.24) * len(rows) + 1.8)), layout="constrained")
     ax = fig.add_subplot()
-    index = {r.get("id", r["label"]): i for i, r in enumerate(rows)}
+    _gantt_bars(ax, rows)
+    _gantt_arrows(ax, rows)
+    ax.set_yticks(range(len(rows)), [_label(r["label"]) for r in rows])
+    ax.set_ylim(len(rows) - 0.4, -0.6)
+    if rows:
+        _gantt_days(ax, rows, data.get("today"))
+    handles = _gantt_legend(rows, bool(data.get("today")))
+    if handles:
+        fig.legend(handles=handles, loc="outside upper center", ncols=len(handles), fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _gantt_bars(ax: Axes, rows: list[dict[str, Any]]) -> None:
+    """One bar a milestone, outlined in black on the critical path, and a diamond on its due day."""
     for i, r in enumerate(rows):
         start = date.fromisoformat(r["start"]).toordinal()
         end = date.fromisoformat(r["end"]).toordinal() + 1  # a due date is a whole day
@@ -181,6 +198,11 @@ def gantt_figure(data: dict[str, Any]) -> Figure:
         edge = "#000000" if r.get("critical") else colour
         ax.barh(i, end - start, left=start, height=0.55, color=colour, edgecolor=edge, linewidth=1.2, zorder=2)
         ax.plot([end - 0.5], [i], marker="D", markersize=7, color=colour, markeredgecolor="#000000", zorder=3)
+
+
+def _gantt_arrows(ax: Axes, rows: list[dict[str, Any]]) -> None:
+    """From the due day of the milestone a row waits on (`after`, among the rows shown) to its start."""
+    index = {r.get("id", r["label"]): i for i, r in enumerate(rows)}
     for i, r in enumerate(rows):
         before = index.get(r.get("after") or "")
         if before is None:
@@ -194,31 +216,31 @@ def gantt_figure(data: dict[str, Any]) -> Figure:
             arrowprops={"arrowstyle": "->", "color": "#616161", "lw": 1, "connectionstyle": "angle,angleA=0,angleB=90"},
             zorder=1,
         )
-    ax.set_yticks(range(len(rows)), [_label(r["label"]) for r in rows])
-    ax.set_ylim(len(rows) - 0.4, -0.6)
-    if rows:
-        lo = min(date.fromisoformat(r["start"]).toordinal() for r in rows)
-        hi = max(date.fromisoformat(r["end"]).toordinal() for r in rows) + 1
-        today = date.fromisoformat(data["today"]).toordinal() if data.get("today") else None
-        if today is not None:
-            lo, hi = min(lo, today), max(hi, today + 1)
-            ax.axvline(today, color="#6a1b9a", lw=1.5, ls="--", zorder=4, label="today")
-        ax.set_xlim(lo - 1, hi + 1)
-        step = max(1, (hi - lo) // 8)
-        ticks = list(range(lo, hi + 1, step))
-        ax.set_xticks(ticks, [date.fromordinal(t).strftime("%d %b") for t in ticks], fontsize=8)
+
+
+def _gantt_days(ax: Axes, rows: list[dict[str, Any]], today_iso: str | None) -> None:
+    """The day axis spans every milestone and today (drawn as a line), with about eight ticks."""
+    lo = min(date.fromisoformat(r["start"]).toordinal() for r in rows)
+    hi = max(date.fromisoformat(r["end"]).toordinal() for r in rows) + 1
+    today = date.fromisoformat(today_iso).toordinal() if today_iso else None
+    if today is not None:
+        lo, hi = min(lo, today), max(hi, today + 1)
+        ax.axvline(today, color="#6a1b9a", lw=1.5, ls="--", zorder=4, label="today")
+    ax.set_xlim(lo - 1, hi + 1)
+    step = max(1, (hi - lo) // 8)
+    ticks = list(range(lo, hi + 1, step))
+    ax.set_xticks(ticks, [date.fromordinal(t).strftime("%d %b") for t in ticks], fontsize=8)
+
+
+def _gantt_legend(rows: list[dict[str, Any]], has_today: bool) -> list[Artist]:
+    """Only what the chart shows: the statuses present, the today line, the critical path."""
     seen = [s for s in GANTT_STATUS if s in {r.get("status", "") for r in rows}]
     handles: list[Artist] = [Patch(color=GANTT_STATUS[s][0], label=GANTT_STATUS[s][1]) for s in seen]
-    if data.get("today") and rows:
+    if has_today and rows:
         handles.append(Line2D([], [], color="#6a1b9a", ls="--", label="today"))
     if any(r.get("critical") for r in rows):
         handles.append(Patch(facecolor="none", edgecolor="#000000", label="critical path"))
-    if handles:
-        fig.legend(handles=handles, loc="outside upper center", ncols=len(handles), fontsize=8, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    if title:
-        ax.set_title(title)
-    return fig
+    return handles
 
 
 def gantt(data: dict[str, Any], dpi: int = DPI) -> bytes:

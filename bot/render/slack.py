@@ -10,23 +10,13 @@ own); the Home tab and modals have no table block and keep the aligned text in a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from bot.render import tables
 from bot.render.escape import slack_code, slack_mrkdwn
 from bot.render.text import table as text_table
-from handlers.messages import (
-    Buttons,
-    Element,
-    Fields,
-    Form,
-    FormField,
-    Heading,
-    Image,
-    ListItems,
-    Table,
-    Text,
-)
+from handlers.messages import Button, Buttons, Element, Fields, Form, FormField, Heading, Image, ListItems, Table, Text
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -58,52 +48,89 @@ def _chunks(text: str, limit: int) -> list[str]:
     return out
 
 
+def _sections(text: str) -> list[dict[str, Any]]:
+    return [{"type": "section", "text": _plain(c)} for c in _chunks(text, MAX_SECTION)]
+
+
+def _heading_blocks(element: Heading) -> list[dict[str, Any]]:
+    """A header block holds 150 characters; a longer heading is kept whole as sections."""
+    if len(element.text) <= MAX_HEADER:
+        return [{"type": "header", "text": _plain(element.text, MAX_HEADER)}]
+    return _sections(element.text)
+
+
+def _text_blocks(element: Text) -> list[dict[str, Any]]:
+    return _sections(element.text)
+
+
+def _fields_blocks(element: Fields) -> list[dict[str, Any]]:
+    """Ten fields a section; a group with a field over Slack's field size becomes sections."""
+    blocks: list[dict[str, Any]] = []
+    items = [f"{k}: {v}" for k, v in element.items]
+    for i in range(0, len(items), MAX_FIELDS):
+        group = items[i : i + MAX_FIELDS]
+        if all(len(t) <= MAX_FIELD_TEXT for t in group):
+            blocks.append({"type": "section", "fields": [_plain(t, MAX_FIELD_TEXT) for t in group]})
+        else:
+            blocks += [block for t in group for block in _sections(t)]
+    return blocks
+
+
+def _list_blocks(element: ListItems) -> list[dict[str, Any]]:
+    return _sections("\n".join(f"• {i}" for i in element.items))
+
+
+def _code_table_blocks(element: Table) -> list[dict[str, Any]]:
+    """Where there is no table block (Home tab, modals): the aligned text in code blocks."""
+    lines = text_table(element.headers, element.rows)
+    budget = MAX_SECTION - 8
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"```{chunk}```"}}
+        for chunk in _chunks("\n".join(slack_code(line) for line in lines), budget)
+    ]
+
+
+def _button(b: Button) -> dict[str, Any]:
+    btn: dict[str, Any] = {
+        "type": "button",
+        "text": _plain(b.label, MAX_BUTTON_TEXT),
+        "action_id": b.action_id[:255],
+        "value": b.value[:2000],
+    }
+    if b.style:
+        btn["style"] = b.style
+    return btn
+
+
+def _button_blocks(element: Buttons) -> list[dict[str, Any]]:
+    """An actions block holds 25 buttons."""
+    return [
+        {"type": "actions", "elements": [_button(b) for b in element.buttons[i : i + 25]]}
+        for i in range(0, len(element.buttons), 25)
+    ]
+
+
+def _image_blocks(element: Image) -> list[dict[str, Any]]:
+    # Images are uploaded as files by the face; the message names them.
+    return [{"type": "context", "elements": [_plain(element.title or element.alt, 2000)]}]
+
+
+_BLOCKS: dict[type, Callable[[Any], list[dict[str, Any]]]] = {
+    Heading: _heading_blocks,
+    Text: _text_blocks,
+    Fields: _fields_blocks,
+    ListItems: _list_blocks,
+    Table: _code_table_blocks,
+    Buttons: _button_blocks,
+    Image: _image_blocks,
+}
+
+
 def blocks_for(element: Element) -> list[dict[str, Any]]:
-    if isinstance(element, Heading):
-        if len(element.text) <= MAX_HEADER:
-            return [{"type": "header", "text": _plain(element.text, MAX_HEADER)}]
-        return [{"type": "section", "text": _plain(c)} for c in _chunks(element.text, MAX_SECTION)]
-    if isinstance(element, Text):
-        return [{"type": "section", "text": _plain(c)} for c in _chunks(element.text, MAX_SECTION)]
-    if isinstance(element, Fields):
-        blocks: list[dict[str, Any]] = []
-        items = [f"{k}: {v}" for k, v in element.items]
-        for i in range(0, len(items), MAX_FIELDS):
-            group = items[i : i + MAX_FIELDS]
-            if all(len(t) <= MAX_FIELD_TEXT for t in group):
-                blocks.append({"type": "section", "fields": [_plain(t, MAX_FIELD_TEXT) for t in group]})
-            else:
-                blocks += [{"type": "section", "text": _plain(c)} for t in group for c in _chunks(t, MAX_SECTION)]
-        return blocks
-    if isinstance(element, ListItems):
-        text = "\n".join(f"• {i}" for i in element.items)
-        return [{"type": "section", "text": _plain(c)} for c in _chunks(text, MAX_SECTION)]
-    if isinstance(element, Table):
-        lines = text_table(element.headers, element.rows)
-        blocks = []
-        budget = MAX_SECTION - 8
-        for chunk in _chunks("\n".join(slack_code(line) for line in lines), budget):
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{chunk}```"}})
-        return blocks
-    if isinstance(element, Buttons):
-        blocks = []
-        for i in range(0, len(element.buttons), 25):
-            elems = []
-            for b in element.buttons[i : i + 25]:
-                btn: dict[str, Any] = {
-                    "type": "button",
-                    "text": _plain(b.label, MAX_BUTTON_TEXT),
-                    "action_id": b.action_id[:255],
-                    "value": b.value[:2000],
-                }
-                if b.style:
-                    btn["style"] = b.style
-                elems.append(btn)
-            blocks.append({"type": "actions", "elements": elems})
-        return blocks
-    if isinstance(element, Image):
-        # Images are uploaded as files by the face; the message names them.
-        return [{"type": "context", "elements": [_plain(element.title or element.alt, 2000)]}]
+    """The element's blocks; none for a form or a file, which the face handles itself."""
+    for kind, blocks in _BLOCKS.items():
+        if isinstance(element, kind):
+            return blocks(element)
     return []
 
 
@@ -150,22 +177,37 @@ def fallback_text(blocks: list[dict[str, Any]]) -> str:
     """The notification text: escaped, since Slack parses it as mrkdwn. It says what the message
     is: its first words, or the table's columns and rows."""
     for b in blocks:
-        t = b.get("text")
-        if isinstance(t, dict) and t.get("type") == "plain_text" and t["text"].strip():
-            return slack_mrkdwn(t["text"])[:300]
-        if b.get("type") == "table":
-            headers = ", ".join(c["text"] for c in b["rows"][0])
-            label = next((c["elements"][0]["text"] for c in blocks if c.get("type") == "context"), "")
-            rows = label or f"{len(b['rows']) - 1} row(s)"
-            return slack_mrkdwn(f"Table ({rows}): {headers}")[:300]
+        summary = _summary(b, blocks)
+        if summary is not None:
+            return slack_mrkdwn(summary)[:300]
     for b in blocks:  # a message of buttons or captions only
-        words = [
-            e["text"]["text"] if "text" in e and isinstance(e["text"], dict) else e.get("text", "")
-            for e in b.get("elements", [])
-        ]
-        if any(isinstance(w, str) and w.strip() for w in words):
-            return slack_mrkdwn(", ".join(w for w in words if isinstance(w, str) and w.strip()))[:300]
+        words = _element_words(b)
+        if words:
+            return slack_mrkdwn(", ".join(words))[:300]
     return "Alignbot"
+
+
+def _summary(block: dict[str, Any], blocks: list[dict[str, Any]]) -> str | None:
+    """A block's own text, or a table's columns with its label (the message's caption) or its row
+    count; None for a block without either."""
+    t = block.get("text")
+    if isinstance(t, dict) and t.get("type") == "plain_text" and t["text"].strip():
+        return t["text"]
+    if block.get("type") == "table":
+        headers = ", ".join(c["text"] for c in block["rows"][0])
+        label = next((c["elements"][0]["text"] for c in blocks if c.get("type") == "context"), "")
+        rows = label or f"{len(block['rows']) - 1} row(s)"
+        return f"Table ({rows}): {headers}"
+    return None
+
+
+def _element_words(block: dict[str, Any]) -> list[str]:
+    """The words of a block's elements that say something: button labels, captions."""
+    words = [
+        e["text"]["text"] if "text" in e and isinstance(e["text"], dict) else e.get("text", "")
+        for e in block.get("elements", [])
+    ]
+    return [w for w in words if isinstance(w, str) and w.strip()]
 
 
 def modal(form: Form, *, channel_id: str) -> dict[str, Any]:
@@ -187,36 +229,67 @@ def _option(value: str, label: str) -> dict[str, Any]:
     return {"text": _plain(label, 75), "value": value[:150]}
 
 
+def _text_input(f: FormField) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "multiline": f.kind == "textarea"}
+    if f.max_length:
+        element["max_length"] = f.max_length
+    if f.initial:
+        element["initial_value"] = f.initial
+    return element
+
+
+def _number_input(f: FormField) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": True}
+    if f.initial:
+        element["initial_value"] = f.initial
+    return element
+
+
+def _select(f: FormField) -> dict[str, Any]:
+    """`initial` holds the chosen values, comma-separated; one only for a single select."""
+    options = [_option(v, label) for v, label in f.options[:MAX_OPTIONS]]
+    element: dict[str, Any] = {
+        "type": "static_select" if f.kind == "select" else "multi_static_select",
+        "options": options,
+    }
+    initial = [o for o in options if o["value"] in f.initial.split(",")] if f.initial else []
+    if initial and f.kind == "select":
+        element["initial_option"] = initial[0]
+    elif initial:
+        element["initial_options"] = initial
+    return element
+
+
+def _user_select(f: FormField) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "users_select"}
+    if f.initial:
+        element["initial_user"] = f.initial
+    return element
+
+
+def _datepicker(f: FormField) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "datepicker"}
+    if f.initial:
+        element["initial_date"] = f.initial
+    return element
+
+
+_INPUTS: dict[str, Callable[[FormField], dict[str, Any]]] = {
+    "text": _text_input,
+    "textarea": _text_input,
+    "number": _number_input,
+    "select": _select,
+    "multiselect": _select,
+    "user": _user_select,
+    "date": _datepicker,
+}
+
+
 def _input_block(f: FormField) -> dict[str, Any]:
-    element: dict[str, Any]
-    if f.kind in ("text", "textarea"):
-        element = {"type": "plain_text_input", "multiline": f.kind == "textarea"}
-        if f.max_length:
-            element["max_length"] = f.max_length
-        if f.initial:
-            element["initial_value"] = f.initial
-    elif f.kind == "number":
-        element = {"type": "number_input", "is_decimal_allowed": True}
-        if f.initial:
-            element["initial_value"] = f.initial
-    elif f.kind in ("select", "multiselect"):
-        options = [_option(v, label) for v, label in f.options[:MAX_OPTIONS]]
-        element = {"type": "static_select" if f.kind == "select" else "multi_static_select", "options": options}
-        initial = [o for o in options if o["value"] in f.initial.split(",")] if f.initial else []
-        if initial and f.kind == "select":
-            element["initial_option"] = initial[0]
-        elif initial:
-            element["initial_options"] = initial
-    elif f.kind == "user":
-        element = {"type": "users_select"}
-        if f.initial:
-            element["initial_user"] = f.initial
-    elif f.kind == "date":
-        element = {"type": "datepicker"}
-        if f.initial:
-            element["initial_date"] = f.initial
-    else:
+    build = _INPUTS.get(f.kind)
+    if build is None:
         raise ValueError(f"unknown form field kind {f.kind}")
+    element = build(f)
     element["action_id"] = "value"
     if f.placeholder and f.kind not in ("date",):
         element["placeholder"] = _plain(f.placeholder, 150)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
+from typing import Any
 
 from bot.render.escape import terminal
 from handlers.messages import Buttons, Element, Fields, File, Form, Heading, Image, ListItems, Table, Text
@@ -38,26 +40,31 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _fields(e: Fields) -> list[str]:
+    """One line a field, the values aligned after the longest name."""
+    n = max((width(k) for k, _ in e.items), default=0)
+    return [f"{pad(terminal(k) + ':', n + 1)} {terminal(v)}" for k, v in e.items]
+
+
+# Each element's lines; the element types a terminal cannot show (a form) say what to type instead.
+_LINES: dict[type, Callable[[Any], list[str]]] = {
+    Heading: lambda e: [terminal(e.text), "=" * min(60, width(e.text))],
+    Text: lambda e: [terminal(e.text)],
+    Fields: _fields,
+    ListItems: lambda e: [f"  • {terminal(i)}" for i in e.items],
+    Table: lambda e: table(e.headers, e.rows),
+    Buttons: lambda e: ["  ".join(f"[{terminal(b.label)}]" for b in e.buttons)],
+    Image: lambda e: [f"{terminal(e.title or e.alt)}: {e.path}"],
+    File: lambda e: [f"{terminal(e.title)}: {e.path}"],
+    Form: lambda e: [f"{e.title}: the console has no forms; type the command with its arguments instead."],
+}
+
+
 def render(elements: list[Element]) -> str:
     out: list[str] = []
     for e in elements:
-        if isinstance(e, Heading):
-            out += [terminal(e.text), "=" * min(60, width(e.text))]
-        elif isinstance(e, Text):
-            out.append(terminal(e.text))
-        elif isinstance(e, Fields):
-            n = max((width(k) for k, _ in e.items), default=0)
-            out += [f"{pad(terminal(k) + ':', n + 1)} {terminal(v)}" for k, v in e.items]
-        elif isinstance(e, ListItems):
-            out += [f"  • {terminal(i)}" for i in e.items]
-        elif isinstance(e, Table):
-            out += table(e.headers, e.rows)
-        elif isinstance(e, Buttons):
-            out.append("  ".join(f"[{terminal(b.label)}]" for b in e.buttons))
-        elif isinstance(e, Image):
-            out.append(f"{terminal(e.title or e.alt)}: {e.path}")
-        elif isinstance(e, File):
-            out.append(f"{terminal(e.title)}: {e.path}")
-        elif isinstance(e, Form):
-            out.append(f"{e.title}: the console has no forms; type the command with its arguments instead.")
+        for kind, lines in _LINES.items():
+            if isinstance(e, kind):
+                out += lines(e)
+                break
     return "\n".join(out)
