@@ -158,10 +158,15 @@ def _changes_text(changes: list[rules.Change], names: dict[int, str]) -> list[st
     return lines
 
 
-async def _gaps(ctx: Context, activity: RaciActivity) -> list[str]:
+async def _roles_changed(ctx: Context, activity: RaciActivity, elements: list[Element]) -> Reply:
+    """A change of an activity's roles, for everyone, with the roles it still lacks (no
+    Accountable, no Responsible) so the gap is seen where it was made."""
     cells = await repo.cells(ctx.session, activity.id)
     issues = rules.check_matrix({act_id(activity): cells}, {})
-    return [i.message for i in issues if i.kind in ("no_accountable", "no_responsible")]
+    gaps = [i.message for i in issues if i.kind in ("no_accountable", "no_responsible")]
+    if gaps:
+        elements.append(Text("Still open: " + " ".join(gaps)))
+    return Reply(elements, visibility="channel")
 
 
 @command(
@@ -263,9 +268,7 @@ async def assign(ctx: Context, args: Parsed) -> Reply:
     elements: list[Element] = [Text(f"{act_label(act)}: " + ("roles updated." if changes else "nothing changed."))]
     if changes:
         elements.append(ListItems(_changes_text(changes, names)))
-    if gaps := await _gaps(ctx, act):
-        elements.append(Text("Still open: " + " ".join(gaps)))
-    return Reply(elements, visibility="channel")
+    return await _roles_changed(ctx, act, elements)
 
 
 @command(
@@ -292,9 +295,7 @@ async def unassign(ctx: Context, args: Parsed) -> Reply:
         Text(f"{act_label(act)}: roles removed."),
         ListItems(_changes_text(outcome.changes, names)),
     ]
-    if gaps := await _gaps(ctx, act):
-        elements.append(Text("Still open: " + " ".join(gaps)))
-    return Reply(elements, visibility="channel")
+    return await _roles_changed(ctx, act, elements)
 
 
 # ---- proposals --------------------------------------------------------------------------------
