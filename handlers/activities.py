@@ -55,22 +55,12 @@ async def find_activity(ctx: Context, ref: Token | None, *, create: bool = False
         uc = await usecase_repo.by_number(session, initiative_id, n)
         if uc is None:
             raise UsageError(f"There is no use case {upper} here. `usecase list` lists them.", field="activity")
-        found = await repo.activity_for(session, initiative_id, use_case_id=uc.id)
-        if found is None and create:
-            found = await new_activity(ctx, f"{upper}: {uc.title}"[:NAME_MAX], uc.description, use_case_id=uc.id)
-        if found is None:
-            raise UsageError(f"{upper} has no RACI roles yet.", field="activity")
-        return found
+        return await _activity_of(ctx, upper, create, f"{upper}: {uc.title}", uc.description, use_case_id=uc.id)
     if upper.startswith("MS-") and (n := parse_human_id(text, "MS")) is not None:
         ms = await repo.milestone_by_number(session, initiative_id, n)
         if ms is None:
             raise UsageError(f"There is no milestone {upper} here.", field="activity")
-        found = await repo.activity_for(session, initiative_id, milestone_id=ms.id)
-        if found is None and create:
-            found = await new_activity(ctx, f"{upper}: {ms.name}"[:NAME_MAX], "", milestone_id=ms.id)
-        if found is None:
-            raise UsageError(f"{upper} has no RACI roles yet.", field="activity")
-        return found
+        return await _activity_of(ctx, upper, create, f"{upper}: {ms.name}", "", milestone_id=ms.id)
     found = await repo.activity_by_name(session, initiative_id, text)
     if found is None:
         raise UsageError(
@@ -78,6 +68,16 @@ async def find_activity(ctx: Context, ref: Token | None, *, create: bool = False
             "(`raci show` lists them; `raci activity add` makes one).",
             field="activity",
         )
+    return found
+
+
+async def _activity_of(ctx: Context, ref: str, create: bool, name: str, description: str, **link: int) -> RaciActivity:
+    """The activity of a use case or milestone (`link` names it), made under `name` if `create`."""
+    found = await repo.activity_for(ctx.session, ctx.initiative.id, **link)
+    if found is None and create:
+        found = await new_activity(ctx, name[:NAME_MAX], description, **link)
+    if found is None:
+        raise UsageError(f"{ref} has no RACI roles yet.", field="activity")
     return found
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.batches import Batches
 from handlers.clock import Clock, utc_now
@@ -31,6 +32,7 @@ from handlers.messages import (
 )
 from handlers.registry import ActionSpec, Registry
 from storage.db import Database
+from storage.models import Initiative, Member, Workspace
 from storage.repos import record, scope
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,72 @@ def display_name(incoming: Incoming) -> str:
         suffix = "'s initiative"  # the whole name fits the column, however long the person's
         return incoming.actor.display_name[: MAX_NAME - len(suffix)] + suffix
     return "The Alignbot initiative"
+
+
+def _sort_batch(
+    batch: list[Incoming], stored: dict[str, dict[str, Any] | None]
+) -> tuple[list[Reply | None], dict[str, int], list[int]]:
+    """The answers known before a batch runs (the stored reply of a redelivery), the first
+    position of each key, and the fresh positions: neither a redelivery nor a twin of an earlier
+    delivery in the batch (a twin is answered after its first)."""
+    answers: list[Reply | None] = [None] * len(batch)
+    firsts: dict[str, int] = {}
+    fresh: list[int] = []
+    for n, incoming in enumerate(batch):
+        key = incoming.delivery_key
+        if key in stored:
+            answers[n] = _replay(stored[key])
+        elif key not in firsts:
+            if key:
+                firsts[key] = n
+            fresh.append(n)
+    return answers, firsts, fresh
+
+
+def _by_conversation(incomings: list[Incoming]) -> dict[tuple[str, str, str], list[int]]:
+    """The positions of the deliveries by where they happened: (platform, workspace, conversation)."""
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for n, incoming in enumerate(incomings):
+        actor = incoming.actor
+        groups.setdefault((actor.platform, actor.workspace_id, incoming.conversation_id), []).append(n)
+    return groups
+
+
+async def _first_contact(
+    session: AsyncSession,
+    where: tuple[str, str, str],
+    ws: Workspace | None,
+    initiative: Initiative | None,
+    first: Incoming,
+    now: datetime,
+) -> tuple[Workspace, Initiative, bool]:
+    """The workspace and the conversation's initiative, made if missing (the first speaker
+    creates the initiative), and whether this made the initiative."""
+    platform, external_id, conversation = where
+    if ws is None:
+        ws = await scope.workspace(session, platform, external_id, now)
+    if initiative is not None:
+        return ws, initiative, False
+    initiative, created = await scope.initiative(
+        session,
+        ws,
+        conversation,
+        name=display_name(first),
+        creator=first.actor.user_id,
+        is_private=first.is_private_conversation,
+        now=now,
+    )
+    return ws, initiative, created
+
+
+async def _add_newcomers(
+    session: AsyncSession, initiative: Initiative, joining: list[Incoming], members: dict[str, Member], now: datetime
+) -> set[str]:
+    """Make members (into `members`) of the people speaking here for the first time; returns their ids."""
+    newcomers = {i.actor.user_id: i.actor.display_name for i in joining if i.actor.user_id not in members}
+    if newcomers:
+        members.update(await scope.add_members(session, initiative, newcomers, now))
+    return set(newcomers)
 
 
 class Core:
@@ -150,7 +218,6 @@ class Core:
         rare (Slack resends only what it saw no ack for), so the ledger is read first only on the
         retry after a lost claim; a refusal reads it too, as a redelivery may be refused for what
         its first delivery did (the near-duplicate of its own use case)."""
-        queued = 0
         key = incoming.delivery_key
         async with self.db.transaction() as session:
             now = self.clock()
@@ -158,24 +225,32 @@ class Core:
                 return _replay(stored[key])
             [ctx], _ = await self._scopes(session, [incoming], now)
             reply = await self._run(ctx) if ctx else error_reply(NOT_A_MEMBER)
-            if not reply.ok:
-                if key and not look_first and key in (stored := await record.stored_replies(session, [key])):
-                    reply = _replay(stored[key])  # type: ignore[assignment]
-                # Nothing partial is stored; a redelivery will be refused the same way.
-                await session.rollback()
-                return reply
-            if ctx:
-                await record.write_audit(session, ctx.audits)
-                await self._queue_channel_reply(ctx, reply)
+            if ctx is None or not reply.ok:
+                return await self._refused(session, None if look_first else key, reply)
+            await record.write_audit(session, ctx.audits)
+            await self._queue_channel_reply(ctx, reply)
             if key and not await record.claim_answered(session, {key: _ledger(reply)}, now):
                 raise Raced("a twin of this delivery was answered first")
-            queued = ctx.queued if ctx else 0
-            timers_changed = bool(ctx and ctx.timers_changed)
+        self._wake(ctx.queued, ctx.timers_changed)
+        return reply
+
+    @staticmethod
+    async def _refused(session: AsyncSession, key: str | None, refusal: Reply) -> Reply | None:
+        """Nothing partial of a refused delivery is stored, so a redelivery is refused the same
+        way; but one accepted before (`key` in the ledger, when not read already) gets its first
+        reply again."""
+        answer: Reply | None = refusal
+        if key and key in (stored := await record.stored_replies(session, [key])):
+            answer = _replay(stored[key])
+        await session.rollback()
+        return answer
+
+    def _wake(self, queued: int, timers_changed: bool) -> None:
+        """After the commit: the outbox sender for what was queued, the timer for changed due times."""
         if queued:
             self.on_queued()
         if timers_changed:
             self.on_timers_changed()
-        return reply
 
     @staticmethod
     async def _queue_channel_reply(ctx: Context, reply: Reply) -> None:
@@ -217,99 +292,88 @@ class Core:
         """`_handle` for deliveries of one batched action. The action decides every reply first
         and writes only what it accepted; then the accepted deliveries are claimed with their
         replies in one statement, and losing any claim to a concurrent twin undoes the batch."""
-        answers: list[Reply | None] = [None] * len(batch)
         async with self.db.transaction() as session:
             now = self.clock()
             stored = await record.stored_replies(session, [i.delivery_key for i in batch if i.delivery_key])
-            firsts: dict[str, int] = {}
-            fresh: list[int] = []
-            for n, incoming in enumerate(batch):
-                key = incoming.delivery_key
-                if key in stored:
-                    answers[n] = _replay(stored[key])
-                elif key not in firsts:  # a twin inside the batch is answered after its first
-                    if key:
-                        firsts[key] = n
-                    fresh.append(n)
+            answers, firsts, fresh = _sort_batch(batch, stored)
             contexts, made = await self._scopes(session, [batch[n] for n in fresh], now)
-            runnable: list[tuple[int, Context]] = []
-            for n, ctx in zip(fresh, contexts, strict=True):
-                if ctx is None:
-                    answers[n] = error_reply(NOT_A_MEMBER)
-                elif not self._allowed(ctx, spec.roles):
-                    answers[n] = self._denied("that action")
-                else:
-                    runnable.append((n, ctx))
-            if runnable:
-                results = await spec.func([ctx for _, ctx in runnable])
-                for (n, _), result in zip(runnable, results, strict=True):
-                    answers[n] = self._refusal(result) if isinstance(result, Exception) else result
-            refused = [i for i, n in enumerate(fresh) if not answers[n].ok]  # type: ignore[union-attr]
-            if len(refused) == len(fresh):
-                await session.rollback()  # as in _handle: nothing of a refused delivery is stored
-            elif made & set(refused):
-                raise Raced("a refused delivery made a member or initiative: each is answered alone")
-            await record.write_audit(
-                session,
-                [row for n, ctx in runnable if answers[n].ok for row in ctx.audits],  # type: ignore[union-attr]
-            )
-            ledger = {
-                key: _ledger(answer)
-                for n in fresh
-                if (key := batch[n].delivery_key) and (answer := answers[n]) is not None and answer.ok
-            }
-            if await record.claim_answered(session, ledger, now) != len(ledger):
-                raise Raced(f"{len(ledger)} {spec.prefix} deliveries: a concurrent twin claimed one first")
-            queued = sum(ctx.queued for _, ctx in runnable)
-            timers_changed = any(ctx.timers_changed for _, ctx in runnable)
+            replies, runnable = await self._decide_batch(spec, contexts)
+            keys = [batch[n].delivery_key for n in fresh]
+            ledger = await self._store_batch(session, spec, keys, replies, runnable, made, now)
+        for n, reply in zip(fresh, replies, strict=True):
+            answers[n] = reply
         for n, incoming in enumerate(batch):
             key = incoming.delivery_key
             if key and firsts.get(key, n) != n:
-                first = answers[firsts[key]]
-                answers[n] = _replay(ledger[key]) if key in ledger else first
-        if queued:
-            self.on_queued()
-        if timers_changed:
-            self.on_timers_changed()
+                answers[n] = _replay(ledger[key]) if key in ledger else answers[firsts[key]]
+        self._wake(sum(ctx.queued for _, ctx in runnable), any(ctx.timers_changed for _, ctx in runnable))
         return answers
 
-    async def _scopes(self, session, incomings: list[Incoming], now: datetime) -> tuple[list[Context | None], set[int]]:
+    async def _decide_batch(
+        self, spec: ActionSpec, contexts: list[Context | None]
+    ) -> tuple[list[Reply], list[tuple[int, Context]]]:
+        """One reply for each context: refused here (not a member, no right) or decided by the
+        action, which gets all the others in one call; and those others, by position."""
+        decided: dict[int, Reply] = {}
+        runnable: list[tuple[int, Context]] = []
+        for i, ctx in enumerate(contexts):
+            if ctx is None:
+                decided[i] = error_reply(NOT_A_MEMBER)
+            elif not self._allowed(ctx, spec.roles):
+                decided[i] = self._denied("that action")
+            else:
+                runnable.append((i, ctx))
+        if runnable:
+            results = await spec.func([ctx for _, ctx in runnable])
+            for (i, _), result in zip(runnable, results, strict=True):
+                decided[i] = self._refusal(result) if isinstance(result, Exception) else result
+        return [decided[i] for i in range(len(contexts))], runnable
+
+    @staticmethod
+    async def _store_batch(
+        session: AsyncSession,
+        spec: ActionSpec,
+        keys: list[str | None],
+        replies: list[Reply],
+        runnable: list[tuple[int, Context]],
+        made: set[int],
+        now: datetime,
+    ) -> dict[str, dict[str, Any]]:
+        """Audit what was accepted and claim those deliveries with their replies; returns the
+        claimed replies by key. As in `_handle` nothing of a refused delivery is stored: all
+        refused, the transaction is rolled back; one refused that made a member or initiative on
+        first contact cannot be undone alone, so the batch is."""
+        refused = {i for i, reply in enumerate(replies) if not reply.ok}
+        if len(refused) == len(replies):
+            await session.rollback()
+        elif made & refused:
+            raise Raced("a refused delivery made a member or initiative: each is answered alone")
+        await record.write_audit(session, [row for i, ctx in runnable if replies[i].ok for row in ctx.audits])
+        ledger = {key: _ledger(reply) for key, reply in zip(keys, replies, strict=True) if key and reply.ok}
+        if await record.claim_answered(session, ledger, now) != len(ledger):
+            raise Raced(f"{len(ledger)} {spec.prefix} deliveries: a concurrent twin claimed one first")
+        return ledger
+
+    async def _scopes(
+        self, session: AsyncSession, incomings: list[Incoming], now: datetime
+    ) -> tuple[list[Context | None], set[int]]:
         """Workspace from the delivery; initiative from where it happened, or, for a hinted
         conversation (a button in a DM), only an existing one the actor already belongs to.
         Deliveries from one conversation (a burst of clicks) share the look-ups. Also returns
         which deliveries made something (workspace, initiative, member) on first contact."""
         contexts: list[Context | None] = [None] * len(incomings)
         made: set[int] = set()
-        groups: dict[tuple[str, str, str], list[int]] = {}
-        for n, incoming in enumerate(incomings):
-            actor = incoming.actor
-            groups.setdefault((actor.platform, actor.workspace_id, incoming.conversation_id), []).append(n)
-        for (platform, external_id, conversation), ns in groups.items():
+        for where, ns in _by_conversation(incomings).items():
             here = [incomings[n] for n in ns]
-            people = {i.actor.user_id for i in here}
-            ws, initiative, members = await scope.resolve(session, platform, external_id, conversation, people)
+            ws, initiative, members = await scope.resolve(session, *where, {i.actor.user_id for i in here})
             joining = [i for i in here if not i.conversation_is_hint]
             created = False
             if joining:
                 if ws is None or initiative is None:
                     made.update(ns)
-                if ws is None:
-                    ws = await scope.workspace(session, platform, external_id, now)
-                if initiative is None:
-                    first = joining[0]
-                    initiative, created = await scope.initiative(
-                        session,
-                        ws,
-                        conversation,
-                        name=display_name(first),
-                        creator=first.actor.user_id,
-                        is_private=first.is_private_conversation,
-                        now=now,
-                    )
-                newcomers = {i.actor.user_id: i.actor.display_name for i in joining if i.actor.user_id not in members}
+                ws, initiative, created = await _first_contact(session, where, ws, initiative, joining[0], now)
+                newcomers = await _add_newcomers(session, initiative, joining, members, now)
                 made.update(n for n, i in zip(ns, here, strict=True) if i.actor.user_id in newcomers)
-                if newcomers:
-                    members.update(await scope.add_members(session, initiative, newcomers, now))
             for n, incoming in zip(ns, here, strict=True):
                 member = members.get(incoming.actor.user_id)
                 if ws is None or initiative is None or member is None:

@@ -7,6 +7,7 @@ and what a reminder says; schedules/reminders.py claims and sends them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from handlers import plan_rules as rules
@@ -224,6 +225,37 @@ async def show(ctx: Context, args: Parsed) -> Reply:
 async def edit(ctx: Context, args: Parsed) -> Reply:
     ms = await find(ctx, args.text("id"))
     cal = await load_calendar(ctx.session, ctx.initiative)
+    change = await _requested_edit(ctx, ms, args, cal)
+    if not any((change.name, change.due, change.start, change.offsets, change.after_given, change.owners is not None)):
+        raise UsageError("Say what to change: --name, --due, --start, --owner, --after or --remind.")
+    changed, moved = await _apply_edit(ctx, ms, change, cal)
+    await plan_reminders(ctx.session, ctx.initiative, ms, cal, ctx.tz, ctx.now)
+    ctx.timers_changed = True
+    ctx.audit("milestone.edit", ms_id(ms), changed=changed)
+    lines: list[Element] = [
+        Text(f"{ctx.member.display_name} changed {ms_id(ms)} {ms.name}: {', '.join(changed) or 'nothing'}.")
+    ]
+    if moved:
+        lines.append(Text("Moved with it by the same working days: " + "; ".join(moved) + "."))
+    return Reply(lines, visibility="channel")
+
+
+@dataclass(frozen=True)
+class _Edit:
+    """What `milestone edit` was asked to change; None (or False) for what it leaves alone."""
+
+    name: str | None
+    due: date | None
+    start: date | None
+    offsets: str | None
+    after_given: bool
+    after: Milestone | None
+    owners: list[Member] | None
+
+
+async def _requested_edit(ctx: Context, ms: Milestone, args: Parsed, cal: rules.Calendar) -> _Edit:
+    """The options, checked together: a working due day, a start not after the due date (old or
+    new), and no predecessor that would make a loop."""
     check = Check()
     name = check.text("name", args.text("name"), max_len=NAME_MAX) if args.has("name") else None
     due = check.day("due", args.text("due"))
@@ -241,37 +273,32 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
             check.fail("after", f"{ms_id(ms)} cannot wait on {ms_id(after)}: that would make a loop.")
     owners = await owners_from(ctx, check, args)
     check.done()
-    if not any((name, due, start, offsets, after_given, owners is not None)):
-        raise UsageError("Say what to change: --name, --due, --start, --owner, --after or --remind.")
+    return _Edit(name, due, start, offsets, after_given, after, owners)
+
+
+async def _apply_edit(ctx: Context, ms: Milestone, change: _Edit, cal: rules.Calendar) -> tuple[list[str], list[str]]:
+    """Make the change; returns what changed, and the milestones a new due date moved with it."""
     changed: list[str] = []
-    if name:
-        ms.name = name
+    if change.name:
+        ms.name = change.name
         changed.append("name")
-    if after_given:
-        ms.after_milestone_id = after.id if after else None
+    if change.after_given:
+        ms.after_milestone_id = change.after.id if change.after else None
         changed.append("predecessor")
-    if owners is not None:
-        await repo.set_owners(ctx.session, ms.id, [o.id for o in owners])
+    if change.owners is not None:
+        await repo.set_owners(ctx.session, ms.id, [o.id for o in change.owners])
         changed.append("owners")
-    if offsets:
-        ms.remind_offsets = offsets
+    if change.offsets:
+        ms.remind_offsets = change.offsets
         changed.append("reminders")
-    if start and start != ms.start_date:
-        ms.start_date = start
-        changed.append(f"start to {start.isoformat()}")
+    if change.start and change.start != ms.start_date:
+        ms.start_date = change.start
+        changed.append(f"start to {change.start.isoformat()}")
     moved: list[str] = []
-    if due and due != ms.due_date:
-        moved = await moved_reply(ctx, ms, due, cal)
-        changed.append(f"due date to {due.isoformat()}")
-    await plan_reminders(ctx.session, ctx.initiative, ms, cal, ctx.tz, ctx.now)
-    ctx.timers_changed = True
-    ctx.audit("milestone.edit", ms_id(ms), changed=changed)
-    lines: list[Element] = [
-        Text(f"{ctx.member.display_name} changed {ms_id(ms)} {ms.name}: {', '.join(changed) or 'nothing'}.")
-    ]
-    if moved:
-        lines.append(Text("Moved with it by the same working days: " + "; ".join(moved) + "."))
-    return Reply(lines, visibility="channel")
+    if change.due and change.due != ms.due_date:
+        moved = await moved_reply(ctx, ms, change.due, cal)
+        changed.append(f"due date to {change.due.isoformat()}")
+    return changed, moved
 
 
 async def mark_done(ctx: Context, ms: Milestone) -> Reply:

@@ -13,7 +13,7 @@ from handlers.grammar import Arg, Opt, Parsed, UsageError
 from handlers.messages import Element, ListItems, Reply, Table, Text
 from handlers.milestone_reminders import load_calendar, ms_id, plan_item, plan_reminders
 from handlers.registry import FACILITATOR, command
-from storage.models import Milestone
+from storage.models import Milestone, RaciActivity
 from storage.repos import plan as repo
 from storage.repos import store
 
@@ -62,24 +62,9 @@ async def init(ctx: Context, args: Parsed) -> Reply:
     made: list[Milestone] = []
     rows: list[list[str]] = []
     for planned in rules.phase1_schedule(start, length or "long", cal):
-        ms = Milestone(
-            initiative_id=ctx.initiative.id,
-            number=await ctx.next_number("MS"),
-            name=planned.step.name,
-            start_date=planned.start,
-            due_date=planned.due,
-            after_milestone_id=made[-1].id if made else None,
-            phase_step=planned.step.number,
-            remind_offsets=rules.DEFAULT_STORED_OFFSETS,
-            status="open",
-            created_at=ctx.now,
-        )
-        await store.add(ctx.session, ms)
-        made.append(ms)
         activity = activities.get(planned.step.deliverable)
-        if activity is not None and activity.milestone_id is None:
-            activity.milestone_id = ms.id
-        await plan_reminders(ctx.session, ctx.initiative, ms, cal, ctx.tz, ctx.now)
+        ms = await _add_step(ctx, planned, made[-1] if made else None, activity, cal)
+        made.append(ms)
         rows.append(
             [
                 ms_id(ms),
@@ -99,6 +84,34 @@ async def init(ctx: Context, args: Parsed) -> Reply:
         ],
         visibility="channel",
     )
+
+
+async def _add_step(
+    ctx: Context,
+    planned: rules.PlannedStep,
+    previous: Milestone | None,
+    activity: RaciActivity | None,
+    cal: rules.Calendar,
+) -> Milestone:
+    """One Phase 1 step as a milestone after the previous one, with its reminders; the step's
+    deliverable activity is tied to it unless already tied to another."""
+    ms = Milestone(
+        initiative_id=ctx.initiative.id,
+        number=await ctx.next_number("MS"),
+        name=planned.step.name,
+        start_date=planned.start,
+        due_date=planned.due,
+        after_milestone_id=previous.id if previous else None,
+        phase_step=planned.step.number,
+        remind_offsets=rules.DEFAULT_STORED_OFFSETS,
+        status="open",
+        created_at=ctx.now,
+    )
+    await store.add(ctx.session, ms)
+    if activity is not None and activity.milestone_id is None:
+        activity.milestone_id = ms.id
+    await plan_reminders(ctx.session, ctx.initiative, ms, cal, ctx.tz, ctx.now)
+    return ms
 
 
 @command(

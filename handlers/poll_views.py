@@ -3,6 +3,7 @@ comes back from it. Shared by the commands (handlers/polls.py) and the poll cloc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -185,70 +186,92 @@ def reminder_elements(poll: Poll, tz: ZoneInfo) -> list[Element]:
 
 FORM_RANKS = 5  # ranks a ballot form asks for; a typed vote can rank every option
 
+Choice = tuple[str, str]  # a select's (value, label)
+
+
+def _single_fields(
+    poll: Poll, options: list[PollOption], choices: list[Choice], cur: dict[str, Any]
+) -> list[FormField]:
+    return [FormField("choice", "Your choice", "select", True, choices, str(cur.get("pick", "")))]
+
+
+def _approval_fields(
+    poll: Poll, options: list[PollOption], choices: list[Choice], cur: dict[str, Any]
+) -> list[FormField]:
+    initial = ",".join(str(p) for p in cur.get("approve", []))
+    return [FormField("approve", "The options you approve", "multiselect", True, choices, initial)]
+
+
+def _ranked_fields(
+    poll: Poll, options: list[PollOption], choices: list[Choice], cur: dict[str, Any]
+) -> list[FormField]:
+    """The top FORM_RANKS: one select of every option per rank, so the form's size grows with the
+    options, not with their square (50 options ranked in full were a 392 KB Slack modal). Ranking
+    more is typed: `poll vote POLL-n 3 1 2 ...` (docs/polls.md)."""
+    ranking = [str(p) for p in cur.get("rank", [])]
+    ranks = min(len(options), FORM_RANKS)
+    more = f" (this form ranks your top {ranks}; to rank more, type poll vote {poll_id(poll)} 3 1 2 ...)"
+    return [
+        FormField(
+            f"rank_{i}",
+            f"{ballot_rules.ordinal(i)} choice" + (more if i == 1 and len(options) > ranks else ""),
+            "select",
+            i == 1,
+            choices,
+            ranking[i - 1] if i <= len(ranking) else "",
+        )
+        for i in range(1, ranks + 1)
+    ]
+
+
+def _dots_fields(poll: Poll, options: list[PollOption], choices: list[Choice], cur: dict[str, Any]) -> list[FormField]:
+    points = cur.get("points", {})
+    return [
+        FormField(
+            f"points_{o.position}", f"{option_label(o)}: points", "number", initial=str(points.get(str(o.position), ""))
+        )
+        for o in options
+    ]
+
+
+def _score_fields(poll: Poll, options: list[PollOption], choices: list[Choice], cur: dict[str, Any]) -> list[FormField]:
+    scores = cur.get("scores", {})
+    scale = [(str(i), str(i)) for i in range(1, 6)]
+    fields = []
+    for o in options:
+        s = scores.get(str(o.position)) or ["", ""]
+        fields.append(
+            FormField(f"impact_{o.position}", f"{option_label(o)}: impact", "select", options=scale, initial=str(s[0]))
+        )
+        fields.append(
+            FormField(
+                f"feasibility_{o.position}",
+                f"{option_label(o)}: feasibility",
+                "select",
+                options=scale,
+                initial=str(s[1]),
+            )
+        )
+    return fields
+
+
+# The ballot form's inputs by method, each prefilled from the voter's current ballot.
+_FORM_FIELDS: dict[str, Callable[[Poll, list[PollOption], list[Choice], dict[str, Any]], list[FormField]]] = {
+    "single": _single_fields,
+    "approval": _approval_fields,
+    "ranked": _ranked_fields,
+    "dots": _dots_fields,
+    "score": _score_fields,
+}
+
 
 def ballot_form(poll: Poll, options: list[PollOption], current: dict[str, Any] | None) -> Form:
     """The right inputs for the method, prefilled with the voter's current ballot."""
-    cur = current or {}
     choices = [(str(o.position), option_label(o)) for o in options]
-    fields: list[FormField]
-    if poll.method == "single":
-        fields = [FormField("choice", "Your choice", "select", True, choices, str(cur.get("pick", "")))]
-    elif poll.method == "approval":
-        initial = ",".join(str(p) for p in cur.get("approve", []))
-        fields = [FormField("approve", "The options you approve", "multiselect", True, choices, initial)]
-    elif poll.method == "ranked":
-        # The form ranks the top FORM_RANKS: one select of every option per rank, so its size grows
-        # with the options, not with their square (50 options ranked in full were a 392 KB Slack
-        # modal). Ranking more is typed: `poll vote POLL-n 3 1 2 ...` (docs/polls.md).
-        ranking = [str(p) for p in cur.get("rank", [])]
-        ranks = min(len(options), FORM_RANKS)
-        more = f" (this form ranks your top {ranks}; to rank more, type poll vote {poll_id(poll)} 3 1 2 ...)"
-        fields = [
-            FormField(
-                f"rank_{i}",
-                f"{ballot_rules.ordinal(i)} choice" + (more if i == 1 and len(options) > ranks else ""),
-                "select",
-                i == 1,
-                choices,
-                ranking[i - 1] if i <= len(ranking) else "",
-            )
-            for i in range(1, ranks + 1)
-        ]
-    elif poll.method == "dots":
-        points = cur.get("points", {})
-        fields = [
-            FormField(
-                f"points_{o.position}",
-                f"{option_label(o)}: points",
-                "number",
-                initial=str(points.get(str(o.position), "")),
-            )
-            for o in options
-        ]
-    else:
-        scores = cur.get("scores", {})
-        scale = [(str(i), str(i)) for i in range(1, 6)]
-        fields = []
-        for o in options:
-            s = scores.get(str(o.position)) or ["", ""]
-            fields.append(
-                FormField(
-                    f"impact_{o.position}", f"{option_label(o)}: impact", "select", options=scale, initial=str(s[0])
-                )
-            )
-            fields.append(
-                FormField(
-                    f"feasibility_{o.position}",
-                    f"{option_label(o)}: feasibility",
-                    "select",
-                    options=scale,
-                    initial=str(s[1]),
-                )
-            )
-    title = f"Vote on {poll_id(poll)}"
+    fields = _FORM_FIELDS.get(poll.method, _score_fields)(poll, options, choices, current or {})
     return Form(
         command="poll vote",
-        title=title,
+        title=f"Vote on {poll_id(poll)}",
         fields=fields,
         submit_label="Vote",
         hints={"poll": str(poll.number)},
@@ -262,38 +285,48 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def choices_from_form(poll: Poll, options: list[PollOption], values: dict[str, Any]) -> dict[str, Any]:
-    positions = {o.position for o in options}
+Position = Callable[[Any, str], int]  # a field's value as one of the poll's option positions, or refused
 
-    def position(raw: Any, field: str) -> int:
-        text = _as_text(raw)
-        if not text.isdigit() or int(text) not in positions:
-            raise InvalidInput({field: f"{field.replace('_', ' ')}: choose one of the poll's options."})
-        return int(text)
 
-    if poll.method == "single":
-        if not _as_text(values.get("choice")):
-            raise InvalidInput({"choice": "Choose an option."})
-        return ballot_rules.from_picks("single", [position(values.get("choice"), "choice")])
-    if poll.method == "approval":
-        raw = values.get("approve") or []
-        items = raw if isinstance(raw, list) else [x for x in str(raw).split(",") if x.strip()]
-        return ballot_rules.from_picks("approval", [position(x, "approve") for x in items])
-    if poll.method == "ranked":
-        ranking = []
-        for rank in range(1, min(len(options), FORM_RANKS) + 1):
-            if _as_text(values.get(f"rank_{rank}")):
-                ranking.append(position(values.get(f"rank_{rank}"), f"rank_{rank}"))
-        if len(set(ranking)) != len(ranking):
-            raise InvalidInput({"rank_1": "An option is chosen twice; rank each option once."})
-        return ballot_rules.from_picks("ranked", ranking)
-    if poll.method == "dots":
-        raw = {o.position: _as_text(values.get(f"points_{o.position}")) for o in options}
-        try:
-            return ballot_rules.from_points({p: v for p, v in raw.items() if v}, dots=poll.dots)
-        except InvalidInput as e:
-            first = next((f"points_{p}" for p, v in raw.items() if v), f"points_{options[0].position}")
-            raise InvalidInput({first: " ".join(e.errors.values())}) from None
+def _single_choices(
+    poll: Poll, options: list[PollOption], values: dict[str, Any], position: Position
+) -> dict[str, Any]:
+    if not _as_text(values.get("choice")):
+        raise InvalidInput({"choice": "Choose an option."})
+    return ballot_rules.from_picks("single", [position(values.get("choice"), "choice")])
+
+
+def _approval_choices(
+    poll: Poll, options: list[PollOption], values: dict[str, Any], position: Position
+) -> dict[str, Any]:
+    raw = values.get("approve") or []
+    items = raw if isinstance(raw, list) else [x for x in str(raw).split(",") if x.strip()]
+    return ballot_rules.from_picks("approval", [position(x, "approve") for x in items])
+
+
+def _ranked_choices(
+    poll: Poll, options: list[PollOption], values: dict[str, Any], position: Position
+) -> dict[str, Any]:
+    ranking = []
+    for rank in range(1, min(len(options), FORM_RANKS) + 1):
+        if _as_text(values.get(f"rank_{rank}")):
+            ranking.append(position(values.get(f"rank_{rank}"), f"rank_{rank}"))
+    if len(set(ranking)) != len(ranking):
+        raise InvalidInput({"rank_1": "An option is chosen twice; rank each option once."})
+    return ballot_rules.from_picks("ranked", ranking)
+
+
+def _dots_choices(poll: Poll, options: list[PollOption], values: dict[str, Any], position: Position) -> dict[str, Any]:
+    """A refusal of the points as a whole is shown at the first field filled in (else the first)."""
+    raw = {o.position: _as_text(values.get(f"points_{o.position}")) for o in options}
+    try:
+        return ballot_rules.from_points({p: v for p, v in raw.items() if v}, dots=poll.dots)
+    except InvalidInput as e:
+        first = next((f"points_{p}" for p, v in raw.items() if v), f"points_{options[0].position}")
+        raise InvalidInput({first: " ".join(e.errors.values())}) from None
+
+
+def _score_choices(poll: Poll, options: list[PollOption], values: dict[str, Any], position: Position) -> dict[str, Any]:
     raw_scores: dict[int, str] = {}
     for o in options:
         i, f = _as_text(values.get(f"impact_{o.position}")), _as_text(values.get(f"feasibility_{o.position}"))
@@ -304,3 +337,25 @@ def choices_from_form(poll: Poll, options: list[PollOption], values: dict[str, A
     if not raw_scores:
         raise InvalidInput({f"impact_{options[0].position}": "Score at least one option."})
     return ballot_rules.from_scores(raw_scores)
+
+
+# What comes back from the ballot form, read by method into the choices a ballot stores.
+_FORM_CHOICES: dict[str, Callable[[Poll, list[PollOption], dict[str, Any], Position], dict[str, Any]]] = {
+    "single": _single_choices,
+    "approval": _approval_choices,
+    "ranked": _ranked_choices,
+    "dots": _dots_choices,
+    "score": _score_choices,
+}
+
+
+def choices_from_form(poll: Poll, options: list[PollOption], values: dict[str, Any]) -> dict[str, Any]:
+    positions = {o.position for o in options}
+
+    def position(raw: Any, field: str) -> int:
+        text = _as_text(raw)
+        if not text.isdigit() or int(text) not in positions:
+            raise InvalidInput({field: f"{field.replace('_', ' ')}: choose one of the poll's options."})
+        return int(text)
+
+    return _FORM_CHOICES.get(poll.method, _score_choices)(poll, options, values, position)

@@ -251,57 +251,15 @@ async def schedule_auto_reminder(session: AsyncSession, poll: Poll, now: datetim
 async def start(ctx: Context, args: Parsed) -> Reply:
     check = Check()
     question = check.text("question", args.text("question"), max_len=QUESTION_MAX, required=True)
-    method = check.choice("method", args.text("method"), {m: m for m in ballot_rules.METHODS}, required=True)
-    count = check.choice("count", args.text("count"), {c: c for c in COUNT_METHODS})
-    if count and method and method != "ranked":
-        check.fail("count", "--count applies to ranked polls only.")
-    dots = check.whole("dots", args.text("dots"), 1, 1000)
-    if dots is not None and method and method != "dots":
-        check.fail("dots", "--dots applies to dot-voting polls only.")
-    if args.has("closes") and args.has("in"):
-        check.fail("closes", "Give --closes or --in, not both.")
-    closes_at = parse_deadline(check, args.text("closes"), ctx.tz)
-    span = parse_duration(check, "in", args.text("in"))
-    if span is not None:
-        closes_at = ctx.now + span
-    if closes_at is not None and not check.errors.get("closes"):
-        if closes_at <= ctx.now:
-            check.fail("closes", f"The deadline {fmt_dt(closes_at, ctx.tz)} has passed; give a later one.")
-        elif closes_at - ctx.now > MAX_LENGTH:
-            check.fail("closes", "A poll can run for at most a year.")
-    labels: list[tuple[str, int | None]] = []
-    if args.has("options") == args.has("usecases"):
-        check.fail("options", 'Give the options with --options "A; B; C" or take the use cases with --usecases.')
-    elif args.has("options"):
-        for text in split_options(args.text("options") or ""):
-            label = check.text("options", text, max_len=LABEL_MAX)
-            labels.append((label, None))
-        seen = [label.lower() for label, _ in labels]
-        if len(set(seen)) != len(seen):
-            check.fail("options", "Two options have the same label; make each one different.")
-    else:
-        which = check.choice("usecases", args.text("usecases"), {k: k for k in USECASE_SETS}, required=True)
-        if which:
-            cases = await repo.use_cases(ctx.session, ctx.initiative.id, USECASE_SETS[which])
-            labels = [(f"UC-{uc.number}: {uc.title}"[:LABEL_MAX], uc.id) for uc in cases]
-            if len(labels) < MIN_OPTIONS:
-                check.fail(
-                    "usecases",
-                    f"There are {len(labels)} {which} use case(s); a poll needs at least {MIN_OPTIONS}."
-                    + (" Shortlist more, or use --usecases all." if which == "shortlisted" else ""),
-                )
+    method, count, dots = _ballot_shape(check, args)
+    closes_at = _closing_time(check, args, ctx)
+    labels = await _option_labels(check, args, ctx)
     if args.flag("sets-priority"):
         if not ctx.is_facilitator:
             check.fail("sets-priority", "Only a facilitator chooses the poll that sets the use cases' priority.")
         elif not args.has("usecases"):
             check.fail("sets-priority", "--sets-priority needs the use cases as options: add --usecases all.")
-    if not check.errors.get("options") and not check.errors.get("usecases"):
-        if args.has("options") and not MIN_OPTIONS <= len(labels) <= MAX_OPTIONS:
-            check.fail(
-                "options", f"A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options separated by ';', got {len(labels)}."
-            )
-        elif len(labels) > MAX_OPTIONS:
-            check.fail("usecases", f"A poll takes at most {MAX_OPTIONS} options; there are {len(labels)}.")
+    _check_option_count(check, args, labels)
     method = check.present(method)
     poll = Poll(
         initiative_id=ctx.initiative.id,
@@ -331,6 +289,75 @@ async def start(ctx: Context, args: Parsed) -> Reply:
     await ctx.post_to_channel(await poll_message(ctx.session, poll, ctx.tz), dedupe_key=repo.message_key(poll.id))
     ctx.audit("poll.start", poll_id(poll), method=method, options=len(labels), anonymous=poll.anonymous)
     return Reply([Text(f"{poll_id(poll)} is open with {len(labels)} options; it is posted in this conversation.")])
+
+
+def _ballot_shape(check: Check, args: Parsed) -> tuple[str | None, str | None, int | None]:
+    """The voting method, and --count and --dots, each refused unless the method uses it."""
+    method = check.choice("method", args.text("method"), {m: m for m in ballot_rules.METHODS}, required=True)
+    count = check.choice("count", args.text("count"), {c: c for c in COUNT_METHODS})
+    if count and method and method != "ranked":
+        check.fail("count", "--count applies to ranked polls only.")
+    dots = check.whole("dots", args.text("dots"), 1, 1000)
+    if dots is not None and method and method != "dots":
+        check.fail("dots", "--dots applies to dot-voting polls only.")
+    return method, count, dots
+
+
+def _closing_time(check: Check, args: Parsed, ctx: Context) -> datetime | None:
+    """--closes (a local date and time) or --in (a duration from now): in the future, within a year."""
+    if args.has("closes") and args.has("in"):
+        check.fail("closes", "Give --closes or --in, not both.")
+    closes_at = parse_deadline(check, args.text("closes"), ctx.tz)
+    span = parse_duration(check, "in", args.text("in"))
+    if span is not None:
+        closes_at = ctx.now + span
+    if closes_at is not None and not check.errors.get("closes"):
+        if closes_at <= ctx.now:
+            check.fail("closes", f"The deadline {fmt_dt(closes_at, ctx.tz)} has passed; give a later one.")
+        elif closes_at - ctx.now > MAX_LENGTH:
+            check.fail("closes", "A poll can run for at most a year.")
+    return closes_at
+
+
+async def _option_labels(check: Check, args: Parsed, ctx: Context) -> list[tuple[str, int | None]]:
+    """The options' labels, each with its use case id: typed with --options (distinct labels) or
+    taken from the use cases with --usecases, exactly one of the two."""
+    if args.has("options") == args.has("usecases"):
+        check.fail("options", 'Give the options with --options "A; B; C" or take the use cases with --usecases.')
+        return []
+    if args.has("options"):
+        labels: list[tuple[str, int | None]] = [
+            (check.text("options", text, max_len=LABEL_MAX), None) for text in split_options(args.text("options") or "")
+        ]
+        seen = [label.lower() for label, _ in labels]
+        if len(set(seen)) != len(seen):
+            check.fail("options", "Two options have the same label; make each one different.")
+        return labels
+    which = check.choice("usecases", args.text("usecases"), {k: k for k in USECASE_SETS}, required=True)
+    if not which:
+        return []
+    cases = await repo.use_cases(ctx.session, ctx.initiative.id, USECASE_SETS[which])
+    labels = [(f"UC-{uc.number}: {uc.title}"[:LABEL_MAX], uc.id) for uc in cases]
+    if len(labels) < MIN_OPTIONS:
+        check.fail(
+            "usecases",
+            f"There are {len(labels)} {which} use case(s); a poll needs at least {MIN_OPTIONS}."
+            + (" Shortlist more, or use --usecases all." if which == "shortlisted" else ""),
+        )
+    return labels
+
+
+def _check_option_count(check: Check, args: Parsed, labels: list[tuple[str, int | None]]) -> None:
+    """Typed options: MIN_OPTIONS to MAX_OPTIONS; use cases: at most MAX_OPTIONS (too few was said
+    already). Not when the options were refused for another reason."""
+    if check.errors.get("options") or check.errors.get("usecases"):
+        return
+    if args.has("options") and not MIN_OPTIONS <= len(labels) <= MAX_OPTIONS:
+        check.fail(
+            "options", f"A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options separated by ';', got {len(labels)}."
+        )
+    elif len(labels) > MAX_OPTIONS:
+        check.fail("usecases", f"A poll takes at most {MAX_OPTIONS} options; there are {len(labels)}.")
 
 
 async def record_vote(ctx: Context, poll: Poll, options: list[PollOption], choices: dict[str, Any]) -> Reply:

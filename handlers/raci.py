@@ -44,36 +44,53 @@ async def parse_targets(ctx: Context, tokens: list[Token]) -> list[tuple[str, Me
         tok = tokens[i]
         i += 1
         if isinstance(tok, Mention):
-            if role is None:
-                raise UsageError(f"Put a role letter before {tok}: {TARGETS_USAGE}.")
-            out.append((role, await ctx.person(tok)))
+            out.append((_letter_before(role, str(tok)), await ctx.person(tok)))
             given = True
             continue
         word = str(tok).strip()
         if word.lower().startswith("role:"):
-            name = word[5:]
-            if not name and i < len(tokens) and not isinstance(tokens[i], Mention):
-                name = str(tokens[i])
-                i += 1
-            if role is None:
-                raise UsageError(f'Put a role letter before role:"{name}": {TARGETS_USAGE}.')
-            people = await repo.role_holders(ctx.session, ctx.initiative.id, name)
-            if not people:
-                raise UsageError(f'Nobody holds the project role "{name}". `role list` shows who holds what.')
-            out += [(role, m) for m in people]
+            name, i = _project_role_name(word, tokens, i)
+            letter = _letter_before(role, f'role:"{name}"')
+            out += [(letter, m) for m in await _project_role_holders(ctx, name)]
             given = True
             continue
-        if word.upper() in rules.ROLES:
-            if role is not None and not given:
-                raise UsageError(f"{role} needs at least one person after it: {TARGETS_USAGE}.")
-            role, given = word.upper(), False
-            continue
-        raise UsageError(f'I did not expect "{word[:40]}" there. Give {TARGETS_USAGE}.')
-    if role is not None and not given:
-        raise UsageError(f"{role} needs at least one person after it: {TARGETS_USAGE}.")
+        if word.upper() not in rules.ROLES:
+            raise UsageError(f'I did not expect "{word[:40]}" there. Give {TARGETS_USAGE}.')
+        _someone_after(role, given)
+        role, given = word.upper(), False
+    _someone_after(role, given)
     if not out:
         raise UsageError(f"Say who gets which role: {TARGETS_USAGE}.")
     return out
+
+
+def _letter_before(role: str | None, what: str) -> str:
+    """The role letter that people (or a project role) named now get; refused before any letter."""
+    if role is None:
+        raise UsageError(f"Put a role letter before {what}: {TARGETS_USAGE}.")
+    return role
+
+
+def _someone_after(role: str | None, given: bool) -> None:
+    """A letter must be followed by someone before the next letter or the end."""
+    if role is not None and not given:
+        raise UsageError(f"{role} needs at least one person after it: {TARGETS_USAGE}.")
+
+
+def _project_role_name(word: str, tokens: list[Token], i: int) -> tuple[str, int]:
+    """`role:"NAME"` is one token; `role: NAME` takes the next one (unless it is a mention).
+    Returns the name and the position after it."""
+    name = word[5:]
+    if not name and i < len(tokens) and not isinstance(tokens[i], Mention):
+        return str(tokens[i]), i + 1
+    return name, i
+
+
+async def _project_role_holders(ctx: Context, name: str) -> list[Member]:
+    people = await repo.role_holders(ctx.session, ctx.initiative.id, name)
+    if not people:
+        raise UsageError(f'Nobody holds the project role "{name}". `role list` shows who holds what.')
+    return people
 
 
 async def _names(ctx: Context) -> dict[int, str]:
@@ -141,10 +158,15 @@ def _changes_text(changes: list[rules.Change], names: dict[int, str]) -> list[st
     return lines
 
 
-async def _gaps(ctx: Context, activity: RaciActivity) -> list[str]:
+async def _roles_changed(ctx: Context, activity: RaciActivity, elements: list[Element]) -> Reply:
+    """A change of an activity's roles, for everyone, with the roles it still lacks (no
+    Accountable, no Responsible) so the gap is seen where it was made."""
     cells = await repo.cells(ctx.session, activity.id)
     issues = rules.check_matrix({act_id(activity): cells}, {})
-    return [i.message for i in issues if i.kind in ("no_accountable", "no_responsible")]
+    gaps = [i.message for i in issues if i.kind in ("no_accountable", "no_responsible")]
+    if gaps:
+        elements.append(Text("Still open: " + " ".join(gaps)))
+    return Reply(elements, visibility="channel")
 
 
 @command(
@@ -246,9 +268,7 @@ async def assign(ctx: Context, args: Parsed) -> Reply:
     elements: list[Element] = [Text(f"{act_label(act)}: " + ("roles updated." if changes else "nothing changed."))]
     if changes:
         elements.append(ListItems(_changes_text(changes, names)))
-    if gaps := await _gaps(ctx, act):
-        elements.append(Text("Still open: " + " ".join(gaps)))
-    return Reply(elements, visibility="channel")
+    return await _roles_changed(ctx, act, elements)
 
 
 @command(
@@ -275,9 +295,7 @@ async def unassign(ctx: Context, args: Parsed) -> Reply:
         Text(f"{act_label(act)}: roles removed."),
         ListItems(_changes_text(outcome.changes, names)),
     ]
-    if gaps := await _gaps(ctx, act):
-        elements.append(Text("Still open: " + " ".join(gaps)))
-    return Reply(elements, visibility="channel")
+    return await _roles_changed(ctx, act, elements)
 
 
 # ---- proposals --------------------------------------------------------------------------------

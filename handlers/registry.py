@@ -13,7 +13,7 @@ import pkgutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol, cast
 
 from handlers.grammar import Arg, Opt, UsageError, Word
 
@@ -57,6 +57,14 @@ class FormSpec:
     roles: frozenset[str] = ANYONE
 
 
+class _Marked(Protocol):
+    """A handler as the decorators leave it: its records, read back by `Registry.add_module`."""
+
+    __alignbot_command__: CommandSpec
+    __alignbot_action__: ActionSpec
+    __alignbot_form__: FormSpec
+
+
 def command(
     name: str,
     *,
@@ -72,7 +80,7 @@ def command(
     the few a newcomer starts with, at most MENU_SIZE, since Teams shows no more."""
 
     def mark(func: Handler) -> Handler:
-        func.__alignbot_command__ = CommandSpec(  # type: ignore[attr-defined]
+        cast(_Marked, func).__alignbot_command__ = CommandSpec(
             name, summary, usage or name, args, opts, roles, examples, menu, func=func
         )
         return func
@@ -82,7 +90,7 @@ def command(
 
 def action(prefix: str, *, roles: frozenset[str] = ANYONE, batched: bool = False) -> Callable[[Handler], Handler]:
     def mark(func: Handler) -> Handler:
-        func.__alignbot_action__ = ActionSpec(prefix, func, roles, batched)  # type: ignore[attr-defined]
+        cast(_Marked, func).__alignbot_action__ = ActionSpec(prefix, func, roles, batched)
         return func
 
     return mark
@@ -90,7 +98,7 @@ def action(prefix: str, *, roles: frozenset[str] = ANYONE, batched: bool = False
 
 def form(command_name: str, *, roles: frozenset[str] = ANYONE) -> Callable[[Handler], Handler]:
     def mark(func: Handler) -> Handler:
-        func.__alignbot_form__ = FormSpec(command_name, func, roles)  # type: ignore[attr-defined]
+        cast(_Marked, func).__alignbot_form__ = FormSpec(command_name, func, roles)
         return func
 
     return mark
@@ -134,10 +142,9 @@ class Registry:
         """The longest registered command name that starts the line, and the words after it."""
         plain = [w.value.lower() if isinstance(w.value, str) and not w.quoted else None for w in words]
         for size in (3, 2, 1):
-            if len(plain) >= size and all(plain[:size]):
-                name = " ".join(plain[:size])  # type: ignore[arg-type]
-                if name in self.commands:
-                    return self.commands[name], words[size:]
+            head = [p for p in plain[:size] if p]  # a quoted or empty word is never part of a name
+            if len(head) == size and (name := " ".join(head)) in self.commands:
+                return self.commands[name], words[size:]
         raise UsageError(self.unknown_message(" ".join(p or "" for p in plain[:2]).strip()))
 
     def unknown_message(self, typed: str) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.fields import Check
-from handlers.grammar import Arg, Mention, Opt, Parsed, UsageError
+from handlers.grammar import Arg, Opt, Parsed, UsageError
 from handlers.messages import Reply, Table, Text
 from handlers.registry import FACILITATOR, command
-from storage.models import ProjectRole
+from storage.models import Member, ProjectRole
 from storage.repos import raci as repo
 from storage.repos import scope
 from storage.repos.upsert import insert_ignore
@@ -21,12 +21,14 @@ ROLE_MAX = 100
 SCOPE_MAX = 200
 
 
-def _role_and_scope(args: Parsed) -> tuple[Mention, str, str]:
+async def _person_and_role(ctx: Context, args: Parsed) -> tuple[Member, str, str]:
+    """The member, role (lower case, spaces folded) and --for scope that `role assign` and
+    `role remove` are given."""
     check = Check()
     role = " ".join(check.text("role", args.text("role"), max_len=ROLE_MAX, required=True).lower().split())
     scope_text = check.text("for", args.text("for"), max_len=SCOPE_MAX)
     person = check.person("person", args.token("person"), required=True)
-    return check.present(person), role, scope_text
+    return await ctx.person(check.present(person)), role, scope_text
 
 
 def _describe(role: str, scope_text: str) -> str:
@@ -43,8 +45,7 @@ def _describe(role: str, scope_text: str) -> str:
     examples=('role assign @li "data owner" --for "Sales data"', "role assign @raj sponsor"),
 )
 async def assign(ctx: Context, args: Parsed) -> Reply:
-    person, role, scope_text = _role_and_scope(args)
-    member = await ctx.person(person)
+    member, role, scope_text = await _person_and_role(ctx, args)
     added = await insert_ignore(
         ctx.session,
         ProjectRole,
@@ -73,8 +74,7 @@ async def assign(ctx: Context, args: Parsed) -> Reply:
     roles=FACILITATOR,
 )
 async def remove(ctx: Context, args: Parsed) -> Reply:
-    person, role, scope_text = _role_and_scope(args)
-    member = await ctx.person(person)
+    member, role, scope_text = await _person_and_role(ctx, args)
     removed = await repo.remove_project_role(
         ctx.session, ctx.initiative.id, member.id, role, scope_text if args.has("for") else None
     )

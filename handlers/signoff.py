@@ -87,23 +87,14 @@ async def request(ctx: Context, args: Parsed) -> Reply:
     check = Check()
     due = check.day("due", args.text("due"), not_before=ctx.today)
     people = args.tokens("people")
-    if any(not isinstance(p, Mention) for p in people):
+    mentions = [p for p in people if isinstance(p, Mention)]
+    if len(mentions) != len(people):
         check.fail("people", "After the activity, name approvers as @mentions only.")
     check.done()
     cells = await repo.cells(ctx.session, activity.id)
     if not ctx.is_facilitator and "R" not in cells.get(ctx.member.id, frozenset()):
         raise UsageError(f"Only a facilitator or a Responsible of {act_id(activity)} can request its sign-off.")
-    approvers: dict[int, Member] = {
-        m.id: m for m in await recipients(ctx.session, ctx.initiative.id, activity.id, "signoff")
-    }
-    for p in people:
-        m = await ctx.person(p)  # type: ignore[arg-type]
-        approvers.setdefault(m.id, m)
-    if not approvers:
-        raise UsageError(
-            f"{act_label(activity)} has no Accountable to approve it. Assign one "
-            f"(raci assign {act_id(activity)} A @p) or name approvers: signoff request {act_id(activity)} @p"
-        )
+    approvers = await _approvers(ctx, activity, mentions)
     version, copy = await current_version(ctx, activity)
     previous = await repo.latest_sign_off(ctx.session, ctx.initiative.id, activity.id)
     sign = SignOff(
@@ -119,9 +110,9 @@ async def request(ctx: Context, args: Parsed) -> Reply:
     await store.add(ctx.session, sign)
     await store.add(
         ctx.session,
-        *(SignOffResponse(sign_off_id=sign.id, member_id=m.id, decision="pending") for m in approvers.values()),
+        *(SignOffResponse(sign_off_id=sign.id, member_id=m.id, decision="pending") for m in approvers),
     )
-    names = [m.display_name or m.user_id for m in approvers.values()]
+    names = [m.display_name or m.user_id for m in approvers]
     ctx.audit(
         "signoff.request",
         sign_id(sign),
@@ -131,16 +122,31 @@ async def request(ctx: Context, args: Parsed) -> Reply:
         due=due.isoformat() if due else None,
         supersedes=sign_id(previous) if previous else None,
     )
-    for m in approvers.values():
+    for m in approvers:
         await ctx.notify_user(m.user_id, approval_message(ctx, sign, activity))
     due_text = f", due {due.isoformat()}" if due else ""
-    lines = [
+    said = (
         f"{sign_id(sign)}: sign-off of {act_label(activity)} (version {sign.content_hash[:8]}{due_text}) "
         f"requested from {', '.join(names)}."
-    ]
-    if previous is not None:
-        lines.append(f"It supersedes {sign_id(previous)}.")
-    return Reply([Text(" ".join(lines))], visibility="channel")
+    )
+    return Reply(
+        [Text(said + (f" It supersedes {sign_id(previous)}." if previous is not None else ""))], visibility="channel"
+    )
+
+
+async def _approvers(ctx: Context, activity: RaciActivity, mentions: list[Mention]) -> list[Member]:
+    """Who is asked: the activity's sign-off recipients (its Accountable), then anyone named, each
+    once; refused when that is nobody."""
+    approvers = {m.id: m for m in await recipients(ctx.session, ctx.initiative.id, activity.id, "signoff")}
+    for p in mentions:
+        m = await ctx.person(p)
+        approvers.setdefault(m.id, m)
+    if not approvers:
+        raise UsageError(
+            f"{act_label(activity)} has no Accountable to approve it. Assign one "
+            f"(raci assign {act_id(activity)} A @p) or name approvers: signoff request {act_id(activity)} @p"
+        )
+    return list(approvers.values())
 
 
 def approval_message(ctx: Context, sign: SignOff, activity: RaciActivity) -> list[Element]:
@@ -167,31 +173,10 @@ def approval_message(ctx: Context, sign: SignOff, activity: RaciActivity) -> lis
 
 
 async def decide(ctx: Context, ref: str | None, decision: str, comment: str) -> Reply:
-    """Re-checks everything a button value only hints at: the request belongs to this initiative,
-    the person is one of its approvers, it is neither superseded nor stale, and undecided."""
-    n = parse_human_id(ref, "SIGN")
-    sign = await repo.sign_off(ctx.session, ctx.initiative.id, n) if n is not None else None
-    if sign is None:
-        raise UsageError(f'There is no sign-off request "{(ref or "")[:20]}" here; use SIGN-n.', field="sign_off")
+    """Re-checks everything a button value only hints at (`_undecided`), then records the decision
+    once, tells the requester, and the channel when everyone asked has approved."""
+    sign, activity, others = await _undecided(ctx, ref)
     label = sign_id(sign)
-    responses = {r.member_id: r for r in await repo.responses(ctx.session, [sign.id])}
-    mine = responses.get(ctx.member.id)
-    if mine is None:
-        raise UsageError(f"You are not an approver of {label}.")
-    activity = await repo.activity_of(ctx.session, sign)
-    if mine.decision != "pending":
-        raise UsageError(
-            f"You already {mine.decision} {label} on {fmt_dt(mine.decided_at, ctx.tz)}; decisions are final "
-            "(a new request supersedes them)."
-        )
-    now_standing = await standing(ctx, sign, activity)
-    if now_standing.superseded_by is not None or now_standing.stale:
-        why = (
-            f"it was superseded by {sign_id(now_standing.superseded_by)}"
-            if now_standing.superseded_by is not None
-            else f"{act_label(activity)} changed since it was requested; ask for a new request"
-        )
-        raise UsageError(f"{label} can no longer be decided: {why}.")
     if not await repo.decide(ctx.session, sign.id, ctx.member.id, decision, comment, ctx.now):
         raise UsageError(f"You already decided {label}; decisions are final.")
     ctx.audit(
@@ -205,13 +190,44 @@ async def decide(ctx: Context, ref: str | None, decision: str, comment: str) -> 
     requester = await repo.member_by_id(ctx.session, ctx.initiative.id, sign.requested_by_member_id)
     if requester is not None and requester.id != ctx.member.id:
         await ctx.notify_user(requester.user_id, [Text(note)])
-    others = [r for r in responses.values() if r.member_id != ctx.member.id]
     if decision == "approved" and all(r.decision == "approved" for r in others):
         await ctx.post_to_channel(
             [Text(f"{label}: {act_label(activity)} version {sign.content_hash[:8]} is approved by everyone asked.")],
             dedupe_key=f"signoff-complete:{sign.id}",
         )
     return Reply([Text(f"Recorded: you {verb} {label} ({act_label(activity)}, version {sign.content_hash[:8]}).")])
+
+
+async def _undecided(ctx: Context, ref: str | None) -> tuple[SignOff, RaciActivity, list[SignOffResponse]]:
+    """The request `ref` names, its activity and the other approvers' responses, once checked that
+    it belongs to this initiative, the person is one of its approvers and has not decided, and it
+    is neither superseded nor stale."""
+    n = parse_human_id(ref, "SIGN")
+    sign = await repo.sign_off(ctx.session, ctx.initiative.id, n) if n is not None else None
+    if sign is None:
+        raise UsageError(f'There is no sign-off request "{(ref or "")[:20]}" here; use SIGN-n.', field="sign_off")
+    label = sign_id(sign)
+    responses = {r.member_id: r for r in await repo.responses(ctx.session, [sign.id])}
+    mine = responses.pop(ctx.member.id, None)
+    if mine is None:
+        raise UsageError(f"You are not an approver of {label}.")
+    activity = await repo.activity_of(ctx.session, sign)
+    if mine.decision != "pending":
+        raise UsageError(
+            f"You already {mine.decision} {label} on {fmt_dt(mine.decided_at, ctx.tz)}; decisions are final "
+            "(a new request supersedes them)."
+        )
+    now_standing = await standing(ctx, sign, activity)
+    if now_standing.superseded_by is not None:
+        raise UsageError(
+            f"{label} can no longer be decided: it was superseded by {sign_id(now_standing.superseded_by)}."
+        )
+    if now_standing.stale:
+        raise UsageError(
+            f"{label} can no longer be decided: {act_label(activity)} changed since it was requested; "
+            "ask for a new request."
+        )
+    return sign, activity, list(responses.values())
 
 
 @command(
@@ -294,23 +310,27 @@ async def status(ctx: Context, args: Parsed) -> Reply:
     responses = await repo.responses(ctx.session, [s.id for s in signs])
     elements: list[Element] = []
     for sign in signs:
-        activity = await repo.activity_of(ctx.session, sign)
-        now = await standing(ctx, sign, activity)
-        requester = people.get(sign.requested_by_member_id)
-        due = f", due {sign.due_date.isoformat()}" if sign.due_date else ""
-        elements.append(
-            Text(
-                f"{sign_id(sign)} {act_label(activity)}: version {sign.content_hash[:8]} requested by "
-                f"{requester.display_name if requester else '?'} on {fmt_dt(sign.created_at, ctx.tz)}{due}; "
-                f"{now.label}."
-            )
-        )
-        rows = []
-        for r in (r for r in responses if r.sign_off_id == sign.id):
-            m = people.get(r.member_id)
-            decision = r.decision
-            if decision == "approved" and now.stale:
-                decision = "approved (stale)"
-            rows.append([m.display_name if m else "?", decision, fmt_dt(r.decided_at, ctx.tz) or "-", r.comment or "-"])
-        elements.append(Table(["Approver", "Decision", "When", "Comment"], rows))
+        elements.extend(await _sign_off_status(ctx, sign, [r for r in responses if r.sign_off_id == sign.id], people))
     return Reply(elements)
+
+
+async def _sign_off_status(
+    ctx: Context, sign: SignOff, responses: list[SignOffResponse], people: dict[int, Member]
+) -> list[Element]:
+    """One request: what was asked by whom and where it stands, then a row per approver (an
+    approval of content changed since is marked stale)."""
+    activity = await repo.activity_of(ctx.session, sign)
+    now = await standing(ctx, sign, activity)
+    requester = people.get(sign.requested_by_member_id)
+    due = f", due {sign.due_date.isoformat()}" if sign.due_date else ""
+    heading = Text(
+        f"{sign_id(sign)} {act_label(activity)}: version {sign.content_hash[:8]} requested by "
+        f"{requester.display_name if requester else '?'} on {fmt_dt(sign.created_at, ctx.tz)}{due}; "
+        f"{now.label}."
+    )
+    rows = []
+    for r in responses:
+        m = people.get(r.member_id)
+        decision = "approved (stale)" if r.decision == "approved" and now.stale else r.decision
+        rows.append([m.display_name if m else "?", decision, fmt_dt(r.decided_at, ctx.tz) or "-", r.comment or "-"])
+    return [heading, Table(["Approver", "Decision", "When", "Comment"], rows)]
