@@ -11,21 +11,11 @@ from typing import Any
 
 from handlers import formats
 from handlers.context import Context
-from handlers.fields import Check
+from handlers.fields import LONG_MAX, Check, person_token
 from handlers.grammar import Arg, Opt, Parsed, UsageError
+from handlers.items import edited, history, may_change, name_of, numbered_or_refuse, uc_id, use_case_or_refuse
 from handlers.messages import Fields, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command
-from handlers.usecases import (
-    LONG_MAX,
-    edited,
-    history,
-    may_change,
-    name_of,
-    numbered_or_refuse,
-    person_token,
-    uc_id,
-    use_case_or_refuse,
-)
 from storage.models import Kpi
 from storage.repos import kpis as repo
 from storage.repos import store

@@ -9,24 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.context import Context
-from handlers.fields import Check, fmt_dt
+from handlers.fields import LONG_MAX, TITLE_MAX, Check, changed_names, changes, fmt_dt, person_token
 from handlers.grammar import Arg, Opt, Parsed, UsageError
+from handlers.items import history, may_change, name_of, numbered_or_refuse, uc_id, use_case_or_refuse
 from handlers.messages import Element, Fields, Form, FormField, FormSubmission, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command, form
 from handlers.scoring import level, risk_score
-from handlers.usecases import (
-    LONG_MAX,
-    TITLE_MAX,
-    changed_names,
-    changes,
-    history,
-    may_change,
-    name_of,
-    numbered_or_refuse,
-    person_token,
-    uc_id,
-    use_case_or_refuse,
-)
 from storage.models import Risk, RiskScoreChange, RiskUseCase
 from storage.repos import risks as repo
 from storage.repos import store

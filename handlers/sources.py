@@ -10,23 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.context import Context
-from handlers.fields import Check
+from handlers.fields import LONG_MAX, SHORT_MAX, TITLE_MAX, Check, changed_names, changes
 from handlers.grammar import Arg, Mention, Opt, Parsed, UsageError
+from handlers.items import edited, history, may_change, name_of, numbered_or_refuse
 from handlers.messages import Element, Fields, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command
-from handlers.usecases import (
-    LONG_MAX,
-    SHORT_MAX,
-    TITLE_MAX,
-    changed_names,
-    changes,
-    edited,
-    history,
-    may_change,
-    name_of,
-    numbered_or_refuse,
-    similar_title,
-)
+from handlers.title_rules import similar_title
 from storage.models import DataSource
 from storage.repos import sources as repo
 from storage.repos import store

@@ -1,24 +1,22 @@
 """Use cases (Phase 1, step 1): propose, list, show, edit, requirements and the status workflow.
 
-The pure rules (score, title similarity, allowed status moves) are plain functions so they can be
-tested without a database; the commands load, call them, store, audit and say what to send.
+The pure rules (allowed status moves here, the score in scoring.py, title similarity in
+title_rules.py) are plain functions so they can be tested without a database; the commands load,
+call them, store, audit and say what to send.
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
 import json
 import re
-import unicodedata
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from handlers import formats
 from handlers.context import Context
-from handlers.fields import Check, fmt_dt, parse_human_id
-from handlers.grammar import Arg, Mention, Opt, Parsed, Token, UsageError, tokenize
+from handlers.fields import LONG_MAX, SHORT_MAX, TITLE_MAX, Check, person_token
+from handlers.grammar import Arg, Opt, Parsed, UsageError
+from handlers.items import edited, history, may_change, name_of, uc_id, use_case_or_refuse
 from handlers.messages import (
     Action,
     Element,
@@ -35,22 +33,16 @@ from handlers.messages import (
 from handlers.registry import FACILITATOR, action, command, form
 from handlers.report_rules import is_set_aside
 from handlers.scoring import level, risk_score, score, sort_use_cases
-from storage.models import Member, Requirement, UseCase
-from storage.repos import record, store
+from handlers.title_rules import similar_title
+from storage.models import Requirement, UseCase
+from storage.repos import store
 from storage.repos import usecases as repo
 
-T = TypeVar("T")
-
-TITLE_MAX = 150
 DESCRIPTION_MAX = 3000
-SHORT_MAX = 200
-LONG_MAX = 2000
 REQUIREMENT_MAX = 300
 REQUIREMENTS_PER_USE_CASE = 50
 LINK_MAX = 500
 FORM_TEXT_MAX = 3000  # Slack's limit for a text input
-SIMILAR_RATIO = 0.85
-TITLES_REMEMBERED = 10_000  # normalised titles kept (a few MB at most): more than a big initiative holds
 
 CATEGORIES = {
     "data engineering": "data engineering",
@@ -94,42 +86,6 @@ COLUMN = {"sources": "data_sources", "benefit": "expected_benefit"}
 # ---- pure rules -----------------------------------------------------------------------------
 
 
-def uc_id(uc: UseCase) -> str:
-    return f"UC-{uc.number}"
-
-
-@functools.lru_cache(maxsize=TITLES_REMEMBERED)
-def normal_title(title: str) -> str:
-    """Case, accents, punctuation and spacing do not make a title different.
-
-    Every proposal compares itself with every live title, so the same titles come here again and
-    again: remembered, a proposal at 330 live titles took a quarter fewer instructions."""
-    text = unicodedata.normalize("NFKC", title).casefold()
-    text = re.sub(r"[^\w\s]", " ", text)
-    return " ".join(text.split())
-
-
-def similar_title(title: str, existing: list[tuple[str, Any]]) -> Any | None:
-    """The first (title, item) whose title is the same as, or very close to, `title`.
-
-    "Very close" is difflib's ratio, as it always was. rapidfuzz's ratio (2 x longest common
-    subsequence / total length) is never below it, since difflib's matching blocks are one common
-    subsequence; so rapidfuzz, in C, rules out in one call every title that cannot be close, and
-    difflib confirms the few left. At 600 live titles that took the check from 4 to under 1 ms."""
-    from rapidfuzz import fuzz, process  # loaded on the first proposal, not at every start-up
-
-    wanted = normal_title(title)
-    haves = [normal_title(other) for other, _ in existing]
-    near = process.extract(wanted, haves, scorer=fuzz.ratio, score_cutoff=SIMILAR_RATIO * 100 - 1e-9, limit=None)
-    matcher = difflib.SequenceMatcher(None, autojunk=False)
-    matcher.set_seq2(wanted)  # analysed once; each candidate is compared against it
-    for _, _, i in sorted(near, key=lambda hit: hit[2]):
-        matcher.set_seq1(haves[i])
-        if haves[i] == wanted or matcher.ratio() >= SIMILAR_RATIO:
-            return existing[i][1]
-    return None
-
-
 def status_move_error(current: str, new: str) -> str | None:
     """Why `current` -> `new` is not allowed, or None when it is."""
     if current == new:
@@ -145,106 +101,6 @@ def status_move_error(current: str, new: str) -> str | None:
 def split_requirements(text: str | None) -> list[str]:
     """One requirement per line (or per `;` on a command line), blanks dropped."""
     return [part.strip() for part in re.split(r"[\n;]", text or "") if part.strip()]
-
-
-# ---- shared by the intake modules ------------------------------------------------------------
-
-
-def person_token(value: Any) -> Token | None:
-    """A person from a command (a Mention) or a form (`<@ID>` from Slack's user picker, `@name` typed
-    in a Teams card); anything else is returned as text so the check can refuse it by name."""
-    if value is None or isinstance(value, Mention):
-        return value
-    text = str(value).strip()
-    if not text:
-        return None
-    if text.startswith("<@"):
-        try:
-            words = tokenize(text)
-        except UsageError:
-            return text
-        if len(words) == 1 and isinstance(words[0].value, Mention):
-            return words[0].value
-        return text
-    if re.fullmatch(r"@[\w][\w.\-]{0,80}", text):
-        return Mention(text[1:], text[1:])
-    return text
-
-
-def need_number(value: str | None, prefix: str, field: str) -> int:
-    number = parse_human_id(value, prefix)
-    if number is None:
-        raise UsageError(f'{field} must be an id like {prefix}-1, got "{value or ""}".', field=field)
-    return number
-
-
-async def use_case_or_refuse(ctx: Context, ref: str | None, field: str = "usecase") -> UseCase:
-    return await numbered_or_refuse(ctx, ref, "UC", "usecase", repo.by_number, field=field)
-
-
-async def numbered_or_refuse(
-    ctx: Context,
-    ref: str | None,
-    prefix: str,
-    noun: str,
-    by_number: Callable[..., Awaitable[T | None]],
-    field: str = "",
-) -> T:
-    """This initiative's PREFIX-n that `ref` names, or a refusal saying which field and where to
-    look (`NOUN list`)."""
-    field = field or noun
-    number = need_number(ref, prefix, field)
-    item = await by_number(ctx.session, ctx.initiative.id, number)
-    if item is None:
-        raise UsageError(f"There is no {prefix}-{number} in this initiative. `{noun} list` shows them.", field=field)
-    return item
-
-
-def may_change(ctx: Context, *owner_ids: int | None) -> bool:
-    return ctx.is_facilitator or ctx.member.id in owner_ids
-
-
-def name_of(members: dict[int, Member], member_id: int | None) -> str:
-    m = members.get(member_id) if member_id is not None else None
-    return f"@{m.display_name or m.user_id}" if m else "-"
-
-
-async def history(ctx: Context, entity: str) -> list[str]:
-    """Who did what and when, from the audit trail."""
-    rows = await record.audit_for(ctx.session, ctx.initiative.id, entity)
-    return [f"{fmt_dt(a.at, ctx.tz)} {a.action.split('.', 1)[-1]} by @{a.actor_name or a.actor_user_id}" for a in rows]
-
-
-def changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
-    """Set the given attributes; what changed as {name: [old, new]} for the audit row."""
-    changed: dict[str, list[Any]] = {}
-    for name, new in values.items():
-        old = getattr(obj, name)
-        if old != new:
-            setattr(obj, name, new)
-            changed[name] = [_plain(old), _plain(new)]
-    return changed
-
-
-def edited(ctx: Context, item: Any, label: str, new: dict[str, Any], action: str) -> Reply:
-    """Apply an `edit` command's checked values: the audit row, `updated_at` and the channel's
-    line saying what changed, or "nothing changed" (and no audit row)."""
-    changed = changes(item, new)
-    if not changed:
-        return Reply([Text(f"Nothing changed: {label} already has those values.")])
-    item.updated_at = ctx.now
-    ctx.audit(action, label, changed=changed)
-    return Reply([Text(f"{ctx.member.display_name} edited {label}: {changed_names(changed)}.")], "channel")
-
-
-def changed_names(changed: dict[str, list[Any]]) -> str:
-    """Column names as a person would say them: owner_member_id -> owner."""
-    names = {n.removesuffix("_member_id").removesuffix("_id").replace("_", " ") for n in changed}
-    return ", ".join(sorted(names))
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 # ---- form -----------------------------------------------------------------------------------
