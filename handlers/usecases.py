@@ -34,7 +34,7 @@ from handlers.registry import FACILITATOR, action, command, form
 from handlers.report_rules import is_set_aside
 from handlers.scoring import level, risk_score, score, sort_use_cases
 from handlers.title_rules import similar_title
-from storage.models import Requirement, UseCase
+from storage.models import Kpi, Requirement, Risk, UseCase
 from storage.repos import store
 from storage.repos import usecases as repo
 
@@ -188,25 +188,10 @@ async def create_use_case(
     category = check.choice("category", values.get("category"), CATEGORIES)
     sponsor = check.person("sponsor", person_token(values.get("sponsor")))
     reqs = _check_requirements(check, values.get("requirements"), already=0)
-    link = check.text("link", link, max_len=LINK_MAX)
-    if link and not re.fullmatch(r"https://\S+", link):
-        check.fail("link", "The link back to the message must be an https:// address.")
+    link = _check_link(check, link)
     check.done()
     if not force:
-        # row[1], not row.title: looking up a Row's attribute by name, for every live title, was
-        # 11 % of a proposal's instructions at 330 titles (callgrind)
-        existing = [(row[1], row) for row in await repo.live_titles(ctx.session, ctx.initiative.id)]
-        twin = similar_title(texts["title"], existing)
-        if twin is not None:
-            if from_form:  # shown next to the title field, where Slack allows 150 characters
-                short = twin.title if len(twin.title) <= 40 else twin.title[:39] + "…"
-                message = f'Close to {uc_id(twin)} "{short}". Change the title, or pick "Propose mine anyway" below.'
-            else:
-                message = (
-                    f'{uc_id(twin)} "{twin.title}" already has the same or a very close title. '
-                    f"Look at it with `usecase show {uc_id(twin)}`; if yours is different, propose again with --force."
-                )
-            raise UsageError(message, field="title")
+        await _refuse_near_duplicate(ctx, texts["title"], from_form=from_form)
     sponsor_member = await ctx.person(sponsor) if sponsor else None
     values = dict(
         initiative_id=ctx.initiative.id,
@@ -236,6 +221,32 @@ async def create_use_case(
     if reqs:
         elements.append(ListItems(reqs))
     return Reply(elements, visibility="channel")
+
+
+def _check_link(check: Check, raw: str) -> str:
+    link = check.text("link", raw, max_len=LINK_MAX)
+    if link and not re.fullmatch(r"https://\S+", link):
+        check.fail("link", "The link back to the message must be an https:// address.")
+    return link
+
+
+async def _refuse_near_duplicate(ctx: Context, title: str, *, from_form: bool) -> None:
+    """A live use case with the same or a very close title: say which, and how to propose anyway."""
+    # row[1], not row.title: looking up a Row's attribute by name, for every live title, was
+    # 11 % of a proposal's instructions at 330 titles (callgrind)
+    existing = [(row[1], row) for row in await repo.live_titles(ctx.session, ctx.initiative.id)]
+    twin = similar_title(title, existing)
+    if twin is None:
+        return
+    if from_form:  # shown next to the title field, where Slack allows 150 characters
+        short = twin.title if len(twin.title) <= 40 else twin.title[:39] + "…"
+        message = f'Close to {uc_id(twin)} "{short}". Change the title, or pick "Propose mine anyway" below.'
+    else:
+        message = (
+            f'{uc_id(twin)} "{twin.title}" already has the same or a very close title. '
+            f"Look at it with `usecase show {uc_id(twin)}`; if yours is different, propose again with --force."
+        )
+    raise UsageError(message, field="title")
 
 
 def _check_requirements(check: Check, raw: Any, *, already: int) -> list[str]:
@@ -361,6 +372,21 @@ async def list_use_cases(ctx: Context, args: Parsed) -> Reply:
 )
 async def show(ctx: Context, args: Parsed) -> Reply:
     uc = await use_case_or_refuse(ctx, args.text("usecase"))
+    elements: list[Element] = [Heading(f"{uc_id(uc)}: {uc.title}")]
+    if uc.description:
+        elements.append(Text(uc.description))
+    elements.append(Fields(await _show_fields(ctx, uc)))
+    reqs = await repo.requirements(ctx.session, uc.id)
+    kpis = await repo.kpis(ctx.session, ctx.initiative.id, uc.id)
+    risks = await repo.risks(ctx.session, ctx.initiative.id, uc.id)
+    elements += _attached("Requirements", [r.text for r in reqs])
+    elements += _attached("KPIs", [_kpi_line(k) for k in kpis])
+    elements += _attached("Risks", [_risk_line(r) for r in risks])
+    elements += [Text("History"), ListItems(await history(ctx, uc_id(uc)))]
+    return Reply(elements)
+
+
+async def _show_fields(ctx: Context, uc: UseCase) -> list[tuple[str, str]]:
     members = await repo.members_by_id(ctx.session, ctx.initiative.id)
     fields = [
         ("Status", uc.status + (f" ({uc.status_reason})" if uc.status_reason else "")),
@@ -382,28 +408,22 @@ async def show(ctx: Context, args: Parsed) -> Reply:
         fields.append(("Polls", f"an option in {polls} poll(s)"))
     if uc.source_link:
         fields.append(("From message", uc.source_link))
-    elements: list = [Heading(f"{uc_id(uc)}: {uc.title}")]
-    if uc.description:
-        elements.append(Text(uc.description))
-    elements.append(Fields(fields))
-    reqs = await repo.requirements(ctx.session, uc.id)
-    elements += [Text(f"Requirements ({len(reqs)})"), ListItems([r.text for r in reqs] or ["none yet"])]
-    kpis = await repo.kpis(ctx.session, ctx.initiative.id, uc.id)
-    kpi_lines = [
-        f"KPI-{k.number} {k.name}: {formats.number(k.baseline)} → {formats.number(k.target)} {k.unit}".rstrip()
-        + f" ({k.status})"
-        for k in kpis
-    ]
-    elements += [Text(f"KPIs ({len(kpis)})"), ListItems(kpi_lines or ["none yet"])]
-    risks = await repo.risks(ctx.session, ctx.initiative.id, uc.id)
-    risk_lines = [
-        f"RISK-{r.number} {r.title}: {level(risk_score(r.likelihood, r.impact))} "
-        f"(score {risk_score(r.likelihood, r.impact)}, {r.status})"
-        for r in risks
-    ]
-    elements += [Text(f"Risks ({len(risks)})"), ListItems(risk_lines or ["none yet"])]
-    elements += [Text("History"), ListItems(await history(ctx, uc_id(uc)))]
-    return Reply(elements)
+    return fields
+
+
+def _attached(what: str, lines: list[str]) -> list[Element]:
+    """What hangs off the use case, counted: its requirements, KPIs or risks."""
+    return [Text(f"{what} ({len(lines)})"), ListItems(lines or ["none yet"])]
+
+
+def _kpi_line(k: Kpi) -> str:
+    moves = f"{formats.number(k.baseline)} → {formats.number(k.target)} {k.unit}".rstrip()
+    return f"KPI-{k.number} {k.name}: {moves} ({k.status})"
+
+
+def _risk_line(r: Risk) -> str:
+    s = risk_score(r.likelihood, r.impact)
+    return f"RISK-{r.number} {r.title}: {level(s)} (score {s}, {r.status})"
 
 
 @command(
