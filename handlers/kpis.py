@@ -184,6 +184,14 @@ async def kpi_or_refuse(ctx: Context, ref: str | None) -> Kpi:
     return await numbered_or_refuse(ctx, ref, "KPI", "kpi", repo.by_number)
 
 
+async def changeable_kpi(ctx: Context, ref: str | None, verb: str) -> Kpi:
+    """A KPI the actor may change: whoever suggested it, its owner or a facilitator."""
+    kpi = await kpi_or_refuse(ctx, ref)
+    if not may_change(ctx, kpi.created_by_member_id, kpi.owner_member_id):
+        raise UsageError(f"Only whoever suggested {kid(kpi)}, its owner or a facilitator can {verb} it.")
+    return kpi
+
+
 @command("kpi show", summary="Everything about one KPI.", usage="kpi show KPI-n", args=(Arg("kpi", required=True),))
 async def show(ctx: Context, args: Parsed) -> Reply:
     kpi = await kpi_or_refuse(ctx, args.text("kpi"))
@@ -213,9 +221,7 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     examples=("kpi edit KPI-1 --target 45",),
 )
 async def edit(ctx: Context, args: Parsed) -> Reply:
-    kpi = await kpi_or_refuse(ctx, args.text("kpi"))
-    if not may_change(ctx, kpi.created_by_member_id, kpi.owner_member_id):
-        raise UsageError(f"Only whoever suggested {kid(kpi)}, its owner or a facilitator can edit it.")
+    kpi = await changeable_kpi(ctx, args.text("kpi"), "edit")
     if kpi.status == "withdrawn":
         raise UsageError(f"{kid(kpi)} is withdrawn; it cannot be edited.")
     if not args.opts:
@@ -257,9 +263,7 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
     opts=(Opt("reason"),),
 )
 async def withdraw(ctx: Context, args: Parsed) -> Reply:
-    kpi = await kpi_or_refuse(ctx, args.text("kpi"))
-    if not may_change(ctx, kpi.created_by_member_id, kpi.owner_member_id):
-        raise UsageError(f"Only whoever suggested {kid(kpi)}, its owner or a facilitator can withdraw it.")
+    kpi = await changeable_kpi(ctx, args.text("kpi"), "withdraw")
     if kpi.status == "withdrawn":
         raise UsageError(f"{kid(kpi)} is already withdrawn.")
     check = Check()
