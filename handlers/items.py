@@ -22,6 +22,17 @@ from storage.repos import usecases as uc_repo
 T = TypeVar("T")
 
 
+async def numbered_columns(ctx: Context, kind: str) -> dict[str, Any]:
+    """The columns every new KIND-n item starts with: its initiative, the next number of its kind
+    (the counter row, taken in the creating transaction) and the time it was made."""
+    return {
+        "initiative_id": ctx.initiative.id,
+        "number": await ctx.next_number(kind),
+        "created_at": ctx.now,
+        "updated_at": ctx.now,
+    }
+
+
 def uc_id(uc: UseCase) -> str:
     return f"UC-{uc.number}"
 

@@ -13,7 +13,16 @@ from handlers import formats
 from handlers.context import Context
 from handlers.fields import LONG_MAX, Check, person_token
 from handlers.grammar import Arg, Opt, Parsed, UsageError
-from handlers.items import edited, history, may_change, name_of, numbered_or_refuse, uc_id, use_case_or_refuse
+from handlers.items import (
+    edited,
+    history,
+    may_change,
+    name_of,
+    numbered_columns,
+    numbered_or_refuse,
+    uc_id,
+    use_case_or_refuse,
+)
 from handlers.messages import Fields, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command
 from storage.models import Kpi
@@ -113,8 +122,7 @@ async def suggest(ctx: Context, args: Parsed) -> Reply:
     check.done()
     owner_member = await ctx.person(owner) if owner else None
     kpi = Kpi(
-        initiative_id=ctx.initiative.id,
-        number=await ctx.next_number("KPI"),
+        **await numbered_columns(ctx, "KPI"),
         use_case_id=uc.id if uc else None,
         objective=objective,
         name=name,
@@ -127,8 +135,6 @@ async def suggest(ctx: Context, args: Parsed) -> Reply:
         owner_member_id=owner_member.id if owner_member else None,
         status="active",
         created_by_member_id=ctx.member.id,
-        created_at=ctx.now,
-        updated_at=ctx.now,
     )
     await store.add(ctx.session, kpi)
     measures = uc_id(uc) if uc else f"objective: {objective}"

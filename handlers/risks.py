@@ -11,7 +11,7 @@ from typing import Any
 from handlers.context import Context
 from handlers.fields import LONG_MAX, TITLE_MAX, Check, changed_names, changes, fmt_dt, person_token
 from handlers.grammar import Arg, Opt, Parsed, UsageError
-from handlers.items import history, may_change, name_of, numbered_or_refuse, uc_id, use_case_or_refuse
+from handlers.items import history, may_change, name_of, numbered_columns, numbered_or_refuse, uc_id, use_case_or_refuse
 from handlers.messages import Fields, Form, FormField, FormSubmission, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command, form
 from handlers.scoring import level, risk_score
@@ -114,8 +114,7 @@ async def create_risk(ctx: Context, values: dict[str, Any]) -> Reply:
     cases = [await use_case_or_refuse(ctx, ref) for ref in dict.fromkeys(refs)]
     owner_member = await ctx.person(owner) if owner else None
     risk = Risk(
-        initiative_id=ctx.initiative.id,
-        number=await ctx.next_number("RISK"),
+        **await numbered_columns(ctx, "RISK"),
         title=title,
         description=description,
         category=category,
@@ -126,8 +125,6 @@ async def create_risk(ctx: Context, values: dict[str, Any]) -> Reply:
         status="open",
         review_date=review,
         created_by_member_id=ctx.member.id,
-        created_at=ctx.now,
-        updated_at=ctx.now,
     )
     await store.add(ctx.session, risk)
     await store.add(

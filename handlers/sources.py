@@ -12,7 +12,7 @@ from typing import Any
 from handlers.context import Context
 from handlers.fields import LONG_MAX, SHORT_MAX, TITLE_MAX, Check, changed_names, changes
 from handlers.grammar import Arg, Mention, Opt, Parsed, UsageError
-from handlers.items import edited, history, may_change, name_of, numbered_or_refuse
+from handlers.items import edited, history, may_change, name_of, numbered_columns, numbered_or_refuse
 from handlers.messages import Element, Fields, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command
 from handlers.title_rules import similar_title
@@ -162,14 +162,7 @@ async def add(ctx: Context, args: Parsed) -> Reply:
                 field="name",
             )
     await _apply_owner(ctx, values)
-    src = DataSource(
-        initiative_id=ctx.initiative.id,
-        number=await ctx.next_number("SRC"),
-        created_by_member_id=ctx.member.id,
-        created_at=ctx.now,
-        updated_at=ctx.now,
-        **values,
-    )
+    src = DataSource(**await numbered_columns(ctx, "SRC"), created_by_member_id=ctx.member.id, **values)
     await store.add(ctx.session, src)
     found = gaps_of(src.number, src.name, _ratings(src))
     ctx.audit("source.add", sid(src), name=src.name, gaps=[g.dimension for g in found])

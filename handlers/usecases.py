@@ -16,7 +16,7 @@ from handlers import formats
 from handlers.context import Context
 from handlers.fields import LONG_MAX, SHORT_MAX, TITLE_MAX, Check, person_token
 from handlers.grammar import Arg, Opt, Parsed, UsageError
-from handlers.items import edited, history, may_change, name_of, uc_id, use_case_or_refuse
+from handlers.items import edited, history, may_change, name_of, numbered_columns, uc_id, use_case_or_refuse
 from handlers.messages import (
     Action,
     Element,
@@ -194,8 +194,7 @@ async def create_use_case(
         await _refuse_near_duplicate(ctx, texts["title"], from_form=from_form)
     sponsor_member = await ctx.person(sponsor) if sponsor else None
     values = dict(
-        initiative_id=ctx.initiative.id,
-        number=await ctx.next_number("UC"),
+        **await numbered_columns(ctx, "UC"),
         title=texts["title"],
         description=texts["description"],
         category=category,
@@ -208,8 +207,6 @@ async def create_use_case(
         source_link=link,
         proposer_member_id=ctx.member.id,
         status="proposed",
-        created_at=ctx.now,
-        updated_at=ctx.now,
     )
     uc = await repo.add(ctx.session, values)
     await _add_requirements(ctx, uc, reqs)
