@@ -154,6 +154,14 @@ class Check:
         return value
 
 
+def checked_reason(value: str | None) -> str:
+    """The reason a person gives for a status change or a set-aside, or InvalidInput; "" if none."""
+    check = Check()
+    reason = check.text("reason", value, max_len=LONG_MAX)
+    check.done()
+    return reason
+
+
 def _names(allowed: dict[str, str]) -> str:
     return ", ".join(dict.fromkeys(allowed.values()))
 

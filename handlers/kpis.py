@@ -11,7 +11,7 @@ from typing import Any
 
 from handlers import formats
 from handlers.context import Context
-from handlers.fields import LONG_MAX, Check, person_token
+from handlers.fields import LONG_MAX, Check, checked_reason, person_token
 from handlers.grammar import Arg, Opt, Parsed, UsageError
 from handlers.items import (
     edited,
@@ -272,9 +272,7 @@ async def withdraw(ctx: Context, args: Parsed) -> Reply:
     kpi = await changeable_kpi(ctx, args.text("kpi"), "withdraw")
     if kpi.status == "withdrawn":
         raise UsageError(f"{kid(kpi)} is already withdrawn.")
-    check = Check()
-    reason = check.text("reason", args.text("reason"), max_len=LONG_MAX)
-    check.done()
+    reason = checked_reason(args.text("reason"))
     kpi.status, kpi.updated_at = "withdrawn", ctx.now
     ctx.audit("kpi.withdraw", kid(kpi), reason=reason)  # the KPI deliverable's "Set aside" shows why
     return Reply([Text(f"{ctx.member.display_name} withdrew {kid(kpi)}: {kpi.name}.")], visibility="channel")

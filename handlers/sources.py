@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.context import Context
-from handlers.fields import LONG_MAX, SHORT_MAX, TITLE_MAX, Check, changed_names, changes
+from handlers.fields import LONG_MAX, SHORT_MAX, TITLE_MAX, Check, changed_names, changes, checked_reason
 from handlers.grammar import Arg, Mention, Opt, Parsed, UsageError
 from handlers.items import edited, history, may_change, name_of, numbered_columns, numbered_or_refuse
 from handlers.messages import Element, Fields, Heading, ListItems, Reply, Table, Text
@@ -316,9 +316,7 @@ async def changeable_source(ctx: Context, ref: str | None, verb: str, field: str
 )
 async def remove(ctx: Context, args: Parsed) -> Reply:
     src = await changeable_source(ctx, args.text("source"), "remove")
-    check = Check()
-    reason = check.text("reason", args.text("reason"), max_len=LONG_MAX)
-    check.done()
+    reason = checked_reason(args.text("reason"))
     src.status, src.updated_at = "removed", ctx.now
     ctx.audit("source.remove", sid(src), reason=reason)
     return Reply(

@@ -14,7 +14,7 @@ from typing import Any
 
 from handlers import formats
 from handlers.context import Context
-from handlers.fields import LONG_MAX, SHORT_MAX, TITLE_MAX, Check, person_token
+from handlers.fields import LONG_MAX, SHORT_MAX, TITLE_MAX, Check, checked_reason, person_token
 from handlers.grammar import Arg, Opt, Parsed, UsageError
 from handlers.items import edited, history, may_change, name_of, numbered_columns, uc_id, use_case_or_refuse
 from handlers.messages import (
@@ -523,9 +523,7 @@ async def withdraw(ctx: Context, args: Parsed) -> Reply:
 async def merge(ctx: Context, args: Parsed) -> Reply:
     keep = await use_case_or_refuse(ctx, args.text("keep"), "keep")
     drop = await use_case_or_refuse(ctx, args.text("duplicate"), "duplicate")
-    check = Check()
-    reason = check.text("reason", args.text("reason"), max_len=LONG_MAX)
-    check.done()
+    reason = checked_reason(args.text("reason"))
     await _refuse_merge(ctx, keep, drop)
     moved = await repo.move_attachments(ctx.session, keep, drop)
     take_over(keep, drop, ctx.now)
@@ -580,10 +578,8 @@ async def set_status(ctx: Context, args: Parsed) -> Reply:
     return await _move(ctx, uc, new, args.text("reason"))
 
 
-async def _move(ctx: Context, uc: UseCase, new: str, reason: str | None) -> Reply:
-    check = Check()
-    reason = check.text("reason", reason, max_len=LONG_MAX)
-    check.done()
+async def _move(ctx: Context, uc: UseCase, new: str, raw_reason: str | None) -> Reply:
+    reason = checked_reason(raw_reason)
     problem = status_move_error(uc.status, new)
     if problem:
         raise UsageError(f"{uc_id(uc)} cannot become {new}: {problem}")
