@@ -72,7 +72,7 @@ SORTS = {"priority": "priority", "impact": "impact", "feasibility": "feasibility
 FORCE_YES = "yes"
 MOVED_PLURALS = {"requirement": "requirements", "KPI": "KPIs", "RACI activity": "RACI activities", "risk": "risks"}
 
-# Field name -> (form label, kind). The same names are the command's --options.
+# The text fields and their length limits; the same names are the commands' --options.
 TEXT_FIELDS = {
     "title": TITLE_MAX,
     "description": DESCRIPTION_MAX,
@@ -161,18 +161,10 @@ def _choices(allowed: dict[str, str]) -> list[tuple[str, str]]:
 
 # ---- commands -------------------------------------------------------------------------------
 
-PROPOSE_FIELDS = (
-    "title",
-    "description",
-    "impact",
-    "feasibility",
-    "category",
-    "sponsor",
-    "department",
-    "sources",
-    "benefit",
-    "requirements",
-)
+# A use case's fields as `usecase propose` and its form take them; `usecase edit` changes the same
+# ones but requirements (`usecase require` adds those).
+EDITABLE = ("title", "description", "impact", "feasibility", "category", "sponsor", "department", "sources", "benefit")
+PROPOSE_FIELDS = (*EDITABLE, "requirements")
 
 
 async def create_use_case(
@@ -285,18 +277,7 @@ def _summary_fields(uc: UseCase) -> list[tuple[str, str]]:
     usage='usecase propose "TITLE" [--description TEXT] [--impact 1-5] [--feasibility 1-5] [--category C] '
     '[--sponsor @p] [--department TEXT] [--sources TEXT] [--benefit TEXT] [--requirements "A; B"] [--force]',
     args=(Arg("title"),),
-    opts=(
-        Opt("description"),
-        Opt("impact"),
-        Opt("feasibility"),
-        Opt("category"),
-        Opt("sponsor"),
-        Opt("department"),
-        Opt("sources"),
-        Opt("benefit"),
-        Opt("requirements"),
-        Opt("force", flag=True),
-    ),
+    opts=(*(Opt(n) for n in PROPOSE_FIELDS if n != "title"), Opt("force", flag=True)),
     examples=(
         'usecase propose "Migrate legacy ETL" --impact 5 --feasibility 3',
         'usecase propose "Churn model" --category ml --sponsor @dana --requirements "Daily scores; GDPR review"',
@@ -429,20 +410,7 @@ def _risk_line(r: Risk) -> str:
     usage="usecase edit UC-n [--title T] [--description T] [--impact 1-5] [--feasibility 1-5] [--category C] "
     "[--sponsor @p] [--department T] [--sources T] [--benefit T]",
     args=(Arg("usecase", required=True),),
-    opts=tuple(
-        Opt(n)
-        for n in (
-            "title",
-            "description",
-            "impact",
-            "feasibility",
-            "category",
-            "sponsor",
-            "department",
-            "sources",
-            "benefit",
-        )
-    ),
+    opts=tuple(Opt(n) for n in EDITABLE),
     examples=("usecase edit UC-1 --impact 4 --department Finance",),
 )
 async def edit(ctx: Context, args: Parsed) -> Reply:
