@@ -32,6 +32,8 @@ from storage.repos import usecases as uc_repo
 
 NAME_MAX = 150
 UNIT_MAX = 40
+# How a KPI measures, as `kpi suggest` and `kpi edit` take it (besides its name and what it is for).
+MEASURE = ("baseline", "target", "unit", "direction", "by", "owner", "method")
 DIRECTIONS = {
     "increase": "increase",
     "up": "increase",
@@ -82,16 +84,7 @@ def _check_direction(check: Check, baseline: float | None, target: float | None,
     usage='kpi suggest UC-n "NAME" --baseline X --target Y --unit U [--direction increase|decrease] '
     '[--by YYYY-MM-DD] [--owner @p] [--method TEXT]  |  kpi suggest "NAME" --objective "TEXT" --baseline X ...',
     args=(Arg("first", required=True), Arg("second")),
-    opts=(
-        Opt("baseline"),
-        Opt("target"),
-        Opt("unit"),
-        Opt("direction"),
-        Opt("by"),
-        Opt("owner"),
-        Opt("method"),
-        Opt("objective"),
-    ),
+    opts=(*(Opt(n) for n in MEASURE), Opt("objective")),
     examples=(
         'kpi suggest UC-1 "Nightly load time" --baseline 240 --target 60 --unit minutes --by 2027-03-31',
         'kpi suggest "Self-service users" --objective "Democratise data" --baseline 20 --target 200 --unit users',
@@ -223,7 +216,7 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     usage="kpi edit KPI-n [--name T] [--baseline X] [--target Y] [--unit U] [--direction D] [--by DATE] "
     "[--owner @p] [--method T]",
     args=(Arg("kpi", required=True),),
-    opts=tuple(Opt(n) for n in ("name", "baseline", "target", "unit", "direction", "by", "owner", "method")),
+    opts=tuple(Opt(n) for n in ("name", *MEASURE)),
     examples=("kpi edit KPI-1 --target 45",),
 )
 async def edit(ctx: Context, args: Parsed) -> Reply:
