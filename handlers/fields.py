@@ -1,7 +1,9 @@
 """Field checks shared by commands and forms, so both give the same message for the same mistake.
 
 A `Check` collects every problem of one input (a form shows them all next to their fields) and
-`done()` raises `InvalidInput` if there were any; nothing is stored in that case.
+`done()` raises `InvalidInput` if there were any; nothing is stored in that case. Beside it: the
+text limits the intake items share, a person as a command or a form gives one, and what an edit
+changed.
 """
 
 from __future__ import annotations
@@ -9,12 +11,18 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from handlers import formats
-from handlers.grammar import Mention, Token
+from handlers.grammar import Mention, Token, UsageError, tokenize
 
 T = TypeVar("T")
+
+# The intake items' text limits: a title or a name, a short text (a department, a team), a long
+# one (a benefit, a mitigation, a reason).
+TITLE_MAX = 150
+SHORT_MAX = 200
+LONG_MAX = 2000
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
@@ -146,6 +154,14 @@ class Check:
         return value
 
 
+def checked_reason(value: str | None) -> str:
+    """The reason a person gives for a status change or a set-aside, or InvalidInput; "" if none."""
+    check = Check()
+    reason = check.text("reason", value, max_len=LONG_MAX)
+    check.done()
+    return reason
+
+
 def _names(allowed: dict[str, str]) -> str:
     return ", ".join(dict.fromkeys(allowed.values()))
 
@@ -164,3 +180,45 @@ def parse_human_id(value: str | None, prefix: str) -> int | None:
 
 def fmt_dt(value: datetime | None, tz) -> str:
     return formats.local(value, tz) if value else ""
+
+
+def person_token(value: Any) -> Token | None:
+    """A person from a command (a Mention) or a form (`<@ID>` from Slack's user picker, `@name` typed
+    in a Teams card); anything else is returned as text so the check can refuse it by name."""
+    if value is None or isinstance(value, Mention):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    if text.startswith("<@"):
+        try:
+            words = tokenize(text)
+        except UsageError:
+            return text
+        if len(words) == 1 and isinstance(words[0].value, Mention):
+            return words[0].value
+        return text
+    if re.fullmatch(r"@[\w][\w.\-]{0,80}", text):
+        return Mention(text[1:], text[1:])
+    return text
+
+
+def changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set the given attributes; what changed as {name: [old, new]} for the audit row."""
+    changed: dict[str, list[Any]] = {}
+    for name, new in values.items():
+        old = getattr(obj, name)
+        if old != new:
+            setattr(obj, name, new)
+            changed[name] = [_plain(old), _plain(new)]
+    return changed
+
+
+def changed_names(changed: dict[str, list[Any]]) -> str:
+    """Column names as a person would say them: owner_member_id -> owner."""
+    names = {n.removesuffix("_member_id").removesuffix("_id").replace("_", " ") for n in changed}
+    return ", ".join(sorted(names))
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value

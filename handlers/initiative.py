@@ -4,11 +4,10 @@ replies call it, instead of the channel's slug or a Teams conversation id it sta
 from __future__ import annotations
 
 from handlers.context import Context
-from handlers.fields import Check, fmt_dt
+from handlers.fields import Check, changed_names, changes, fmt_dt
 from handlers.grammar import Arg, Mention, Opt, Parsed, UsageError
 from handlers.messages import Fields, Heading, Reply, Text
 from handlers.registry import FACILITATOR, command
-from handlers.usecases import changed_names, changes
 from storage.repos import scope
 
 NAME_MAX = 200

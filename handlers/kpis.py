@@ -11,21 +11,20 @@ from typing import Any
 
 from handlers import formats
 from handlers.context import Context
-from handlers.fields import Check
+from handlers.fields import LONG_MAX, Check, checked_reason, person_token
 from handlers.grammar import Arg, Opt, Parsed, UsageError
-from handlers.messages import Fields, Heading, ListItems, Reply, Table, Text
-from handlers.registry import command
-from handlers.usecases import (
-    LONG_MAX,
+from handlers.items import (
     edited,
     history,
     may_change,
     name_of,
+    numbered_columns,
     numbered_or_refuse,
-    person_token,
     uc_id,
     use_case_or_refuse,
 )
+from handlers.messages import Fields, Heading, ListItems, Reply, Table, Text
+from handlers.registry import command
 from storage.models import Kpi
 from storage.repos import kpis as repo
 from storage.repos import store
@@ -33,6 +32,8 @@ from storage.repos import usecases as uc_repo
 
 NAME_MAX = 150
 UNIT_MAX = 40
+# How a KPI measures, as `kpi suggest` and `kpi edit` take it (besides its name and what it is for).
+MEASURE = ("baseline", "target", "unit", "direction", "by", "owner", "method")
 DIRECTIONS = {
     "increase": "increase",
     "up": "increase",
@@ -83,16 +84,7 @@ def _check_direction(check: Check, baseline: float | None, target: float | None,
     usage='kpi suggest UC-n "NAME" --baseline X --target Y --unit U [--direction increase|decrease] '
     '[--by YYYY-MM-DD] [--owner @p] [--method TEXT]  |  kpi suggest "NAME" --objective "TEXT" --baseline X ...',
     args=(Arg("first", required=True), Arg("second")),
-    opts=(
-        Opt("baseline"),
-        Opt("target"),
-        Opt("unit"),
-        Opt("direction"),
-        Opt("by"),
-        Opt("owner"),
-        Opt("method"),
-        Opt("objective"),
-    ),
+    opts=(*(Opt(n) for n in MEASURE), Opt("objective")),
     examples=(
         'kpi suggest UC-1 "Nightly load time" --baseline 240 --target 60 --unit minutes --by 2027-03-31',
         'kpi suggest "Self-service users" --objective "Democratise data" --baseline 20 --target 200 --unit users',
@@ -123,8 +115,7 @@ async def suggest(ctx: Context, args: Parsed) -> Reply:
     check.done()
     owner_member = await ctx.person(owner) if owner else None
     kpi = Kpi(
-        initiative_id=ctx.initiative.id,
-        number=await ctx.next_number("KPI"),
+        **await numbered_columns(ctx, "KPI"),
         use_case_id=uc.id if uc else None,
         objective=objective,
         name=name,
@@ -137,8 +128,6 @@ async def suggest(ctx: Context, args: Parsed) -> Reply:
         owner_member_id=owner_member.id if owner_member else None,
         status="active",
         created_by_member_id=ctx.member.id,
-        created_at=ctx.now,
-        updated_at=ctx.now,
     )
     await store.add(ctx.session, kpi)
     measures = uc_id(uc) if uc else f"objective: {objective}"
@@ -194,6 +183,14 @@ async def kpi_or_refuse(ctx: Context, ref: str | None) -> Kpi:
     return await numbered_or_refuse(ctx, ref, "KPI", "kpi", repo.by_number)
 
 
+async def changeable_kpi(ctx: Context, ref: str | None, verb: str) -> Kpi:
+    """A KPI the actor may change: whoever suggested it, its owner or a facilitator."""
+    kpi = await kpi_or_refuse(ctx, ref)
+    if not may_change(ctx, kpi.created_by_member_id, kpi.owner_member_id):
+        raise UsageError(f"Only whoever suggested {kid(kpi)}, its owner or a facilitator can {verb} it.")
+    return kpi
+
+
 @command("kpi show", summary="Everything about one KPI.", usage="kpi show KPI-n", args=(Arg("kpi", required=True),))
 async def show(ctx: Context, args: Parsed) -> Reply:
     kpi = await kpi_or_refuse(ctx, args.text("kpi"))
@@ -219,13 +216,11 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     usage="kpi edit KPI-n [--name T] [--baseline X] [--target Y] [--unit U] [--direction D] [--by DATE] "
     "[--owner @p] [--method T]",
     args=(Arg("kpi", required=True),),
-    opts=tuple(Opt(n) for n in ("name", "baseline", "target", "unit", "direction", "by", "owner", "method")),
+    opts=tuple(Opt(n) for n in ("name", *MEASURE)),
     examples=("kpi edit KPI-1 --target 45",),
 )
 async def edit(ctx: Context, args: Parsed) -> Reply:
-    kpi = await kpi_or_refuse(ctx, args.text("kpi"))
-    if not may_change(ctx, kpi.created_by_member_id, kpi.owner_member_id):
-        raise UsageError(f"Only whoever suggested {kid(kpi)}, its owner or a facilitator can edit it.")
+    kpi = await changeable_kpi(ctx, args.text("kpi"), "edit")
     if kpi.status == "withdrawn":
         raise UsageError(f"{kid(kpi)} is withdrawn; it cannot be edited.")
     if not args.opts:
@@ -267,14 +262,10 @@ async def edit(ctx: Context, args: Parsed) -> Reply:
     opts=(Opt("reason"),),
 )
 async def withdraw(ctx: Context, args: Parsed) -> Reply:
-    kpi = await kpi_or_refuse(ctx, args.text("kpi"))
-    if not may_change(ctx, kpi.created_by_member_id, kpi.owner_member_id):
-        raise UsageError(f"Only whoever suggested {kid(kpi)}, its owner or a facilitator can withdraw it.")
+    kpi = await changeable_kpi(ctx, args.text("kpi"), "withdraw")
     if kpi.status == "withdrawn":
         raise UsageError(f"{kid(kpi)} is already withdrawn.")
-    check = Check()
-    reason = check.text("reason", args.text("reason"), max_len=LONG_MAX)
-    check.done()
+    reason = checked_reason(args.text("reason"))
     kpi.status, kpi.updated_at = "withdrawn", ctx.now
     ctx.audit("kpi.withdraw", kid(kpi), reason=reason)  # the KPI deliverable's "Set aside" shows why
     return Reply([Text(f"{ctx.member.display_name} withdrew {kid(kpi)}: {kpi.name}.")], visibility="channel")

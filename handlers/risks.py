@@ -9,25 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.context import Context
-from handlers.fields import Check, fmt_dt
+from handlers.fields import LONG_MAX, TITLE_MAX, Check, changed_names, changes, fmt_dt, person_token
 from handlers.grammar import Arg, Opt, Parsed, UsageError
-from handlers.messages import Element, Fields, Form, FormField, FormSubmission, Heading, ListItems, Reply, Table, Text
+from handlers.items import history, may_change, name_of, numbered_columns, numbered_or_refuse, uc_id, use_case_or_refuse
+from handlers.messages import Fields, Form, FormField, FormSubmission, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command, form
 from handlers.scoring import level, risk_score
-from handlers.usecases import (
-    LONG_MAX,
-    TITLE_MAX,
-    changed_names,
-    changes,
-    history,
-    may_change,
-    name_of,
-    numbered_or_refuse,
-    person_token,
-    uc_id,
-    use_case_or_refuse,
-)
-from storage.models import Risk, RiskScoreChange, RiskUseCase
+from storage.models import Member, Risk, RiskScoreChange, RiskUseCase
 from storage.repos import risks as repo
 from storage.repos import store
 from storage.repos import usecases as uc_repo
@@ -63,8 +51,12 @@ ANNOUNCED = ("high", "critical")
 # ---- pure rules -----------------------------------------------------------------------------
 
 
+def _score(risk: Risk) -> int:
+    return risk_score(risk.likelihood, risk.impact)
+
+
 def sort_by_score(risks: list[Risk]) -> list[Risk]:
-    return sorted(risks, key=lambda r: (-risk_score(r.likelihood, r.impact), r.number))
+    return sorted(risks, key=lambda r: (-_score(r), r.number))
 
 
 def rid(risk: Risk) -> str:
@@ -122,8 +114,7 @@ async def create_risk(ctx: Context, values: dict[str, Any]) -> Reply:
     cases = [await use_case_or_refuse(ctx, ref) for ref in dict.fromkeys(refs)]
     owner_member = await ctx.person(owner) if owner else None
     risk = Risk(
-        initiative_id=ctx.initiative.id,
-        number=await ctx.next_number("RISK"),
+        **await numbered_columns(ctx, "RISK"),
         title=title,
         description=description,
         category=category,
@@ -134,38 +125,40 @@ async def create_risk(ctx: Context, values: dict[str, Any]) -> Reply:
         status="open",
         review_date=review,
         created_by_member_id=ctx.member.id,
-        created_at=ctx.now,
-        updated_at=ctx.now,
     )
     await store.add(ctx.session, risk)
     await store.add(
         ctx.session, *(RiskUseCase(risk_id=risk.id, use_case_id=i) for i in dict.fromkeys(uc.id for uc in cases))
     )
-    s = risk_score(likelihood, impact)  # type: ignore[arg-type]
-    ctx.audit("risk.report", rid(risk), title=title, score=s, usecases=[uc_id(uc) for uc in cases])
-    summary: list[Element] = [
-        Text(f"{ctx.member.display_name} reported {rid(risk)}: {title}"),
-        Fields(
-            [
-                ("Category", category or ""),
-                ("Likelihood", str(likelihood)),
-                ("Impact", str(impact)),
-                ("Score", str(s)),
-                ("Level", level(s)),
-                ("Use cases", ", ".join(uc_id(uc) for uc in cases) or "-"),
-            ]
-        ),
+    ctx.audit("risk.report", rid(risk), title=title, score=_score(risk), usecases=[uc_id(uc) for uc in cases])
+    if level(_score(risk)) in ANNOUNCED:
+        await _announce(ctx, risk, owner_member)
+    summary = [*_rating_fields(risk), ("Use cases", ", ".join(uc_id(uc) for uc in cases) or "-")]
+    return Reply([Text(f"{ctx.member.display_name} reported {rid(risk)}: {title}"), Fields(summary)], "channel")
+
+
+def _rating_fields(risk: Risk) -> list[tuple[str, str]]:
+    """How the risk is rated, as `risk report` answers and `risk show` lists it."""
+    return [
+        ("Category", risk.category),
+        ("Likelihood", str(risk.likelihood)),
+        ("Impact", str(risk.impact)),
+        ("Score", str(_score(risk))),
+        ("Level", level(_score(risk))),
     ]
-    if level(s) in ANNOUNCED:
-        alert = [Text(f"New {level(s)} risk {rid(risk)}: {title} (score {s}), reported by {ctx.member.display_name}.")]
-        await ctx.post_to_channel(alert, dedupe_key=f"risk-new:{ctx.initiative.id}:{risk.number}:channel")
-        if owner_member is not None:
-            await ctx.notify_user(
-                owner_member.user_id,
-                [*alert, Text(f"You are its owner. `risk show {rid(risk)}` has the details.")],
-                dedupe_key=f"risk-new:{ctx.initiative.id}:{risk.number}:owner",
-            )
-    return Reply(summary, visibility="channel")
+
+
+async def _announce(ctx: Context, risk: Risk, owner: Member | None) -> None:
+    """A new high or critical risk is said in the channel and to its owner, through the outbox."""
+    s = _score(risk)
+    alert = [Text(f"New {level(s)} risk {rid(risk)}: {risk.title} (score {s}), reported by {ctx.member.display_name}.")]
+    await ctx.post_to_channel(alert, dedupe_key=f"risk-new:{ctx.initiative.id}:{risk.number}:channel")
+    if owner is not None:
+        await ctx.notify_user(
+            owner.user_id,
+            [*alert, Text(f"You are its owner. `risk show {rid(risk)}` has the details.")],
+            dedupe_key=f"risk-new:{ctx.initiative.id}:{risk.number}:owner",
+        )
 
 
 def _refs(raw: Any) -> list[str]:
@@ -219,7 +212,7 @@ async def list_risks(ctx: Context, args: Parsed) -> Reply:
     check.done()
     risks = await repo.list_for(ctx.session, ctx.initiative.id, status=status)
     if wanted_level:
-        risks = [r for r in risks if level(risk_score(r.likelihood, r.impact)) == wanted_level]
+        risks = [r for r in risks if level(_score(r)) == wanted_level]
     if not risks:
         return Reply(
             [
@@ -236,8 +229,8 @@ async def list_risks(ctx: Context, args: Parsed) -> Reply:
             r.title,
             str(r.likelihood),
             str(r.impact),
-            str(risk_score(r.likelihood, r.impact)),
-            level(risk_score(r.likelihood, r.impact)),
+            str(_score(r)),
+            level(_score(r)),
             r.status,
         ]
         for r in sort_by_score(risks)
@@ -258,7 +251,6 @@ async def risk_or_refuse(ctx: Context, ref: str | None) -> Risk:
 async def show(ctx: Context, args: Parsed) -> Reply:
     risk = await risk_or_refuse(ctx, args.text("risk"))
     members = await uc_repo.members_by_id(ctx.session, ctx.initiative.id)
-    s = risk_score(risk.likelihood, risk.impact)
     cases = await repo.linked_use_cases(ctx.session, risk.id)
     elements: list = [Heading(f"{rid(risk)}: {risk.title}")]
     if risk.description:
@@ -266,11 +258,7 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     elements.append(
         Fields(
             [
-                ("Category", risk.category),
-                ("Likelihood", str(risk.likelihood)),
-                ("Impact", str(risk.impact)),
-                ("Score", str(s)),
-                ("Level", level(s)),
+                *_rating_fields(risk),
                 ("Status", risk.status),
                 ("Owner", name_of(members, risk.owner_member_id)),
                 ("Mitigation", risk.mitigation or "-"),
@@ -346,7 +334,7 @@ async def update(ctx: Context, args: Parsed) -> Reply:
                 at=ctx.now,
             ),
         )
-        old_s, new_s = risk_score(old_l, old_i), risk_score(risk.likelihood, risk.impact)
+        old_s, new_s = risk_score(old_l, old_i), _score(risk)
         lines.append(f"Score {old_s} ({level(old_s)}) → {new_s} ({level(new_s)}).")
     ctx.audit("risk.update", rid(risk), changed=changed)
     return Reply([Text(" ".join(lines))], visibility="channel")

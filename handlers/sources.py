@@ -10,23 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.context import Context
-from handlers.fields import Check
+from handlers.fields import LONG_MAX, SHORT_MAX, TITLE_MAX, Check, changed_names, changes, checked_reason
 from handlers.grammar import Arg, Mention, Opt, Parsed, UsageError
+from handlers.items import edited, history, may_change, name_of, numbered_columns, numbered_or_refuse
 from handlers.messages import Element, Fields, Heading, ListItems, Reply, Table, Text
 from handlers.registry import command
-from handlers.usecases import (
-    LONG_MAX,
-    SHORT_MAX,
-    TITLE_MAX,
-    changed_names,
-    changes,
-    edited,
-    history,
-    may_change,
-    name_of,
-    numbered_or_refuse,
-    similar_title,
-)
+from handlers.title_rules import similar_title
 from storage.models import DataSource
 from storage.repos import sources as repo
 from storage.repos import store
@@ -173,14 +162,7 @@ async def add(ctx: Context, args: Parsed) -> Reply:
                 field="name",
             )
     await _apply_owner(ctx, values)
-    src = DataSource(
-        initiative_id=ctx.initiative.id,
-        number=await ctx.next_number("SRC"),
-        created_by_member_id=ctx.member.id,
-        created_at=ctx.now,
-        updated_at=ctx.now,
-        **values,
-    )
+    src = DataSource(**await numbered_columns(ctx, "SRC"), created_by_member_id=ctx.member.id, **values)
     await store.add(ctx.session, src)
     found = gaps_of(src.number, src.name, _ratings(src))
     ctx.audit("source.add", sid(src), name=src.name, gaps=[g.dimension for g in found])
@@ -334,9 +316,7 @@ async def changeable_source(ctx: Context, ref: str | None, verb: str, field: str
 )
 async def remove(ctx: Context, args: Parsed) -> Reply:
     src = await changeable_source(ctx, args.text("source"), "remove")
-    check = Check()
-    reason = check.text("reason", args.text("reason"), max_len=LONG_MAX)
-    check.done()
+    reason = checked_reason(args.text("reason"))
     src.status, src.updated_at = "removed", ctx.now
     ctx.audit("source.remove", sid(src), reason=reason)
     return Reply(

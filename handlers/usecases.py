@@ -1,24 +1,22 @@
 """Use cases (Phase 1, step 1): propose, list, show, edit, requirements and the status workflow.
 
-The pure rules (score, title similarity, allowed status moves) are plain functions so they can be
-tested without a database; the commands load, call them, store, audit and say what to send.
+The pure rules (allowed status moves here, the score in scoring.py, title similarity in
+title_rules.py) are plain functions so they can be tested without a database; the commands load,
+call them, store, audit and say what to send.
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
 import json
 import re
-import unicodedata
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from handlers import formats
 from handlers.context import Context
-from handlers.fields import Check, fmt_dt, parse_human_id
-from handlers.grammar import Arg, Mention, Opt, Parsed, Token, UsageError, tokenize
+from handlers.fields import LONG_MAX, SHORT_MAX, TITLE_MAX, Check, checked_reason, person_token
+from handlers.grammar import Arg, Opt, Parsed, UsageError
+from handlers.items import edited, history, may_change, name_of, numbered_columns, uc_id, use_case_or_refuse
 from handlers.messages import (
     Action,
     Element,
@@ -35,22 +33,16 @@ from handlers.messages import (
 from handlers.registry import FACILITATOR, action, command, form
 from handlers.report_rules import is_set_aside
 from handlers.scoring import level, risk_score, score, sort_use_cases
-from storage.models import Member, Requirement, UseCase
-from storage.repos import record, store
+from handlers.title_rules import similar_title
+from storage.models import Kpi, Requirement, Risk, UseCase
+from storage.repos import store
 from storage.repos import usecases as repo
 
-T = TypeVar("T")
-
-TITLE_MAX = 150
 DESCRIPTION_MAX = 3000
-SHORT_MAX = 200
-LONG_MAX = 2000
 REQUIREMENT_MAX = 300
 REQUIREMENTS_PER_USE_CASE = 50
 LINK_MAX = 500
 FORM_TEXT_MAX = 3000  # Slack's limit for a text input
-SIMILAR_RATIO = 0.85
-TITLES_REMEMBERED = 10_000  # normalised titles kept (a few MB at most): more than a big initiative holds
 
 CATEGORIES = {
     "data engineering": "data engineering",
@@ -80,7 +72,7 @@ SORTS = {"priority": "priority", "impact": "impact", "feasibility": "feasibility
 FORCE_YES = "yes"
 MOVED_PLURALS = {"requirement": "requirements", "KPI": "KPIs", "RACI activity": "RACI activities", "risk": "risks"}
 
-# Field name -> (form label, kind). The same names are the command's --options.
+# The text fields and their length limits; the same names are the commands' --options.
 TEXT_FIELDS = {
     "title": TITLE_MAX,
     "description": DESCRIPTION_MAX,
@@ -92,42 +84,6 @@ COLUMN = {"sources": "data_sources", "benefit": "expected_benefit"}
 
 
 # ---- pure rules -----------------------------------------------------------------------------
-
-
-def uc_id(uc: UseCase) -> str:
-    return f"UC-{uc.number}"
-
-
-@functools.lru_cache(maxsize=TITLES_REMEMBERED)
-def normal_title(title: str) -> str:
-    """Case, accents, punctuation and spacing do not make a title different.
-
-    Every proposal compares itself with every live title, so the same titles come here again and
-    again: remembered, a proposal at 330 live titles took a quarter fewer instructions."""
-    text = unicodedata.normalize("NFKC", title).casefold()
-    text = re.sub(r"[^\w\s]", " ", text)
-    return " ".join(text.split())
-
-
-def similar_title(title: str, existing: list[tuple[str, Any]]) -> Any | None:
-    """The first (title, item) whose title is the same as, or very close to, `title`.
-
-    "Very close" is difflib's ratio, as it always was. rapidfuzz's ratio (2 x longest common
-    subsequence / total length) is never below it, since difflib's matching blocks are one common
-    subsequence; so rapidfuzz, in C, rules out in one call every title that cannot be close, and
-    difflib confirms the few left. At 600 live titles that took the check from 4 to under 1 ms."""
-    from rapidfuzz import fuzz, process  # loaded on the first proposal, not at every start-up
-
-    wanted = normal_title(title)
-    haves = [normal_title(other) for other, _ in existing]
-    near = process.extract(wanted, haves, scorer=fuzz.ratio, score_cutoff=SIMILAR_RATIO * 100 - 1e-9, limit=None)
-    matcher = difflib.SequenceMatcher(None, autojunk=False)
-    matcher.set_seq2(wanted)  # analysed once; each candidate is compared against it
-    for _, _, i in sorted(near, key=lambda hit: hit[2]):
-        matcher.set_seq1(haves[i])
-        if haves[i] == wanted or matcher.ratio() >= SIMILAR_RATIO:
-            return existing[i][1]
-    return None
 
 
 def status_move_error(current: str, new: str) -> str | None:
@@ -145,106 +101,6 @@ def status_move_error(current: str, new: str) -> str | None:
 def split_requirements(text: str | None) -> list[str]:
     """One requirement per line (or per `;` on a command line), blanks dropped."""
     return [part.strip() for part in re.split(r"[\n;]", text or "") if part.strip()]
-
-
-# ---- shared by the intake modules ------------------------------------------------------------
-
-
-def person_token(value: Any) -> Token | None:
-    """A person from a command (a Mention) or a form (`<@ID>` from Slack's user picker, `@name` typed
-    in a Teams card); anything else is returned as text so the check can refuse it by name."""
-    if value is None or isinstance(value, Mention):
-        return value
-    text = str(value).strip()
-    if not text:
-        return None
-    if text.startswith("<@"):
-        try:
-            words = tokenize(text)
-        except UsageError:
-            return text
-        if len(words) == 1 and isinstance(words[0].value, Mention):
-            return words[0].value
-        return text
-    if re.fullmatch(r"@[\w][\w.\-]{0,80}", text):
-        return Mention(text[1:], text[1:])
-    return text
-
-
-def need_number(value: str | None, prefix: str, field: str) -> int:
-    number = parse_human_id(value, prefix)
-    if number is None:
-        raise UsageError(f'{field} must be an id like {prefix}-1, got "{value or ""}".', field=field)
-    return number
-
-
-async def use_case_or_refuse(ctx: Context, ref: str | None, field: str = "usecase") -> UseCase:
-    return await numbered_or_refuse(ctx, ref, "UC", "usecase", repo.by_number, field=field)
-
-
-async def numbered_or_refuse(
-    ctx: Context,
-    ref: str | None,
-    prefix: str,
-    noun: str,
-    by_number: Callable[..., Awaitable[T | None]],
-    field: str = "",
-) -> T:
-    """This initiative's PREFIX-n that `ref` names, or a refusal saying which field and where to
-    look (`NOUN list`)."""
-    field = field or noun
-    number = need_number(ref, prefix, field)
-    item = await by_number(ctx.session, ctx.initiative.id, number)
-    if item is None:
-        raise UsageError(f"There is no {prefix}-{number} in this initiative. `{noun} list` shows them.", field=field)
-    return item
-
-
-def may_change(ctx: Context, *owner_ids: int | None) -> bool:
-    return ctx.is_facilitator or ctx.member.id in owner_ids
-
-
-def name_of(members: dict[int, Member], member_id: int | None) -> str:
-    m = members.get(member_id) if member_id is not None else None
-    return f"@{m.display_name or m.user_id}" if m else "-"
-
-
-async def history(ctx: Context, entity: str) -> list[str]:
-    """Who did what and when, from the audit trail."""
-    rows = await record.audit_for(ctx.session, ctx.initiative.id, entity)
-    return [f"{fmt_dt(a.at, ctx.tz)} {a.action.split('.', 1)[-1]} by @{a.actor_name or a.actor_user_id}" for a in rows]
-
-
-def changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
-    """Set the given attributes; what changed as {name: [old, new]} for the audit row."""
-    changed: dict[str, list[Any]] = {}
-    for name, new in values.items():
-        old = getattr(obj, name)
-        if old != new:
-            setattr(obj, name, new)
-            changed[name] = [_plain(old), _plain(new)]
-    return changed
-
-
-def edited(ctx: Context, item: Any, label: str, new: dict[str, Any], action: str) -> Reply:
-    """Apply an `edit` command's checked values: the audit row, `updated_at` and the channel's
-    line saying what changed, or "nothing changed" (and no audit row)."""
-    changed = changes(item, new)
-    if not changed:
-        return Reply([Text(f"Nothing changed: {label} already has those values.")])
-    item.updated_at = ctx.now
-    ctx.audit(action, label, changed=changed)
-    return Reply([Text(f"{ctx.member.display_name} edited {label}: {changed_names(changed)}.")], "channel")
-
-
-def changed_names(changed: dict[str, list[Any]]) -> str:
-    """Column names as a person would say them: owner_member_id -> owner."""
-    names = {n.removesuffix("_member_id").removesuffix("_id").replace("_", " ") for n in changed}
-    return ", ".join(sorted(names))
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 # ---- form -----------------------------------------------------------------------------------
@@ -305,18 +161,10 @@ def _choices(allowed: dict[str, str]) -> list[tuple[str, str]]:
 
 # ---- commands -------------------------------------------------------------------------------
 
-PROPOSE_FIELDS = (
-    "title",
-    "description",
-    "impact",
-    "feasibility",
-    "category",
-    "sponsor",
-    "department",
-    "sources",
-    "benefit",
-    "requirements",
-)
+# A use case's fields as `usecase propose` and its form take them; `usecase edit` changes the same
+# ones but requirements (`usecase require` adds those).
+EDITABLE = ("title", "description", "impact", "feasibility", "category", "sponsor", "department", "sources", "benefit")
+PROPOSE_FIELDS = (*EDITABLE, "requirements")
 
 
 async def create_use_case(
@@ -332,29 +180,13 @@ async def create_use_case(
     category = check.choice("category", values.get("category"), CATEGORIES)
     sponsor = check.person("sponsor", person_token(values.get("sponsor")))
     reqs = _check_requirements(check, values.get("requirements"), already=0)
-    link = check.text("link", link, max_len=LINK_MAX)
-    if link and not re.fullmatch(r"https://\S+", link):
-        check.fail("link", "The link back to the message must be an https:// address.")
+    link = _check_link(check, link)
     check.done()
     if not force:
-        # row[1], not row.title: looking up a Row's attribute by name, for every live title, was
-        # 11 % of a proposal's instructions at 330 titles (callgrind)
-        existing = [(row[1], row) for row in await repo.live_titles(ctx.session, ctx.initiative.id)]
-        twin = similar_title(texts["title"], existing)
-        if twin is not None:
-            if from_form:  # shown next to the title field, where Slack allows 150 characters
-                short = twin.title if len(twin.title) <= 40 else twin.title[:39] + "…"
-                message = f'Close to {uc_id(twin)} "{short}". Change the title, or pick "Propose mine anyway" below.'
-            else:
-                message = (
-                    f'{uc_id(twin)} "{twin.title}" already has the same or a very close title. '
-                    f"Look at it with `usecase show {uc_id(twin)}`; if yours is different, propose again with --force."
-                )
-            raise UsageError(message, field="title")
+        await _refuse_near_duplicate(ctx, texts["title"], from_form=from_form)
     sponsor_member = await ctx.person(sponsor) if sponsor else None
     values = dict(
-        initiative_id=ctx.initiative.id,
-        number=await ctx.next_number("UC"),
+        **await numbered_columns(ctx, "UC"),
         title=texts["title"],
         description=texts["description"],
         category=category,
@@ -367,8 +199,6 @@ async def create_use_case(
         source_link=link,
         proposer_member_id=ctx.member.id,
         status="proposed",
-        created_at=ctx.now,
-        updated_at=ctx.now,
     )
     uc = await repo.add(ctx.session, values)
     await _add_requirements(ctx, uc, reqs)
@@ -380,6 +210,32 @@ async def create_use_case(
     if reqs:
         elements.append(ListItems(reqs))
     return Reply(elements, visibility="channel")
+
+
+def _check_link(check: Check, raw: str) -> str:
+    link = check.text("link", raw, max_len=LINK_MAX)
+    if link and not re.fullmatch(r"https://\S+", link):
+        check.fail("link", "The link back to the message must be an https:// address.")
+    return link
+
+
+async def _refuse_near_duplicate(ctx: Context, title: str, *, from_form: bool) -> None:
+    """A live use case with the same or a very close title: say which, and how to propose anyway."""
+    # row[1], not row.title: looking up a Row's attribute by name, for every live title, was
+    # 11 % of a proposal's instructions at 330 titles (callgrind)
+    existing = [(row[1], row) for row in await repo.live_titles(ctx.session, ctx.initiative.id)]
+    twin = similar_title(title, existing)
+    if twin is None:
+        return
+    if from_form:  # shown next to the title field, where Slack allows 150 characters
+        short = twin.title if len(twin.title) <= 40 else twin.title[:39] + "…"
+        message = f'Close to {uc_id(twin)} "{short}". Change the title, or pick "Propose mine anyway" below.'
+    else:
+        message = (
+            f'{uc_id(twin)} "{twin.title}" already has the same or a very close title. '
+            f"Look at it with `usecase show {uc_id(twin)}`; if yours is different, propose again with --force."
+        )
+    raise UsageError(message, field="title")
 
 
 def _check_requirements(check: Check, raw: Any, *, already: int) -> list[str]:
@@ -421,18 +277,7 @@ def _summary_fields(uc: UseCase) -> list[tuple[str, str]]:
     usage='usecase propose "TITLE" [--description TEXT] [--impact 1-5] [--feasibility 1-5] [--category C] '
     '[--sponsor @p] [--department TEXT] [--sources TEXT] [--benefit TEXT] [--requirements "A; B"] [--force]',
     args=(Arg("title"),),
-    opts=(
-        Opt("description"),
-        Opt("impact"),
-        Opt("feasibility"),
-        Opt("category"),
-        Opt("sponsor"),
-        Opt("department"),
-        Opt("sources"),
-        Opt("benefit"),
-        Opt("requirements"),
-        Opt("force", flag=True),
-    ),
+    opts=(*(Opt(n) for n in PROPOSE_FIELDS if n != "title"), Opt("force", flag=True)),
     examples=(
         'usecase propose "Migrate legacy ETL" --impact 5 --feasibility 3',
         'usecase propose "Churn model" --category ml --sponsor @dana --requirements "Daily scores; GDPR review"',
@@ -505,6 +350,21 @@ async def list_use_cases(ctx: Context, args: Parsed) -> Reply:
 )
 async def show(ctx: Context, args: Parsed) -> Reply:
     uc = await use_case_or_refuse(ctx, args.text("usecase"))
+    elements: list[Element] = [Heading(f"{uc_id(uc)}: {uc.title}")]
+    if uc.description:
+        elements.append(Text(uc.description))
+    elements.append(Fields(await _show_fields(ctx, uc)))
+    reqs = await repo.requirements(ctx.session, uc.id)
+    kpis = await repo.kpis(ctx.session, ctx.initiative.id, uc.id)
+    risks = await repo.risks(ctx.session, ctx.initiative.id, uc.id)
+    elements += _attached("Requirements", [r.text for r in reqs])
+    elements += _attached("KPIs", [_kpi_line(k) for k in kpis])
+    elements += _attached("Risks", [_risk_line(r) for r in risks])
+    elements += [Text("History"), ListItems(await history(ctx, uc_id(uc)))]
+    return Reply(elements)
+
+
+async def _show_fields(ctx: Context, uc: UseCase) -> list[tuple[str, str]]:
     members = await repo.members_by_id(ctx.session, ctx.initiative.id)
     fields = [
         ("Status", uc.status + (f" ({uc.status_reason})" if uc.status_reason else "")),
@@ -526,28 +386,22 @@ async def show(ctx: Context, args: Parsed) -> Reply:
         fields.append(("Polls", f"an option in {polls} poll(s)"))
     if uc.source_link:
         fields.append(("From message", uc.source_link))
-    elements: list = [Heading(f"{uc_id(uc)}: {uc.title}")]
-    if uc.description:
-        elements.append(Text(uc.description))
-    elements.append(Fields(fields))
-    reqs = await repo.requirements(ctx.session, uc.id)
-    elements += [Text(f"Requirements ({len(reqs)})"), ListItems([r.text for r in reqs] or ["none yet"])]
-    kpis = await repo.kpis(ctx.session, ctx.initiative.id, uc.id)
-    kpi_lines = [
-        f"KPI-{k.number} {k.name}: {formats.number(k.baseline)} → {formats.number(k.target)} {k.unit}".rstrip()
-        + f" ({k.status})"
-        for k in kpis
-    ]
-    elements += [Text(f"KPIs ({len(kpis)})"), ListItems(kpi_lines or ["none yet"])]
-    risks = await repo.risks(ctx.session, ctx.initiative.id, uc.id)
-    risk_lines = [
-        f"RISK-{r.number} {r.title}: {level(risk_score(r.likelihood, r.impact))} "
-        f"(score {risk_score(r.likelihood, r.impact)}, {r.status})"
-        for r in risks
-    ]
-    elements += [Text(f"Risks ({len(risks)})"), ListItems(risk_lines or ["none yet"])]
-    elements += [Text("History"), ListItems(await history(ctx, uc_id(uc)))]
-    return Reply(elements)
+    return fields
+
+
+def _attached(what: str, lines: list[str]) -> list[Element]:
+    """What hangs off the use case, counted: its requirements, KPIs or risks."""
+    return [Text(f"{what} ({len(lines)})"), ListItems(lines or ["none yet"])]
+
+
+def _kpi_line(k: Kpi) -> str:
+    moves = f"{formats.number(k.baseline)} → {formats.number(k.target)} {k.unit}".rstrip()
+    return f"KPI-{k.number} {k.name}: {moves} ({k.status})"
+
+
+def _risk_line(r: Risk) -> str:
+    s = risk_score(r.likelihood, r.impact)
+    return f"RISK-{r.number} {r.title}: {level(s)} (score {s}, {r.status})"
 
 
 @command(
@@ -556,20 +410,7 @@ async def show(ctx: Context, args: Parsed) -> Reply:
     usage="usecase edit UC-n [--title T] [--description T] [--impact 1-5] [--feasibility 1-5] [--category C] "
     "[--sponsor @p] [--department T] [--sources T] [--benefit T]",
     args=(Arg("usecase", required=True),),
-    opts=tuple(
-        Opt(n)
-        for n in (
-            "title",
-            "description",
-            "impact",
-            "feasibility",
-            "category",
-            "sponsor",
-            "department",
-            "sources",
-            "benefit",
-        )
-    ),
+    opts=tuple(Opt(n) for n in EDITABLE),
     examples=("usecase edit UC-1 --impact 4 --department Finance",),
 )
 async def edit(ctx: Context, args: Parsed) -> Reply:
@@ -650,9 +491,7 @@ async def withdraw(ctx: Context, args: Parsed) -> Reply:
 async def merge(ctx: Context, args: Parsed) -> Reply:
     keep = await use_case_or_refuse(ctx, args.text("keep"), "keep")
     drop = await use_case_or_refuse(ctx, args.text("duplicate"), "duplicate")
-    check = Check()
-    reason = check.text("reason", args.text("reason"), max_len=LONG_MAX)
-    check.done()
+    reason = checked_reason(args.text("reason"))
     await _refuse_merge(ctx, keep, drop)
     moved = await repo.move_attachments(ctx.session, keep, drop)
     take_over(keep, drop, ctx.now)
@@ -707,10 +546,8 @@ async def set_status(ctx: Context, args: Parsed) -> Reply:
     return await _move(ctx, uc, new, args.text("reason"))
 
 
-async def _move(ctx: Context, uc: UseCase, new: str, reason: str | None) -> Reply:
-    check = Check()
-    reason = check.text("reason", reason, max_len=LONG_MAX)
-    check.done()
+async def _move(ctx: Context, uc: UseCase, new: str, raw_reason: str | None) -> Reply:
+    reason = checked_reason(raw_reason)
     problem = status_move_error(uc.status, new)
     if problem:
         raise UsageError(f"{uc_id(uc)} cannot become {new}: {problem}")

@@ -9,21 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.fields import Check, InvalidInput
+from handlers.fields import Check, InvalidInput, person_token
 from handlers.grammar import Mention, UsageError, parse_args, tokenize
 from handlers.kpis import direction_problem
 from handlers.registry import Registry
 from handlers.risks import level, risk_score, sort_by_score
 from handlers.sources import gaps_of, rank_gaps
-from handlers.usecases import (
-    SIMILAR_RATIO,
-    normal_title,
-    person_token,
-    similar_title,
-    sort_use_cases,
-    split_requirements,
-    status_move_error,
-)
+from handlers.title_rules import SIMILAR_RATIO, normal_title, similar_title
+from handlers.usecases import sort_use_cases, split_requirements, status_move_error
 
 
 @pytest.mark.parametrize(

@@ -154,14 +154,9 @@ def _names_a_session(node: ast.expr) -> bool:
 
 # Known exceptions, each with its reason; remove an entry when its import goes.
 ALLOWED_REACHING_UP: set[str] = set()
-# Helpers still shared by importing the feature that wrote them (issue #21, being moved out into
-# modules that are not features).
-ALLOWED_FEATURE_IMPORTS = {
-    "handlers.initiative imports handlers.usecases",  # changes/changed_names: the edit diff
-    "handlers.kpis imports handlers.usecases",  # item lookup, edit, history by human id
-    "handlers.risks imports handlers.usecases",  # item lookup, edit, history by human id
-    "handlers.sources imports handlers.usecases",  # item lookup, edit, history by human id
-}
+# None left (issue #21): what features share lives in modules that register nothing (items.py
+# for numbered items, fields.py for limits and the edit diff, title_rules.py, scoring.py, ...).
+ALLOWED_FEATURE_IMPORTS: set[str] = set()
 ALLOWED_IMPURE_RULES: set[str] = set()
 
 
