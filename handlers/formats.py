@@ -40,11 +40,6 @@ def score(value: float | None) -> str:
     return str(int(value)) if value.is_integer() else f"{value:.1f}"
 
 
-def mean(value: float | None) -> str:
-    """An average of ratings or votes: always two decimals, so means compare at a glance (4.50)."""
-    return NONE if value is None else f"{float(value):.2f}"
-
-
 def money(value: float | None, currency: str = "") -> str:
     """An amount of money: thousands separators, cents only when there are any (25,000 EUR;
     1,250.50 EUR)."""

@@ -17,7 +17,6 @@ from storage.models import DataSource, Risk, UseCase
 GAP_RATING = 2  # a rating at or below this is a gap
 CLOSING_SOON = timedelta(days=3)
 CLOSED_RISK = ("closed",)
-DONE_MILESTONE = ("done", "removed")
 INACTIVE_USE_CASE = ("rejected", "withdrawn", "merged")
 # What is set aside, per kind: never in a live list, count, chart or score; only in its
 # deliverable's "Set aside" part, with who set it aside, when and why.
