@@ -67,6 +67,9 @@ class Incoming:
 class ChannelReply:
     conversation_id: str
     route: dict[str, str] = field(default_factory=dict)
+    # The platform shows every reply as a message in the conversation (Teams: no private messages,
+    # a form is a card): then every reply goes through the outbox, private ones and refusals too.
+    every_reply: bool = False
 
 
 # What our columns hold, sized to the platforms' documented maxima: Slack ids are about a dozen

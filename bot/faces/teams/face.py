@@ -13,7 +13,6 @@ import dataclasses
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +29,7 @@ from botbuilder.core import (
     serializer_helper,
 )
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ConversationReference
+from botbuilder.schema import Activity, ActivityEventNames, AdaptiveCardInvokeResponse, ConversationReference
 from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.universal_http.requests import ClientRetryPolicy
 
@@ -45,6 +44,7 @@ from handlers.messages import (
     MAX_ID,
     Action,
     Actor,
+    ChannelReply,
     File,
     FormSubmission,
     Incoming,
@@ -202,18 +202,23 @@ class AlignbotTeamsBot(ActivityHandler):
         self.db = db
         self.sender = sender or PacedSender()
         self._remembered: dict[tuple[str, str, bool], str] = {}
-        # Sends attachments to a person's 1:1 chat: (tenant, user, attachments) -> sent?
-        self.to_user: Callable[[str, str, list[Any]], Awaitable[bool]] | None = None
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """The reply is a message in the conversation, not the HTTP response: it goes into the
+        outbox with the command's effect (every reply, as Teams has no private messages), so a
+        crash after the commit cannot lose it and a redelivery, answered silently, never repeats it.
+        The turn itself sends only what could not be queued: the apology when the database failed."""
         activity = turn_context.activity
         await self._remember(activity)
         incoming = self._incoming(activity)
-        if incoming is None:
-            return
+        here = activity.conversation
+        user = incoming.actor.user_id
+        personal = "1" if here.conversation_type == "personal" else ""
+        route = {"user": user, "personal": personal, "reply_to": activity.id or ""}
+        incoming = dataclasses.replace(incoming, channel_reply=ChannelReply(here.id, route, every_reply=True))
         reply = await self.core.handle(incoming)
-        if reply is not None and not reply.replayed:  # a redelivery's reply was already sent
-            await self._send(turn_context, reply)
+        if reply is not None and not reply.queued and not reply.replayed:
+            await self._send_now(turn_context, reply)
 
     async def on_members_removed_activity(self, members_removed, turn_context: TurnContext) -> None:
         await self._membership(members_removed, turn_context, "member.left")
@@ -328,45 +333,11 @@ class AlignbotTeamsBot(ActivityHandler):
             self._remembered.clear()
         self._remembered[seen_key] = fingerprint
 
-    async def _send(self, turn_context: TurnContext, reply: Reply) -> None:
-        value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
-        hinted = value.get("alignbot_conversation")
-        for c in cards.cards(await _pictures(reply.elements)):
-            if isinstance(hinted, str) and hinted:
-                scope_card(c, hinted)
+    async def _send_now(self, turn_context: TurnContext, reply: Reply) -> None:
+        """Straight back in the turn: only what the outbox could not take (see on_message_activity)
+        and the messages of a file-consent invoke."""
+        for c in cards.cards(reply.elements):
             await self.sender.send(turn_context, card_activity(c))
-        exports = [e for e in reply.elements if isinstance(e, File)]
-        if exports:
-            conversation = turn_context.activity.conversation
-            here = hinted if isinstance(hinted, str) and hinted else conversation.id
-            await self._offer_files(turn_context, exports, here)
-
-    async def _offer_files(self, turn_context: TurnContext, exports: list[File], initiative_conversation: str) -> None:
-        """File-consent cards in the person's 1:1 chat (Teams lets a bot send files nowhere else)."""
-        from bot.export import attachments
-
-        made = await attachments(self.db, exports, self.core.clock(), self.core.config.timezone)
-        offers = [
-            files.consent_card(a.filename, len(a.content), a.title, initiative_conversation, e.export_format)
-            for e, a in made
-            if isinstance(e, File)  # what it made of exports: files
-        ]
-        activity = turn_context.activity
-        if activity.conversation.conversation_type == "personal":
-            for offer in offers:
-                activity = MessageFactory.attachment(offer)
-                activity.summary = f"File: {offer.name}"
-                await self.sender.send(turn_context, activity)
-            return
-        user = activity.from_property.aad_object_id or activity.from_property.id
-        tenant = activity.conversation.tenant_id or _tenant(activity) or "teams"
-        sent = self.to_user is not None and await self.to_user(tenant, user, offers)
-        note = (
-            "I sent you the file in our 1:1 chat: accept it there to download it."
-            if sent
-            else "Teams lets me send files only in a 1:1 chat: message me there once, then ask here again."
-        )
-        await self.sender.send(turn_context, MessageFactory.text(note))
 
     async def _file_consent(self, turn_context: TurnContext) -> InvokeResponse:
         """The person accepted or declined a file: on accept, export again (scope re-checked by the
@@ -389,7 +360,7 @@ class AlignbotTeamsBot(ActivityHandler):
         reply = await self.core.handle(incoming)
         exports = [e for e in reply.elements if isinstance(e, File)] if reply is not None and reply.ok else []
         if not exports:
-            await self._send(turn_context, reply or Reply([Text("That file is no longer available.")], ok=False))
+            await self._send_now(turn_context, reply or Reply([Text("That file is no longer available.")], ok=False))
             return InvokeResponse(status=200)
         from bot.export import attachments
 
@@ -486,7 +457,6 @@ class TeamsFace(Face):
         self.adapter.on_turn_error = self._on_error
         self.sender = PacedSender()
         self.bot = AlignbotTeamsBot(core, db, self.sender)
-        self.bot.to_user = self.send_to_user
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/api/messages", self.handle)]
@@ -524,6 +494,11 @@ class TeamsFace(Face):
         return web.Response(status=201)
 
     async def _on_error(self, turn_context: TurnContext, error: Exception) -> None:
+        """A turn that failed apologises in place (nothing was stored, so the outbox has nothing to
+        send it with). A proactive turn (the outbox, a roster) has nobody to apologise to: its
+        caller records the failure, and an apology there would pass a failed send as sent."""
+        if turn_context.activity.name == ActivityEventNames.continue_conversation:
+            raise error
         log.error("teams turn failed: %s", error, exc_info=error)
         await turn_context.send_activity("Sorry, something went wrong on our side and nothing was saved.")
 
@@ -559,6 +534,33 @@ class TeamsFace(Face):
         await self.adapter.continue_conversation(ConversationReference().deserialize(data), send, self.app_id)
         return True
 
+    async def _offer_files(self, turn_context: TurnContext, exports: list[File], envelope: Envelope) -> None:
+        """File-consent cards in the person's 1:1 chat (Teams lets a bot send files nowhere else);
+        in a channel, a note there says where they went."""
+        from bot.export import attachments
+
+        made = await attachments(self.db, exports, self.core.clock(), self.core.config.timezone)
+        offers = [
+            files.consent_card(a.filename, len(a.content), a.title, envelope.conversation_id, e.export_format)
+            for e, a in made
+            if isinstance(e, File)  # what it made of exports: files
+        ]
+        route = envelope.payload.get("route") or {}
+        if envelope.target_kind == "user" or route.get("personal"):
+            for offer in offers:
+                activity = MessageFactory.attachment(offer)
+                activity.summary = f"File: {offer.name}"
+                await self.sender.send(turn_context, activity)
+            return
+        user = route.get("user") or ""
+        sent = bool(user) and await self.send_to_user(envelope.workspace_external_id, user, offers)
+        note = (
+            "I sent you the file in our 1:1 chat: accept it there to download it."
+            if sent
+            else "Teams lets me send files only in a 1:1 chat: message me there once, then ask here again."
+        )
+        await self.sender.send(turn_context, MessageFactory.text(note))
+
     async def deliver(self, envelope: Envelope) -> dict[str, Any]:
         key = f"user:{envelope.target_id}" if envelope.target_kind == "user" else f"conv:{envelope.target_id}"
         async with self.db.reading() as s:
@@ -570,9 +572,12 @@ class TeamsFace(Face):
             )
         reference = ConversationReference().deserialize(data)
         elements = elements_from_json(envelope.payload["elements"])
+        reply_to = (envelope.payload.get("route") or {}).get("reply_to")
         sent: list[str] = []
 
         async def send(turn_context: TurnContext) -> None:
+            if reply_to:  # the answer to a message: sent as its reply (replyToId), as in the turn
+                turn_context.activity.id = reply_to
             if "update" in envelope.payload:  # an edit of a card we posted (a poll's running tally)
                 c = cards.cards(elements)[0]
                 scope_card(c, envelope.conversation_id)
@@ -589,6 +594,9 @@ class TeamsFace(Face):
                 resp = await self.sender.send(turn_context, activity)
                 if resp and resp.id:
                     sent.append(resp.id)
+            exports = [e for e in elements if isinstance(e, File)]
+            if exports:
+                await self._offer_files(turn_context, exports, envelope)
 
         try:
             await self.adapter.continue_conversation(reference, send, self.app_id)
