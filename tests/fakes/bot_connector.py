@@ -52,6 +52,10 @@ class FakeBotConnector:
     def fail_next(self, status: int = 429, headers: dict[str, str] | None = None, times: int = 1) -> None:
         self._failures += [(status, headers or {})] * times
 
+    def stop_failing(self) -> None:
+        """Forget the failures not used yet: from now on every activity is accepted."""
+        self._failures.clear()
+
     async def _post(self, request: web.Request) -> web.Response:
         body = await request.json()
         body["_conversation_id"] = request.match_info["conversation_id"]
