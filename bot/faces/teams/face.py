@@ -231,7 +231,7 @@ class AlignbotTeamsBot(ActivityHandler):
         a new owner). Only an initiative that exists, for someone who is in it."""
         activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else None
-        tenant = (activity.conversation.tenant_id if activity.conversation else None) or _tenant(activity) or "teams"
+        tenant = _tenant_of(activity)
         for account in members or []:
             if account.id == bot_id:
                 continue
@@ -272,42 +272,21 @@ class AlignbotTeamsBot(ActivityHandler):
         body = AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive", value=card)
         return InvokeResponse(status=200, body=body)
 
-    def _incoming(self, activity: Activity) -> Incoming:
-        conversation = activity.conversation
-        actor = Actor(
-            "teams",
-            (conversation.tenant_id if conversation else None) or _tenant(activity) or "teams",
-            (activity.from_property.aad_object_id or activity.from_property.id) if activity.from_property else "",
-            activity.from_property.name if activity.from_property else "",
-        )
-        base = Incoming(
-            actor=actor,
-            conversation_id=conversation.id if conversation else "",
-            conversation_name=(conversation.name if conversation else "") or _channel_name(activity),
-            delivery_key=f"teams:{conversation.id if conversation else ''}:{activity.id}" if activity.id else None,
-        )
-        value = activity.value if isinstance(activity.value, dict) else None
-        hinted = value.get("alignbot_conversation") if value else None
-        if isinstance(hinted, str) and hinted and hinted != base.conversation_id:
-            # A card in a person's 1:1 chat acts on the initiative it came from: a hint the core re-checks.
-            base = dataclasses.replace(base, conversation_id=hinted, conversation_name="", conversation_is_hint=True)
-        if value and "alignbot_form" in value:
-            hints = value.get("alignbot_hints") or {}
-            values = {k: v for k, v in value.items() if not k.startswith("alignbot_")}
-            return dataclasses.replace(
-                base,
-                form=FormSubmission(str(value["alignbot_form"]), values, {str(k): str(v) for k, v in hints.items()}),
-            )
-        if value and "alignbot_action" in value:
-            return dataclasses.replace(base, action=Action(str(value["alignbot_action"]), str(value.get("value", ""))))
-        text = neutral_text(activity)
-        return dataclasses.replace(base, text=text)
+    @staticmethod
+    def _incoming(activity: Activity) -> Incoming:
+        """The neutral message: a card's form or action (on the initiative a card in a 1:1 chat came
+        from), else the text."""
+        value = activity.value if isinstance(activity.value, dict) else {}
+        incoming = _card_input(_delivered(activity), value)
+        if incoming.form is None and incoming.action is None:
+            return dataclasses.replace(incoming, text=neutral_text(activity))
+        return incoming
 
     async def _remember(self, activity: Activity) -> None:
         """Keep the reference of every conversation (and each person's 1:1) for proactive sends."""
         ref = TurnContext.get_conversation_reference(activity)
         data = ref.serialize()
-        tenant = (activity.conversation.tenant_id if activity.conversation else None) or _tenant(activity) or "teams"
+        tenant = _tenant_of(activity)
         personal = activity.conversation is not None and activity.conversation.conversation_type == "personal"
         # A conversation's reference rarely changes: write it when it does, not in a second
         # transaction for every message. The message id and, in a channel, whoever wrote last do
@@ -395,6 +374,16 @@ _PATH_SAFE = re.compile(r"[^/?#%\\\s\x00-\x1f\x7f]{1,512}")
 
 def _activity_problem(body: dict[str, Any]) -> str | None:
     """What makes a body unusable as an activity (we could not even answer it), or None."""
+    if problem := _missing_part(body) or _oversized_id(body) or _unsafe_id(body):
+        return problem
+    try:  # the adapter deserializes too, but a wrong type there escapes as an error
+        Activity().deserialize(body)
+    except Exception as e:
+        return type(e).__name__
+    return None
+
+
+def _missing_part(body: dict[str, Any]) -> str | None:
     for key in ("conversation", "from"):
         part = body.get(key)
         if not isinstance(part, dict) or not isinstance(part.get("id"), str) or not part["id"]:
@@ -402,6 +391,10 @@ def _activity_problem(body: dict[str, Any]) -> str | None:
     for key in ("serviceUrl", "channelId"):
         if not isinstance(body.get(key), str) or not body[key]:
             return f"{key} is missing"
+    return None
+
+
+def _oversized_id(body: dict[str, Any]) -> str | None:
     sender, conversation = body["from"], body["conversation"]
     for name, value, most in (
         ("from.id", sender["id"], MAX_ID),
@@ -411,15 +404,53 @@ def _activity_problem(body: dict[str, Any]) -> str | None:
     ):
         if not isinstance(value, str) or len(value) > most:
             return f"{name} is longer than any Teams issues ({most} characters)"
-    # Both ids become parts of the reply's URL at the Bot Connector; real ones never hold these.
+    return None
+
+
+def _unsafe_id(body: dict[str, Any]) -> str | None:
+    """Both ids become parts of the reply's URL at the Bot Connector; real ones never hold these."""
     for name, value in (("conversation.id", body["conversation"]["id"]), ("id", body.get("id", ""))):
         if not isinstance(value, str) or not _PATH_SAFE.fullmatch(value or "x"):
             return f"{name} is not a valid id"
-    try:  # the adapter deserializes too, but a wrong type there escapes as an error
-        Activity().deserialize(body)
-    except Exception as e:
-        return type(e).__name__
     return None
+
+
+def _delivered(activity: Activity) -> Incoming:
+    """Who acted where, and the delivery's key, as the activity says."""
+    conversation, sender = activity.conversation, activity.from_property
+    here = conversation.id if conversation else ""
+    return Incoming(
+        actor=Actor(
+            "teams",
+            _tenant_of(activity),
+            (sender.aad_object_id or sender.id) if sender else "",
+            sender.name if sender else "",
+        ),
+        conversation_id=here,
+        conversation_name=(conversation.name if conversation else "") or _channel_name(activity),
+        delivery_key=f"teams:{here}:{activity.id}" if activity.id else None,
+    )
+
+
+def _card_input(base: Incoming, value: dict[str, Any]) -> Incoming:
+    """What a card sent (`value`): its form or action, on the initiative it names (a hint the core
+    re-checks, so a card in a person's 1:1 chat acts on the initiative it came from)."""
+    hinted = value.get("alignbot_conversation")
+    if isinstance(hinted, str) and hinted and hinted != base.conversation_id:
+        base = dataclasses.replace(base, conversation_id=hinted, conversation_name="", conversation_is_hint=True)
+    if "alignbot_form" in value:
+        hints = value.get("alignbot_hints") or {}
+        values = {k: v for k, v in value.items() if not k.startswith("alignbot_")}
+        form = FormSubmission(str(value["alignbot_form"]), values, {str(k): str(v) for k, v in hints.items()})
+        return dataclasses.replace(base, form=form)
+    if "alignbot_action" in value:
+        return dataclasses.replace(base, action=Action(str(value["alignbot_action"]), str(value.get("value", ""))))
+    return base
+
+
+def _tenant_of(activity: Activity) -> str:
+    """The tenant the activity came from (the workspace of its actor)."""
+    return (activity.conversation.tenant_id if activity.conversation else None) or _tenant(activity) or "teams"
 
 
 def _channel_name(activity: Activity) -> str:
