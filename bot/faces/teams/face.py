@@ -13,11 +13,8 @@ import dataclasses
 import json
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any
 
-import jwt
-import requests
 from aiohttp import web
 from botbuilder.core import (
     ActivityHandler,
@@ -30,18 +27,22 @@ from botbuilder.core import (
 )
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityEventNames, AdaptiveCardInvokeResponse, ConversationReference
-from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.universal_http.requests import ClientRetryPolicy
 
 from bot.faces.platform import Face
 from bot.faces.teams import files
+from bot.faces.teams.admission import (
+    SigningKeysUnavailable,
+    StrictAuthentication,
+    TeamsAuthConfig,
+    activity_problem,
+    token_problem,
+)
 from bot.faces.teams.settings import conversation_buckets
 from bot.ratelimit import TokenBuckets, retry_after, with_retries
 from bot.render import teams as cards
 from handlers.core import Core
 from handlers.messages import (
-    MAX_CONVERSATION_ID,
-    MAX_ID,
     Action,
     Actor,
     ChannelReply,
@@ -64,84 +65,6 @@ log = logging.getLogger(__name__)
 ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)  # type: ignore[assignment]  # only `in`
 
 _AT_TAG = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
-
-
-@dataclass(frozen=True)
-class TeamsAuthConfig:
-    """The attribute names ConfigurationBotFrameworkAuthentication looks for."""
-
-    APP_ID: str
-    APP_PASSWORD: str
-    APP_TENANTID: str
-    APP_TYPE: str
-    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str | None = None
-
-
-class SigningKeysUnavailable(Exception):
-    """Bot Framework's signing keys could not be fetched: our side (503), not the caller's (401)."""
-
-
-class StrictAuthentication(BotFrameworkAuthentication):
-    """botbuilder's token check, with every way a token can be wrong answered as PermissionError
-    (the adapter's 401). botbuilder raises IndexError for an unknown key id, a bare Exception for
-    a channel the key does not endorse and KeyError for a missing claim, which would otherwise
-    look like failed deliveries (502)."""
-
-    def __init__(self, inner: BotFrameworkAuthentication) -> None:
-        self.inner = inner
-
-    async def authenticate_request(self, activity: Activity, auth_header: str):
-        try:
-            return await self.inner.authenticate_request(activity, auth_header)
-        except PermissionError:
-            raise
-        except requests.RequestException as e:
-            raise SigningKeysUnavailable(f"{type(e).__name__}: {str(e)[:200]}") from e
-        except Exception as e:
-            raise PermissionError(f"token refused: {type(e).__name__}: {str(e)[:200]}") from e
-
-    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str):
-        return await self.inner.authenticate_streaming_request(auth_header, channel_id_header)
-
-    def create_connector_factory(self, claims_identity):
-        return self.inner.create_connector_factory(claims_identity)
-
-    async def create_user_token_client(self, claims_identity):
-        return await self.inner.create_user_token_client(claims_identity)
-
-    def create_bot_framework_client(self):
-        return self.inner.create_bot_framework_client()
-
-    def get_originating_audience(self) -> str:
-        return self.inner.get_originating_audience()
-
-    async def authenticate_channel_request(self, auth_header: str):
-        return await self.inner.authenticate_channel_request(auth_header)
-
-
-SIGNING_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
-
-
-def token_problem(auth_header: str) -> str | None:
-    """What makes an Authorization header unusable before any key is fetched, or None.
-
-    Bot Framework signs with RSA keys named by `kid` and names its issuer; a token without
-    them (alg none, HS256, no kid, no iss) is refused here, without parsing the body."""
-    scheme, _, token = auth_header.partition(" ")
-    if scheme != "Bearer" or not token or " " in token or len(token) > 16384:
-        return "no Bearer token"
-    try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError as e:
-        return f"not a JWT: {type(e).__name__}"
-    if header.get("alg") not in SIGNING_ALGORITHMS:
-        return "not signed with RSA"
-    if not isinstance(header.get("kid"), str) or not header["kid"]:
-        return "no key id"
-    if not isinstance(claims.get("iss"), str) or not claims["iss"]:
-        return "no issuer"
-    return None
 
 
 def neutral_text(activity: Activity) -> str:
@@ -369,52 +292,6 @@ def scope_card(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
     return card
 
 
-_PATH_SAFE = re.compile(r"[^/?#%\\\s\x00-\x1f\x7f]{1,512}")
-
-
-def _activity_problem(body: dict[str, Any]) -> str | None:
-    """What makes a body unusable as an activity (we could not even answer it), or None."""
-    if problem := _missing_part(body) or _oversized_id(body) or _unsafe_id(body):
-        return problem
-    try:  # the adapter deserializes too, but a wrong type there escapes as an error
-        Activity().deserialize(body)
-    except Exception as e:
-        return type(e).__name__
-    return None
-
-
-def _missing_part(body: dict[str, Any]) -> str | None:
-    for key in ("conversation", "from"):
-        part = body.get(key)
-        if not isinstance(part, dict) or not isinstance(part.get("id"), str) or not part["id"]:
-            return f"{key}.id is missing"
-    for key in ("serviceUrl", "channelId"):
-        if not isinstance(body.get(key), str) or not body[key]:
-            return f"{key} is missing"
-    return None
-
-
-def _oversized_id(body: dict[str, Any]) -> str | None:
-    sender, conversation = body["from"], body["conversation"]
-    for name, value, most in (
-        ("from.id", sender["id"], MAX_ID),
-        ("from.aadObjectId", sender.get("aadObjectId") or "", MAX_ID),
-        ("conversation.id", conversation["id"], MAX_CONVERSATION_ID),
-        ("conversation.tenantId", conversation.get("tenantId") or "", MAX_ID),
-    ):
-        if not isinstance(value, str) or len(value) > most:
-            return f"{name} is longer than any Teams issues ({most} characters)"
-    return None
-
-
-def _unsafe_id(body: dict[str, Any]) -> str | None:
-    """Both ids become parts of the reply's URL at the Bot Connector; real ones never hold these."""
-    for name, value in (("conversation.id", body["conversation"]["id"]), ("id", body.get("id", ""))):
-        if not isinstance(value, str) or not _PATH_SAFE.fullmatch(value or "x"):
-            return f"{name} is not a valid id"
-    return None
-
-
 def _delivered(activity: Activity) -> Incoming:
     """Who acted where, and the delivery's key, as the activity says."""
     conversation, sender = activity.conversation, activity.from_property
@@ -507,7 +384,7 @@ class TeamsFace(Face):
             return web.json_response({"error": "body is not JSON"}, status=400)
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return web.json_response({"error": "body is not a Bot Framework activity"}, status=400)
-        if problem := _activity_problem(body):
+        if problem := activity_problem(body):
             return web.json_response({"error": f"body is not a Bot Framework activity: {problem}"}, status=400)
         try:
             invoke = await self.adapter.process_activity(auth_header, Activity().deserialize(body), self.bot.on_turn)
