@@ -20,6 +20,7 @@ from handlers.fields import InvalidInput
 from handlers.grammar import UsageError, parse_args, tokenize
 from handlers.messages import (
     MAX_NAME,
+    ChannelReply,
     Incoming,
     Reply,
     Text,
@@ -72,14 +73,21 @@ def _reply_row(ctx: Context, reply: Reply) -> dict[str, Any] | None:
     wanted = ctx.incoming.channel_reply
     if wanted is None or not (wanted.every_reply or (reply.visibility == "channel" and reply.form is None)):
         return None
-    key = ctx.incoming.delivery_key
+    return _reply_outbox_row(wanted, ctx.incoming.delivery_key, reply, (ctx.workspace.id, ctx.initiative.id))
+
+
+def _reply_outbox_row(
+    wanted: ChannelReply, key: str | None, reply: Reply, where: tuple[int, int | None], kind: str = "reply"
+) -> dict[str, Any]:
+    """The outbox row sending `reply` where the face asked; `where` is (workspace id, initiative id)."""
+    workspace_id, initiative_id = where
     return dict(
-        workspace_id=ctx.workspace.id,
-        initiative_id=ctx.initiative.id,
+        workspace_id=workspace_id,
+        initiative_id=initiative_id,
         target_kind="channel",
         target_id=wanted.conversation_id,
         payload={"elements": elements_to_json(reply.elements), "route": wanted.route},
-        dedupe_key=_reply_key(key) if key else None,
+        dedupe_key=_reply_key(key, kind) if key else None,
     )
 
 
@@ -139,21 +147,12 @@ class Core:
             return reply
         if reply.retryable:  # "something went wrong on our side": the database, the outbox with it
             return reply
-        key = incoming.delivery_key
         try:
             async with self.db.transaction() as session:
                 now = self.clock()
                 ws = await scope.workspace(session, incoming.actor.platform, incoming.actor.workspace_id, now)
-                await record.enqueue(
-                    session,
-                    workspace_id=ws.id,
-                    initiative_id=None,
-                    target_kind="channel",
-                    target_id=wanted.conversation_id,
-                    payload={"elements": elements_to_json(reply.elements), "route": wanted.route},
-                    now=now,
-                    dedupe_key=_reply_key(key, "refusal") if key else None,
-                )
+                row = _reply_outbox_row(wanted, incoming.delivery_key, reply, (ws.id, None), "refusal")
+                await record.enqueue_many(session, [row], now)
         except Exception:
             log.exception("could not queue a refusal for %s; the face sends it", incoming.actor)
             return reply
