@@ -424,7 +424,11 @@ class TeamsFace(Face):
             for m in await client.conversations.get_conversation_members(conversation_id):
                 found.append(m.aad_object_id or m.id)
 
-        await self.adapter.continue_conversation(ConversationReference().deserialize(data), read, self.app_id)
+        try:
+            await self.adapter.continue_conversation(ConversationReference().deserialize(data), read, self.app_id)
+        except Exception as e:  # the members the bot knows are still reminded
+            log.warning("teams: could not read the members of %s: %s: %s", conversation_id, type(e).__name__, e)
+            return []
         return found
 
     async def send_to_user(self, tenant: str, user_id: str, attachments: list[Any]) -> bool:
