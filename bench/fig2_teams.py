@@ -3,9 +3,11 @@
 The same `usecase propose "..."` as figure 1, sent as Bot Framework message activities to
 `alignbot serve --dev` and to a bare ActivityHandler that replies "ok" (bench/floors.py). Both
 reply through the Bot Connector named in the activity's serviceUrl: the fake connector of
-tests/fakes, running in this process. The reply is sent inside the turn, so a request's latency
-includes it; afterwards the script checks one reply per accepted activity and, for Alignbot, one
-stored use case per accepted activity.
+tests/fakes, running in this process. The bare floor sends its reply inside the turn; Alignbot
+writes its reply to the outbox with the use case and sends it right after the turn (so a crash
+cannot lose it, docs/operations.md), so its latency is the turn's and the reply follows. Afterwards
+the script waits for one reply per accepted activity and checks, for Alignbot, one stored use case
+per accepted activity.
 
 The activities go to 25 conversations, not figure 1's 10 channels: Teams allows a bot 7 messages a
 second in one conversation, and Alignbot keeps to that (bot/ratelimit.py) where the bare floor does
@@ -64,6 +66,8 @@ async def run(args) -> int:
         before = len(connector.activities)
         send = activity_request(proc.url, run_id, connector.url)
         res = await common.measured_load(proc, send, requests=n, concurrency=c, time_limit=limit)
+        with contextlib.suppress(AssertionError):  # Alignbot's replies leave its outbox after the turns
+            await connector.wait_for(before + res.ok, timeout=60)
         replies = len(connector.activities) - before
         checks[f"{run_id}: one reply per accepted activity ({replies}/{res.ok})"] = replies == res.ok
         return res

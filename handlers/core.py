@@ -20,6 +20,7 @@ from handlers.fields import InvalidInput
 from handlers.grammar import UsageError, parse_args, tokenize
 from handlers.messages import (
     MAX_NAME,
+    ChannelReply,
     Incoming,
     Reply,
     Text,
@@ -60,11 +61,35 @@ def _replay(stored: dict[str, Any] | None) -> Reply | None:
     return replay
 
 
-def _reply_key(delivery_key: str) -> str:
-    """The outbox's dedupe key of a delivery's channel reply, within its 200 characters."""
+def _reply_key(delivery_key: str, kind: str = "reply") -> str:
+    """The outbox's dedupe key of a delivery's channel reply (or refusal), within its 200 characters."""
     if len(delivery_key) > 180:
         delivery_key = hashlib.sha256(delivery_key.encode()).hexdigest()
-    return f"reply:{delivery_key}"
+    return f"{kind}:{delivery_key}"
+
+
+def _reply_row(ctx: Context, reply: Reply) -> dict[str, Any] | None:
+    """The outbox row of a reply for everyone, when the face asked for it (Incoming.channel_reply);
+    with `every_reply` (Teams), of every reply. None when the face answers it itself."""
+    wanted = ctx.incoming.channel_reply
+    if wanted is None or not (wanted.every_reply or (reply.visibility == "channel" and reply.form is None)):
+        return None
+    return _reply_outbox_row(wanted, ctx.incoming.delivery_key, reply, (ctx.workspace.id, ctx.initiative.id))
+
+
+def _reply_outbox_row(
+    wanted: ChannelReply, key: str | None, reply: Reply, where: tuple[int, int | None], kind: str = "reply"
+) -> dict[str, Any]:
+    """The outbox row sending `reply` where the face asked; `where` is (workspace id, initiative id)."""
+    workspace_id, initiative_id = where
+    return dict(
+        workspace_id=workspace_id,
+        initiative_id=initiative_id,
+        target_kind="channel",
+        target_id=wanted.conversation_id,
+        payload={"elements": elements_to_json(reply.elements), "route": wanted.route},
+        dedupe_key=_reply_key(key, kind) if key else None,
+    )
 
 
 def display_name(incoming: Incoming) -> str:
@@ -144,6 +169,20 @@ async def _add_newcomers(
     return set(newcomers)
 
 
+async def _record_accepted(session: AsyncSession, accepted: list[tuple[Context, Reply]]) -> None:
+    """The audit rows of accepted deliveries and the outbox rows of their replies, each kind in
+    one statement (a batch of clicks writes two). A reply in the outbox with its effect cannot be
+    lost by a crash after the commit, and a redelivery (which replays silently) need not repeat it."""
+    await record.write_audit(session, [row for ctx, _ in accepted for row in ctx.audits])
+    queued = [(ctx, reply, row) for ctx, reply in accepted if (row := _reply_row(ctx, reply)) is not None]
+    if not queued:
+        return
+    if await record.enqueue_many(session, [row for _, _, row in queued], accepted[0][0].now):
+        queued[0][0].queued += 1  # the sender is woken once the transaction commits
+    for _, reply, _ in queued:
+        reply.queued = True
+
+
 class Core:
     def __init__(
         self,
@@ -174,8 +213,33 @@ class Core:
         incoming = fitted(incoming)
         act = self.registry.find_action(incoming.action.action_id) if incoming.action is not None else None
         if act is not None and act.batched:
-            return await self._batches[act.prefix].submit(incoming)
-        return await self._guarded(incoming, self._handle, functools.partial(self._handle, look_first=True))
+            reply = await self._batches[act.prefix].submit(incoming)
+        else:
+            reply = await self._guarded(incoming, self._handle, functools.partial(self._handle, look_first=True))
+        return await self._queue_refusal(incoming, reply)
+
+    async def _queue_refusal(self, incoming: Incoming, reply: Reply | None) -> Reply | None:
+        """Where every reply is a message (`ChannelReply.every_reply`), a refusal goes through the
+        outbox too, in a transaction of its own (it stored nothing to be atomic with): after the
+        person's earlier replies, and once even when a crash before the ack brings the delivery
+        again. What cannot be queued (the database failed) the face sends itself."""
+        wanted = incoming.channel_reply
+        if wanted is None or not wanted.every_reply or reply is None or reply.queued or reply.replayed:
+            return reply
+        if reply.retryable:  # "something went wrong on our side": the database, the outbox with it
+            return reply
+        try:
+            async with self.db.transaction() as session:
+                now = self.clock()
+                ws = await scope.workspace(session, incoming.actor.platform, incoming.actor.workspace_id, now)
+                row = _reply_outbox_row(wanted, incoming.delivery_key, reply, (ws.id, None), "refusal")
+                await record.enqueue_many(session, [row], now)
+        except Exception:
+            log.exception("could not queue a refusal for %s; the face sends it", incoming.actor)
+            return reply
+        reply.queued = True
+        self.on_queued()
+        return reply
 
     async def _guarded(
         self,
@@ -227,8 +291,7 @@ class Core:
             reply = await self._run(ctx) if ctx else error_reply(NOT_A_MEMBER)
             if ctx is None or not reply.ok:
                 return await self._refused(session, None if look_first else key, reply)
-            await record.write_audit(session, ctx.audits)
-            await self._queue_channel_reply(ctx, reply)
+            await _record_accepted(session, [(ctx, reply)])
             if key and not await record.claim_answered(session, {key: _ledger(reply)}, now):
                 raise Raced("a twin of this delivery was answered first")
         self._wake(ctx.queued, ctx.timers_changed)
@@ -251,28 +314,6 @@ class Core:
             self.on_queued()
         if timers_changed:
             self.on_timers_changed()
-
-    @staticmethod
-    async def _queue_channel_reply(ctx: Context, reply: Reply) -> None:
-        """A reply for everyone goes into the outbox with the effect, when the face asked for it:
-        then a crash after the commit cannot lose it, and a redelivery (which replays silently)
-        does not need to repeat it."""
-        wanted = ctx.incoming.channel_reply
-        if wanted is None or reply.visibility != "channel" or reply.form is not None:
-            return
-        key = ctx.incoming.delivery_key
-        if await record.enqueue(
-            ctx.session,
-            workspace_id=ctx.workspace.id,
-            initiative_id=ctx.initiative.id,
-            target_kind="channel",
-            target_id=wanted.conversation_id,
-            payload={"elements": elements_to_json(reply.elements), "route": wanted.route},
-            now=ctx.now,
-            dedupe_key=_reply_key(key) if key else None,
-        ):
-            ctx.queued += 1
-        reply.queued = True
 
     async def _answer_batch(self, spec: ActionSpec, batch: list[Incoming]) -> list[Reply | None]:
         """A batch in one transaction; if that fails, each delivery alone, so one bad click (or
@@ -348,7 +389,7 @@ class Core:
             await session.rollback()
         elif made & refused:
             raise Raced("a refused delivery made a member or initiative: each is answered alone")
-        await record.write_audit(session, [row for i, ctx in runnable if replies[i].ok for row in ctx.audits])
+        await _record_accepted(session, [(ctx, replies[i]) for i, ctx in runnable if replies[i].ok])
         ledger = {key: _ledger(reply) for key, reply in zip(keys, replies, strict=True) if key and reply.ok}
         if await record.claim_answered(session, ledger, now) != len(ledger):
             raise Raced(f"{len(ledger)} {spec.prefix} deliveries: a concurrent twin claimed one first")

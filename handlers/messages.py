@@ -67,6 +67,9 @@ class Incoming:
 class ChannelReply:
     conversation_id: str
     route: dict[str, str] = field(default_factory=dict)
+    # The platform shows every reply as a message in the conversation (Teams: no private messages,
+    # a form is a card): then every reply goes through the outbox, private ones and refusals too.
+    every_reply: bool = False
 
 
 # What our columns hold, sized to the platforms' documented maxima: Slack ids are about a dozen
@@ -252,8 +255,8 @@ class Reply:
     # What the de-duplication ledger keeps instead of `elements`, when those must not be stored
     # beside a key that names the person (an anonymous voter's ballot).
     ledger_elements: list[Element] | None = None
-    # True when the reply went into the outbox with the delivery's effect (Incoming.channel_reply):
-    # the face must not post it.
+    # True when the reply went into the outbox with the delivery's effect (Incoming.channel_reply;
+    # a refusal, which has none, on its own): the face must not post it.
     queued: bool = False
     # True for "something went wrong on our side and nothing was saved": trying again may work.
     retryable: bool = False

@@ -115,7 +115,8 @@ class OutboxSender:
             self._task = asyncio.create_task(self._loop(), name="outbox")
 
     async def stop(self, grace: float = 0.0) -> None:
-        """Stop the loop; with `grace`, first let the sends under way finish (SIGTERM)."""
+        """Stop the loop; with `grace`, first send what is due (the replies of the requests that
+        just finished) and let the sends under way finish (SIGTERM)."""
         if self._task:
             self._task.cancel()
             try:
@@ -123,6 +124,11 @@ class OutboxSender:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if grace > 0:
+            try:
+                await asyncio.wait_for(self.drain(), grace)
+            except Exception as e:  # what is left is sent by the next process, never lost
+                log.warning("outbox: could not send what was due before stopping: %s: %s", type(e).__name__, e)
         if self._sending:
             if grace > 0:
                 _, late = await asyncio.wait(set(self._sending), timeout=grace)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -16,9 +17,11 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.app import Alignbot, create_app
 from bot.settings import Settings
+from storage.models import Outbox
 from tests.clock import SUITE_NOW
 
 SIGNING_SECRET = "test-signing-secret"
@@ -229,6 +232,32 @@ def message_activity(
         "channelData": {"tenant": {"id": tenant}},
         **({"value": value} if value is not None else {}),
     }
+
+
+async def teams_reply(bot: Alignbot, connector: Any, activity: dict[str, Any], timeout: float = 10.0) -> list[dict]:
+    """What the bot answered a Teams message activity: the activities of its reply's outbox row
+    (each carries the row id in `channelData.alignbotOutboxId`), once the row is recorded sent.
+    The row is committed before the activity's HTTP answer, so it is there to be looked up."""
+    key = f"teams:{activity['conversation']['id']}:{activity['id']}"
+
+    async def sent() -> int:
+        while True:
+            async with bot.db.reading() as s:
+                found = (
+                    await s.execute(
+                        select(Outbox.id, Outbox.state).where(Outbox.dedupe_key.in_([f"reply:{key}", f"refusal:{key}"]))
+                    )
+                ).one_or_none()
+            assert found is not None, f"no reply was queued for {key}"
+            if found.state in ("sent", "failed"):
+                return found.id
+            await asyncio.sleep(0.02)  # polled: the condition is the row's state
+
+    try:
+        row_id = await asyncio.wait_for(sent(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"the reply to {key} was not sent within {timeout} s") from None
+    return await connector.wait_for_marked(row_id, timeout)
 
 
 @dataclass

@@ -12,8 +12,8 @@ import psycopg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from storage.models import AuditEvent, ProcessedEvent, UseCase
-from tests.support import message_activity, signed_headers, slash_body, view_submission
+from storage.models import AuditEvent, Outbox, ProcessedEvent, UseCase
+from tests.support import message_activity, signed_headers, slash_body, teams_reply, view_submission
 
 
 async def count(server, model) -> int:
@@ -98,7 +98,9 @@ async def test_the_same_teams_activity_four_times_at_once_is_one_effect_and_one_
     activity = message_activity('usecase propose "Exactly once"', service_url=connector.url, activity_id="act-dup4")
     responses = await asyncio.gather(*(server.teams(activity) for _ in range(4)))
     assert all(r.status in (200, 201) for r in responses)
-    # Each response is sent after its turn, so every reply any of them sent has arrived by now.
+    # Each response is sent after its turn, so every reply any of them queued is in the outbox by now.
+    assert len(await teams_reply(server.bot, connector, activity)) == 1
+    assert await count(server, Outbox) == 1
     assert len(connector.activities) == 1
     assert await count(server, UseCase) == 1
 
@@ -152,9 +154,7 @@ async def test_slack_is_acked_within_3_seconds_while_the_database_is_locked(serv
     assert await count(server, UseCase) == 1
 
 
-async def test_a_modal_submission_is_acked_within_3_seconds_while_the_database_is_locked(
-    server, slack_api, db_url
-):
+async def test_a_modal_submission_is_acked_within_3_seconds_while_the_database_is_locked(server, slack_api, db_url):
     await server.slash("usecase propose", channel="C9")
     view = (await slack_api.wait_for("views.open"))[0].params["view"]
     async with write_lock(db_url):

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.render.escape import card_text
 from storage.models import Kpi, Requirement, Risk, UseCase
-from tests.support import message_activity
+from tests.support import message_activity, teams_reply
 
 HOSTILE = "<!channel> hi *bold* <https://evil|click>"
 
@@ -37,10 +37,10 @@ def text_blocks(activity: dict) -> list[str]:
 
 
 async def say(server, connector, text: str = "", value: dict | None = None) -> dict:
-    before = len(connector.activities)
-    resp = await server.teams(message_activity(text, service_url=connector.url, value=value))
+    activity = message_activity(text, service_url=connector.url, value=value)
+    resp = await server.teams(activity)
     assert resp.status in (200, 201)
-    return (await connector.wait_for(before + 1))[before]
+    return (await teams_reply(server.bot, connector, activity))[0]
 
 
 async def count(server, model) -> int:
@@ -123,9 +123,11 @@ async def test_risk_card_errors_then_critical_risk_is_announced(server, connecto
         },
     )
     assert "RISK-1: Outage" in texts(ok) and "critical" in texts(ok)
-    # the announcement leaves through the outbox and reaches the conversation proactively
-    activities = await connector.wait_for(len(connector.activities) + 1)
-    alert = next(a for a in activities if "New critical risk RISK-1: Outage" in texts(a))
+    # the announcement leaves through the outbox (its own row, beside the reply's) and reaches the conversation
+    seen = 0
+    while not (alerts := [a for a in connector.activities if "New critical risk RISK-1: Outage" in texts(a)]):
+        seen = len(await connector.wait_for(seen + 1))
+    (alert,) = alerts
     assert alert["_conversation_id"] == "conv-1"
 
 

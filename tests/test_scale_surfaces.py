@@ -14,7 +14,7 @@ from bot.ratelimit import TokenBuckets
 from handlers.polls import MAX_OPTIONS
 from storage.models import Counter, Initiative, Member, RaciActivity, RaciAssignment, UseCase, Workspace
 from tests import payload_rules
-from tests.support import dm_event, make_settings, message_activity, serve, slack_event, table_text
+from tests.support import dm_event, make_settings, message_activity, serve, slack_event, table_text, teams_reply
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 USE_CASES, PEOPLE, ACTIVITIES = 5_000, 30, 20
@@ -114,15 +114,17 @@ async def test_the_bots_maxima_fit_slack_and_teams(big, slack_api, connector):
         await big.teams(
             message_activity(f'poll start "Which {method}?" --method {method} --options "{OPTIONS}"', **teams)
         )
-    before = len(connector.activities)
-    for n in range(1, len(METHODS) + 1):
-        await big.teams(message_activity(f"poll vote POLL-{n}", **teams))
-    ballot_cards = connector.activities[before:]
+    votes = [message_activity(f"poll vote POLL-{n}", **teams) for n in range(1, len(METHODS) + 1)]
+    for vote in votes:
+        await big.teams(vote)
+    ballot_cards = [a for vote in votes for a in await teams_reply(big.bot, connector, vote)]
     assert len(ballot_cards) >= len(METHODS)
     assert all(payload_rules.teams_size(a) <= payload_rules.MAX_TEAMS_BYTES for a in ballot_cards)
 
     await seed(big, "teams", "19:big@thread.v2", "aad-1")
     for line in ("usecase list", "raci show"):
-        await big.teams(message_activity(line, **teams))
+        asked = message_activity(line, **teams)
+        await big.teams(asked)
+        await teams_reply(big.bot, connector, asked, timeout=30)
     cards = table_text([a.get("attachments") for a in connector.activities])
     assert f"UC-{USE_CASES}" in cards

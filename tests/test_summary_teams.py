@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 
 from bot.render.teams import MAX_CARD_BYTES, card_size
 from tests.report_sample import insert_sample
-from tests.support import message_activity, table_text
+from tests.support import message_activity, table_text, teams_reply
 
 
 async def test_summary_all_in_teams_cards_within_limits_with_pictures(server, connector):
@@ -20,8 +20,9 @@ async def test_summary_all_in_teams_cards_within_limits_with_pictures(server, co
     asked = message_activity("summary all", service_url=connector.url, user="U01")
     resp = await server.teams(asked)
     assert resp.status in (200, 201)
-    # The answers to this turn (the outbox may post the sample's open poll meanwhile).
-    activities = [a for a in await connector.wait_for(1) if a.get("replyToId") == asked["id"]]
+    # The answers to this turn, by their outbox row (the outbox may post the sample's open poll meanwhile).
+    activities = await teams_reply(server.bot, connector, asked)
+    assert all(a.get("replyToId") == asked["id"] for a in activities)
     cards = [a["content"] for act in activities for a in act.get("attachments", [])]
     assert len(cards) >= 1
     assert all(card_size(c) <= MAX_CARD_BYTES for c in cards)

@@ -52,6 +52,10 @@ class FakeBotConnector:
     def fail_next(self, status: int = 429, headers: dict[str, str] | None = None, times: int = 1) -> None:
         self._failures += [(status, headers or {})] * times
 
+    def stop_failing(self) -> None:
+        """Forget the failures not used yet: from now on every activity is accepted."""
+        self._failures.clear()
+
     async def _post(self, request: web.Request) -> web.Response:
         body = await request.json()
         body["_conversation_id"] = request.match_info["conversation_id"]
@@ -83,6 +87,23 @@ class FakeBotConnector:
         """Until `count` activities were posted, refused ones included."""
         await self._until(self.attempts, count, timeout)
         return self.attempts
+
+    def marked(self, row_id: int) -> list[dict[str, Any]]:
+        """The accepted activities sent for outbox row `row_id` (its `channelData.alignbotOutboxId`)."""
+        return [a for a in self.activities if (a.get("channelData") or {}).get("alignbotOutboxId") == row_id]
+
+    async def wait_for_marked(self, row_id: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Until an activity of outbox row `row_id` was accepted; all of them (a long reply is several cards)."""
+
+        async def sent() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: bool(self.marked(row_id)))
+
+        try:
+            await asyncio.wait_for(sent(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"nothing was sent for outbox row {row_id}") from None
+        return self.marked(row_id)
 
     async def _until(self, seen: list[dict[str, Any]], count: int, timeout: float) -> None:
         async def enough() -> None:

@@ -13,12 +13,8 @@ import dataclasses
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-import jwt
-import requests
 from aiohttp import web
 from botbuilder.core import (
     ActivityHandler,
@@ -30,21 +26,26 @@ from botbuilder.core import (
     serializer_helper,
 )
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ConversationReference
-from botframework.connector.auth import BotFrameworkAuthentication
+from botbuilder.schema import Activity, ActivityEventNames, AdaptiveCardInvokeResponse, ConversationReference
 from msrest.universal_http.requests import ClientRetryPolicy
 
 from bot.faces.platform import Face
 from bot.faces.teams import files
+from bot.faces.teams.admission import (
+    SigningKeysUnavailable,
+    StrictAuthentication,
+    TeamsAuthConfig,
+    activity_problem,
+    token_problem,
+)
 from bot.faces.teams.settings import conversation_buckets
 from bot.ratelimit import TokenBuckets, retry_after, with_retries
 from bot.render import teams as cards
 from handlers.core import Core
 from handlers.messages import (
-    MAX_CONVERSATION_ID,
-    MAX_ID,
     Action,
     Actor,
+    ChannelReply,
     File,
     FormSubmission,
     Incoming,
@@ -64,84 +65,6 @@ log = logging.getLogger(__name__)
 ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)  # type: ignore[assignment]  # only `in`
 
 _AT_TAG = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
-
-
-@dataclass(frozen=True)
-class TeamsAuthConfig:
-    """The attribute names ConfigurationBotFrameworkAuthentication looks for."""
-
-    APP_ID: str
-    APP_PASSWORD: str
-    APP_TENANTID: str
-    APP_TYPE: str
-    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str | None = None
-
-
-class SigningKeysUnavailable(Exception):
-    """Bot Framework's signing keys could not be fetched: our side (503), not the caller's (401)."""
-
-
-class StrictAuthentication(BotFrameworkAuthentication):
-    """botbuilder's token check, with every way a token can be wrong answered as PermissionError
-    (the adapter's 401). botbuilder raises IndexError for an unknown key id, a bare Exception for
-    a channel the key does not endorse and KeyError for a missing claim, which would otherwise
-    look like failed deliveries (502)."""
-
-    def __init__(self, inner: BotFrameworkAuthentication) -> None:
-        self.inner = inner
-
-    async def authenticate_request(self, activity: Activity, auth_header: str):
-        try:
-            return await self.inner.authenticate_request(activity, auth_header)
-        except PermissionError:
-            raise
-        except requests.RequestException as e:
-            raise SigningKeysUnavailable(f"{type(e).__name__}: {str(e)[:200]}") from e
-        except Exception as e:
-            raise PermissionError(f"token refused: {type(e).__name__}: {str(e)[:200]}") from e
-
-    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str):
-        return await self.inner.authenticate_streaming_request(auth_header, channel_id_header)
-
-    def create_connector_factory(self, claims_identity):
-        return self.inner.create_connector_factory(claims_identity)
-
-    async def create_user_token_client(self, claims_identity):
-        return await self.inner.create_user_token_client(claims_identity)
-
-    def create_bot_framework_client(self):
-        return self.inner.create_bot_framework_client()
-
-    def get_originating_audience(self) -> str:
-        return self.inner.get_originating_audience()
-
-    async def authenticate_channel_request(self, auth_header: str):
-        return await self.inner.authenticate_channel_request(auth_header)
-
-
-SIGNING_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
-
-
-def token_problem(auth_header: str) -> str | None:
-    """What makes an Authorization header unusable before any key is fetched, or None.
-
-    Bot Framework signs with RSA keys named by `kid` and names its issuer; a token without
-    them (alg none, HS256, no kid, no iss) is refused here, without parsing the body."""
-    scheme, _, token = auth_header.partition(" ")
-    if scheme != "Bearer" or not token or " " in token or len(token) > 16384:
-        return "no Bearer token"
-    try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError as e:
-        return f"not a JWT: {type(e).__name__}"
-    if header.get("alg") not in SIGNING_ALGORITHMS:
-        return "not signed with RSA"
-    if not isinstance(header.get("kid"), str) or not header["kid"]:
-        return "no key id"
-    if not isinstance(claims.get("iss"), str) or not claims["iss"]:
-        return "no issuer"
-    return None
 
 
 def neutral_text(activity: Activity) -> str:
@@ -202,18 +125,23 @@ class AlignbotTeamsBot(ActivityHandler):
         self.db = db
         self.sender = sender or PacedSender()
         self._remembered: dict[tuple[str, str, bool], str] = {}
-        # Sends attachments to a person's 1:1 chat: (tenant, user, attachments) -> sent?
-        self.to_user: Callable[[str, str, list[Any]], Awaitable[bool]] | None = None
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """The reply is a message in the conversation, not the HTTP response: it goes into the
+        outbox with the command's effect (every reply, as Teams has no private messages), so a
+        crash after the commit cannot lose it and a redelivery, answered silently, never repeats it.
+        The turn itself sends only what could not be queued: the apology when the database failed."""
         activity = turn_context.activity
         await self._remember(activity)
         incoming = self._incoming(activity)
-        if incoming is None:
-            return
+        here = activity.conversation
+        user = incoming.actor.user_id
+        personal = "1" if here.conversation_type == "personal" else ""
+        route = {"user": user, "personal": personal, "reply_to": activity.id or ""}
+        incoming = dataclasses.replace(incoming, channel_reply=ChannelReply(here.id, route, every_reply=True))
         reply = await self.core.handle(incoming)
-        if reply is not None and not reply.replayed:  # a redelivery's reply was already sent
-            await self._send(turn_context, reply)
+        if reply is not None and not reply.queued and not reply.replayed:
+            await self._send_now(turn_context, reply)
 
     async def on_members_removed_activity(self, members_removed, turn_context: TurnContext) -> None:
         await self._membership(members_removed, turn_context, "member.left")
@@ -226,7 +154,7 @@ class AlignbotTeamsBot(ActivityHandler):
         a new owner). Only an initiative that exists, for someone who is in it."""
         activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else None
-        tenant = (activity.conversation.tenant_id if activity.conversation else None) or _tenant(activity) or "teams"
+        tenant = _tenant_of(activity)
         for account in members or []:
             if account.id == bot_id:
                 continue
@@ -267,42 +195,21 @@ class AlignbotTeamsBot(ActivityHandler):
         body = AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive", value=card)
         return InvokeResponse(status=200, body=body)
 
-    def _incoming(self, activity: Activity) -> Incoming:
-        conversation = activity.conversation
-        actor = Actor(
-            "teams",
-            (conversation.tenant_id if conversation else None) or _tenant(activity) or "teams",
-            (activity.from_property.aad_object_id or activity.from_property.id) if activity.from_property else "",
-            activity.from_property.name if activity.from_property else "",
-        )
-        base = Incoming(
-            actor=actor,
-            conversation_id=conversation.id if conversation else "",
-            conversation_name=(conversation.name if conversation else "") or _channel_name(activity),
-            delivery_key=f"teams:{conversation.id if conversation else ''}:{activity.id}" if activity.id else None,
-        )
-        value = activity.value if isinstance(activity.value, dict) else None
-        hinted = value.get("alignbot_conversation") if value else None
-        if isinstance(hinted, str) and hinted and hinted != base.conversation_id:
-            # A card in a person's 1:1 chat acts on the initiative it came from: a hint the core re-checks.
-            base = dataclasses.replace(base, conversation_id=hinted, conversation_name="", conversation_is_hint=True)
-        if value and "alignbot_form" in value:
-            hints = value.get("alignbot_hints") or {}
-            values = {k: v for k, v in value.items() if not k.startswith("alignbot_")}
-            return dataclasses.replace(
-                base,
-                form=FormSubmission(str(value["alignbot_form"]), values, {str(k): str(v) for k, v in hints.items()}),
-            )
-        if value and "alignbot_action" in value:
-            return dataclasses.replace(base, action=Action(str(value["alignbot_action"]), str(value.get("value", ""))))
-        text = neutral_text(activity)
-        return dataclasses.replace(base, text=text)
+    @staticmethod
+    def _incoming(activity: Activity) -> Incoming:
+        """The neutral message: a card's form or action (on the initiative a card in a 1:1 chat came
+        from), else the text."""
+        value = activity.value if isinstance(activity.value, dict) else {}
+        incoming = _card_input(_delivered(activity), value)
+        if incoming.form is None and incoming.action is None:
+            return dataclasses.replace(incoming, text=neutral_text(activity))
+        return incoming
 
     async def _remember(self, activity: Activity) -> None:
         """Keep the reference of every conversation (and each person's 1:1) for proactive sends."""
         ref = TurnContext.get_conversation_reference(activity)
         data = ref.serialize()
-        tenant = (activity.conversation.tenant_id if activity.conversation else None) or _tenant(activity) or "teams"
+        tenant = _tenant_of(activity)
         personal = activity.conversation is not None and activity.conversation.conversation_type == "personal"
         # A conversation's reference rarely changes: write it when it does, not in a second
         # transaction for every message. The message id and, in a channel, whoever wrote last do
@@ -328,45 +235,11 @@ class AlignbotTeamsBot(ActivityHandler):
             self._remembered.clear()
         self._remembered[seen_key] = fingerprint
 
-    async def _send(self, turn_context: TurnContext, reply: Reply) -> None:
-        value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
-        hinted = value.get("alignbot_conversation")
-        for c in cards.cards(await _pictures(reply.elements)):
-            if isinstance(hinted, str) and hinted:
-                scope_card(c, hinted)
+    async def _send_now(self, turn_context: TurnContext, reply: Reply) -> None:
+        """Straight back in the turn: only what the outbox could not take (see on_message_activity)
+        and the messages of a file-consent invoke."""
+        for c in cards.cards(reply.elements):
             await self.sender.send(turn_context, card_activity(c))
-        exports = [e for e in reply.elements if isinstance(e, File)]
-        if exports:
-            conversation = turn_context.activity.conversation
-            here = hinted if isinstance(hinted, str) and hinted else conversation.id
-            await self._offer_files(turn_context, exports, here)
-
-    async def _offer_files(self, turn_context: TurnContext, exports: list[File], initiative_conversation: str) -> None:
-        """File-consent cards in the person's 1:1 chat (Teams lets a bot send files nowhere else)."""
-        from bot.export import attachments
-
-        made = await attachments(self.db, exports, self.core.clock(), self.core.config.timezone)
-        offers = [
-            files.consent_card(a.filename, len(a.content), a.title, initiative_conversation, e.export_format)
-            for e, a in made
-            if isinstance(e, File)  # what it made of exports: files
-        ]
-        activity = turn_context.activity
-        if activity.conversation.conversation_type == "personal":
-            for offer in offers:
-                activity = MessageFactory.attachment(offer)
-                activity.summary = f"File: {offer.name}"
-                await self.sender.send(turn_context, activity)
-            return
-        user = activity.from_property.aad_object_id or activity.from_property.id
-        tenant = activity.conversation.tenant_id or _tenant(activity) or "teams"
-        sent = self.to_user is not None and await self.to_user(tenant, user, offers)
-        note = (
-            "I sent you the file in our 1:1 chat: accept it there to download it."
-            if sent
-            else "Teams lets me send files only in a 1:1 chat: message me there once, then ask here again."
-        )
-        await self.sender.send(turn_context, MessageFactory.text(note))
 
     async def _file_consent(self, turn_context: TurnContext) -> InvokeResponse:
         """The person accepted or declined a file: on accept, export again (scope re-checked by the
@@ -389,7 +262,7 @@ class AlignbotTeamsBot(ActivityHandler):
         reply = await self.core.handle(incoming)
         exports = [e for e in reply.elements if isinstance(e, File)] if reply is not None and reply.ok else []
         if not exports:
-            await self._send(turn_context, reply or Reply([Text("That file is no longer available.")], ok=False))
+            await self._send_now(turn_context, reply or Reply([Text("That file is no longer available.")], ok=False))
             return InvokeResponse(status=200)
         from bot.export import attachments
 
@@ -419,36 +292,42 @@ def scope_card(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
     return card
 
 
-_PATH_SAFE = re.compile(r"[^/?#%\\\s\x00-\x1f\x7f]{1,512}")
+def _delivered(activity: Activity) -> Incoming:
+    """Who acted where, and the delivery's key, as the activity says."""
+    conversation, sender = activity.conversation, activity.from_property
+    here = conversation.id if conversation else ""
+    return Incoming(
+        actor=Actor(
+            "teams",
+            _tenant_of(activity),
+            (sender.aad_object_id or sender.id) if sender else "",
+            sender.name if sender else "",
+        ),
+        conversation_id=here,
+        conversation_name=(conversation.name if conversation else "") or _channel_name(activity),
+        delivery_key=f"teams:{here}:{activity.id}" if activity.id else None,
+    )
 
 
-def _activity_problem(body: dict[str, Any]) -> str | None:
-    """What makes a body unusable as an activity (we could not even answer it), or None."""
-    for key in ("conversation", "from"):
-        part = body.get(key)
-        if not isinstance(part, dict) or not isinstance(part.get("id"), str) or not part["id"]:
-            return f"{key}.id is missing"
-    for key in ("serviceUrl", "channelId"):
-        if not isinstance(body.get(key), str) or not body[key]:
-            return f"{key} is missing"
-    sender, conversation = body["from"], body["conversation"]
-    for name, value, most in (
-        ("from.id", sender["id"], MAX_ID),
-        ("from.aadObjectId", sender.get("aadObjectId") or "", MAX_ID),
-        ("conversation.id", conversation["id"], MAX_CONVERSATION_ID),
-        ("conversation.tenantId", conversation.get("tenantId") or "", MAX_ID),
-    ):
-        if not isinstance(value, str) or len(value) > most:
-            return f"{name} is longer than any Teams issues ({most} characters)"
-    # Both ids become parts of the reply's URL at the Bot Connector; real ones never hold these.
-    for name, value in (("conversation.id", body["conversation"]["id"]), ("id", body.get("id", ""))):
-        if not isinstance(value, str) or not _PATH_SAFE.fullmatch(value or "x"):
-            return f"{name} is not a valid id"
-    try:  # the adapter deserializes too, but a wrong type there escapes as an error
-        Activity().deserialize(body)
-    except Exception as e:
-        return type(e).__name__
-    return None
+def _card_input(base: Incoming, value: dict[str, Any]) -> Incoming:
+    """What a card sent (`value`): its form or action, on the initiative it names (a hint the core
+    re-checks, so a card in a person's 1:1 chat acts on the initiative it came from)."""
+    hinted = value.get("alignbot_conversation")
+    if isinstance(hinted, str) and hinted and hinted != base.conversation_id:
+        base = dataclasses.replace(base, conversation_id=hinted, conversation_name="", conversation_is_hint=True)
+    if "alignbot_form" in value:
+        hints = value.get("alignbot_hints") or {}
+        values = {k: v for k, v in value.items() if not k.startswith("alignbot_")}
+        form = FormSubmission(str(value["alignbot_form"]), values, {str(k): str(v) for k, v in hints.items()})
+        return dataclasses.replace(base, form=form)
+    if "alignbot_action" in value:
+        return dataclasses.replace(base, action=Action(str(value["alignbot_action"]), str(value.get("value", ""))))
+    return base
+
+
+def _tenant_of(activity: Activity) -> str:
+    """The tenant the activity came from (the workspace of its actor)."""
+    return (activity.conversation.tenant_id if activity.conversation else None) or _tenant(activity) or "teams"
 
 
 def _channel_name(activity: Activity) -> str:
@@ -486,7 +365,6 @@ class TeamsFace(Face):
         self.adapter.on_turn_error = self._on_error
         self.sender = PacedSender()
         self.bot = AlignbotTeamsBot(core, db, self.sender)
-        self.bot.to_user = self.send_to_user
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/api/messages", self.handle)]
@@ -506,7 +384,7 @@ class TeamsFace(Face):
             return web.json_response({"error": "body is not JSON"}, status=400)
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return web.json_response({"error": "body is not a Bot Framework activity"}, status=400)
-        if problem := _activity_problem(body):
+        if problem := activity_problem(body):
             return web.json_response({"error": f"body is not a Bot Framework activity: {problem}"}, status=400)
         try:
             invoke = await self.adapter.process_activity(auth_header, Activity().deserialize(body), self.bot.on_turn)
@@ -524,6 +402,11 @@ class TeamsFace(Face):
         return web.Response(status=201)
 
     async def _on_error(self, turn_context: TurnContext, error: Exception) -> None:
+        """A turn that failed apologises in place (nothing was stored, so the outbox has nothing to
+        send it with). A proactive turn (the outbox, a roster) has nobody to apologise to: its
+        caller records the failure, and an apology there would pass a failed send as sent."""
+        if turn_context.activity.name == ActivityEventNames.continue_conversation:
+            raise error
         log.error("teams turn failed: %s", error, exc_info=error)
         await turn_context.send_activity("Sorry, something went wrong on our side and nothing was saved.")
 
@@ -541,7 +424,11 @@ class TeamsFace(Face):
             for m in await client.conversations.get_conversation_members(conversation_id):
                 found.append(m.aad_object_id or m.id)
 
-        await self.adapter.continue_conversation(ConversationReference().deserialize(data), read, self.app_id)
+        try:
+            await self.adapter.continue_conversation(ConversationReference().deserialize(data), read, self.app_id)
+        except Exception as e:  # the members the bot knows are still reminded
+            log.warning("teams: could not read the members of %s: %s: %s", conversation_id, type(e).__name__, e)
+            return []
         return found
 
     async def send_to_user(self, tenant: str, user_id: str, attachments: list[Any]) -> bool:
@@ -559,6 +446,33 @@ class TeamsFace(Face):
         await self.adapter.continue_conversation(ConversationReference().deserialize(data), send, self.app_id)
         return True
 
+    async def _offer_files(self, turn_context: TurnContext, exports: list[File], envelope: Envelope) -> None:
+        """File-consent cards in the person's 1:1 chat (Teams lets a bot send files nowhere else);
+        in a channel, a note there says where they went."""
+        from bot.export import attachments
+
+        made = await attachments(self.db, exports, self.core.clock(), self.core.config.timezone)
+        offers = [
+            files.consent_card(a.filename, len(a.content), a.title, envelope.conversation_id, e.export_format)
+            for e, a in made
+            if isinstance(e, File)  # what it made of exports: files
+        ]
+        route = envelope.payload.get("route") or {}
+        if envelope.target_kind == "user" or route.get("personal"):
+            for offer in offers:
+                activity = MessageFactory.attachment(offer)
+                activity.summary = f"File: {offer.name}"
+                await self.sender.send(turn_context, activity)
+            return
+        user = route.get("user") or ""
+        sent = bool(user) and await self.send_to_user(envelope.workspace_external_id, user, offers)
+        note = (
+            "I sent you the file in our 1:1 chat: accept it there to download it."
+            if sent
+            else "Teams lets me send files only in a 1:1 chat: message me there once, then ask here again."
+        )
+        await self.sender.send(turn_context, MessageFactory.text(note))
+
     async def deliver(self, envelope: Envelope) -> dict[str, Any]:
         key = f"user:{envelope.target_id}" if envelope.target_kind == "user" else f"conv:{envelope.target_id}"
         async with self.db.reading() as s:
@@ -570,9 +484,12 @@ class TeamsFace(Face):
             )
         reference = ConversationReference().deserialize(data)
         elements = elements_from_json(envelope.payload["elements"])
+        reply_to = (envelope.payload.get("route") or {}).get("reply_to")
         sent: list[str] = []
 
         async def send(turn_context: TurnContext) -> None:
+            if reply_to:  # the answer to a message: sent as its reply (replyToId), as in the turn
+                turn_context.activity.id = reply_to
             if "update" in envelope.payload:  # an edit of a card we posted (a poll's running tally)
                 c = cards.cards(elements)[0]
                 scope_card(c, envelope.conversation_id)
@@ -589,6 +506,9 @@ class TeamsFace(Face):
                 resp = await self.sender.send(turn_context, activity)
                 if resp and resp.id:
                     sent.append(resp.id)
+            exports = [e for e in elements if isinstance(e, File)]
+            if exports:
+                await self._offer_files(turn_context, exports, envelope)
 
         try:
             await self.adapter.continue_conversation(reference, send, self.app_id)
