@@ -398,6 +398,18 @@ class SlackFace(Face):
             return None
         return held or 0
 
+    async def _answer_after_ack(
+        self, held: int | None, task: asyncio.Future, answer: Callable[[Reply], Awaitable[None]]
+    ) -> None:
+        """The work outlasted the ack: its reply goes through `answer` when it comes (through the
+        inbox row when `_durably` wrote one), unless it is a replay, answered the first time."""
+        if held is not None:
+            await self._finish_held(held, task, answer)
+            return
+        reply = await task
+        if reply is not None and not reply.replayed:
+            await answer(reply)
+
     async def _finish_held(self, held: int, task: asyncio.Future, answer: Callable[[Reply], Awaitable[None]]) -> None:
         """Work acked from the inbox: answer, then forget the row; a failure on our side leaves it
         for the sweep (the person sees "Working on it…" and, later, the real answer)."""
@@ -456,12 +468,7 @@ class SlackFace(Face):
         if not task.done():
             await ack(response_type="ephemeral", text="Working on it…")
             answer = functools.partial(self._respond_later, channel=channel, actor=actor, respond=respond)
-            if held is not None:
-                await self._finish_held(held, task, answer)
-                return
-            reply = await task
-            if reply is not None and not reply.replayed:
-                await answer(reply)
+            await self._answer_after_ack(held, task, answer)
             return
         reply = task.result()
         if reply is None or (reply.replayed and (reply.form is not None or reply.visibility == "channel")):
@@ -564,13 +571,9 @@ class SlackFace(Face):
         held = await self._durably(task, incoming, {"kind": "form", "channel": channel})
         if not task.done():  # close the modal within Slack's 3 s; the outcome follows
             await ack()
-            answer = functools.partial(self._answer_late_form, channel=channel, actor=actor)
-            if held is not None:
-                await self._finish_held(held, task, answer)
-                return
-            reply = await task
-            if reply is not None and not reply.replayed:
-                await answer(reply)
+            await self._answer_after_ack(
+                held, task, functools.partial(self._answer_late_form, channel=channel, actor=actor)
+            )
             return
         reply = task.result()
         if reply is None or reply.replayed:
@@ -649,13 +652,7 @@ class SlackFace(Face):
         held = await self._durably(task, incoming, route)
         await ack()
         answer = functools.partial(self._answer_action, actor=actor, body=body, conversation=conversation, here=here)
-        if held is not None:
-            await self._finish_held(held, task, answer)
-            return
-        reply = await task
-        if reply is None or reply.replayed:
-            return
-        await answer(reply)
+        await self._answer_after_ack(held, task, answer)
 
     async def _answer_action(
         self, reply: Reply, actor: Actor, body: dict[str, Any], conversation: str, here: str
