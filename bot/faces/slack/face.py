@@ -138,6 +138,18 @@ def message_link(body: dict[str, Any]) -> str:
     return f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
+def _form_metadata(view: dict[str, Any]) -> tuple[str, str, dict[str, str]] | None:
+    """The command, channel and hints a modal was opened with (its private_metadata); None when
+    they cannot be read, as in a modal opened by an older version."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        command, channel = str(meta["command"]), str(meta["channel"])
+        hints = {str(k): str(v) for k, v in (meta.get("hints") or {}).items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return command, channel, hints
+
+
 class SlackFace(Face):
     name = "slack"
 
@@ -549,16 +561,14 @@ class SlackFace(Face):
 
     async def _on_form(self, ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         actor = await self._with_admin_flag(self._actor(body))
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            command, channel = str(meta["command"]), str(meta["channel"])
-            hints = {str(k): str(v) for k, v in (meta.get("hints") or {}).items()}
-        except (ValueError, KeyError, TypeError, AttributeError):
+        opened_with = _form_metadata(view)
+        if opened_with is None:
             await ack(
                 response_action="errors",
                 errors=self._errors_on_first(view, "This form is out of date; close it and run the command again."),
             )
             return
+        command, channel, hints = opened_with
         incoming = Incoming(
             actor=actor,
             conversation_id=channel,
@@ -575,16 +585,16 @@ class SlackFace(Face):
                 held, task, functools.partial(self._answer_late_form, channel=channel, actor=actor)
             )
             return
-        reply = task.result()
+        await self._answer_form(ack, task.result(), view, channel, actor)
+
+    async def _answer_form(self, ack, reply: Reply | None, view: dict[str, Any], channel: str, actor: Actor) -> None:
+        """The reply came within the ack: the modal shows the errors on its fields, or becomes the
+        next form, or closes and the answer follows in the conversation."""
         if reply is None or reply.replayed:
             await ack()
             return
         if not reply.ok:
-            block_ids = {b.get("block_id") for b in view.get("blocks", [])}
-            errors = {k: v[:150] for k, v in reply.field_errors.items() if k in block_ids}
-            if not errors:
-                errors = self._errors_on_first(view, reply.plain_text())
-            await ack(response_action="errors", errors=errors)
+            await ack(response_action="errors", errors=self._form_errors(view, reply))
             return
         if reply.form is not None:
             await ack(response_action="update", view=blocks.modal(reply.form, channel_id=channel))
@@ -608,6 +618,13 @@ class SlackFace(Face):
             await self._ephemeral(channel, actor.user_id, msgs)
         except SlackApiError:
             await self._post_thread(actor.user_id, msgs)
+
+    @staticmethod
+    def _form_errors(view: dict[str, Any], reply: Reply) -> dict[str, str]:
+        """Each refusal on the field it is about; one the form has no field for, on the first."""
+        block_ids = {b.get("block_id") for b in view.get("blocks", [])}
+        errors = {k: v[:150] for k, v in reply.field_errors.items() if k in block_ids}
+        return errors or SlackFace._errors_on_first(view, reply.plain_text())
 
     @staticmethod
     def _errors_on_first(view: dict[str, Any], message: str) -> dict[str, str]:
