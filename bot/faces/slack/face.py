@@ -187,12 +187,17 @@ class SlackFace(Face):
             ignoring_self_events_enabled=True,
             oauth_settings=installs.oauth_settings() if installs else None,
         )
-        self.app.middleware(self._bind_request_client)
-        if installs is not None:
-            self.app.event("app_uninstalled")(self._tracked(self._on_uninstalled))
-            self.app.event("tokens_revoked")(self._tracked(self._on_tokens_revoked))
         self._tasks: set[asyncio.Task] = set()
         self.channels: TokenBuckets = channel_buckets()
+        self._listen(installs is not None)
+
+    def _listen(self, installed_by_oauth: bool) -> None:
+        """The request middleware, the error handler and every listener (through `_tracked`); Bolt
+        tries the listeners in this order."""
+        self.app.middleware(self._bind_request_client)
+        if installed_by_oauth:
+            self.app.event("app_uninstalled")(self._tracked(self._on_uninstalled))
+            self.app.event("tokens_revoked")(self._tracked(self._on_tokens_revoked))
         self.app.command(COMMAND)(self._tracked(self._on_command))
         self.app.view(blocks.FORM_CALLBACK)(self._tracked(self._on_form))
         self.app.error(self._on_malformed)
