@@ -626,7 +626,8 @@ class SlackFace(Face):
 
     @staticmethod
     def _form_errors(view: dict[str, Any], reply: Reply) -> dict[str, str]:
-        """Each refusal on the field it is about; one the form has no field for, on the first."""
+        """Each refusal on the field it is about; when none is about a field of this form, the
+        reply's text on its first input."""
         block_ids = {b.get("block_id") for b in view.get("blocks", [])}
         errors = {k: v[:150] for k, v in reply.field_errors.items() if k in block_ids}
         return errors or SlackFace._errors_on_first(view, reply.plain_text())
