@@ -49,19 +49,29 @@ def parts(
         headers = [table.headers[i] for i in columns]
         rows = [[(r[i] if i < len(r) else "") for i in columns] for r in table.rows]
         column_note = "" if len(groups) == 1 else _span(columns[1] + 1, columns[-1] + 1, width, "columns")
-        chunks: list[tuple[int, int]] = []
-        start, spent = 0, row_cost(headers) if row_cost else 0
-        used = spent
-        for n, row in enumerate(rows):
-            cost = row_cost(row) if row_cost else 0
-            if n > start and (n - start >= max_rows or (row_cost and used + cost > budget)):
-                chunks.append((start, n))
-                start, used = n, spent
-            used += cost
-        chunks.append((start, total))
+        chunks = _row_chunks(headers, rows, max_rows, row_cost, budget)
         for first, end in chunks:
             notes = [column_note] if column_note else []
             if len(chunks) > 1:
                 notes.insert(0, _span(first + 1, end, total, "rows"))
             label = ", ".join(notes)
             yield TablePart(headers, rows[first:end], label[:1].upper() + label[1:])
+
+
+def _row_chunks(
+    headers: list[str], rows: list[list[str]], max_rows: int, row_cost: Callable[[list[str]], int] | None, budget: int
+) -> list[tuple[int, int]]:
+    """(first, end) of each piece's rows: a piece ends at max_rows or, with `row_cost`, before
+    the row that would take it over the budget (its header row counts in every piece); a piece
+    always holds at least one row, even one over the budget alone."""
+    chunks: list[tuple[int, int]] = []
+    start, spent = 0, row_cost(headers) if row_cost else 0
+    used = spent
+    for n, row in enumerate(rows):
+        cost = row_cost(row) if row_cost else 0
+        if n > start and (n - start >= max_rows or (row_cost and used + cost > budget)):
+            chunks.append((start, n))
+            start, used = n, spent
+        used += cost
+    chunks.append((start, len(rows)))
+    return chunks

@@ -138,6 +138,18 @@ def message_link(body: dict[str, Any]) -> str:
     return f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
+def _form_metadata(view: dict[str, Any]) -> tuple[str, str, dict[str, str]] | None:
+    """The command, channel and hints a modal was opened with (its private_metadata); None when
+    they cannot be read, as in a modal opened by an older version."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        command, channel = str(meta["command"]), str(meta["channel"])
+        hints = {str(k): str(v) for k, v in (meta.get("hints") or {}).items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return command, channel, hints
+
+
 class SlackFace(Face):
     name = "slack"
 
@@ -175,12 +187,17 @@ class SlackFace(Face):
             ignoring_self_events_enabled=True,
             oauth_settings=installs.oauth_settings() if installs else None,
         )
-        self.app.middleware(self._bind_request_client)
-        if installs is not None:
-            self.app.event("app_uninstalled")(self._tracked(self._on_uninstalled))
-            self.app.event("tokens_revoked")(self._tracked(self._on_tokens_revoked))
         self._tasks: set[asyncio.Task] = set()
         self.channels: TokenBuckets = channel_buckets()
+        self._listen(installs is not None)
+
+    def _listen(self, installed_by_oauth: bool) -> None:
+        """The request middleware, the error handler and every listener (through `_tracked`); Bolt
+        tries the listeners in this order."""
+        self.app.middleware(self._bind_request_client)
+        if installed_by_oauth:
+            self.app.event("app_uninstalled")(self._tracked(self._on_uninstalled))
+            self.app.event("tokens_revoked")(self._tracked(self._on_tokens_revoked))
         self.app.command(COMMAND)(self._tracked(self._on_command))
         self.app.view(blocks.FORM_CALLBACK)(self._tracked(self._on_form))
         self.app.error(self._on_malformed)
@@ -398,6 +415,18 @@ class SlackFace(Face):
             return None
         return held or 0
 
+    async def _answer_after_ack(
+        self, held: int | None, task: asyncio.Future, answer: Callable[[Reply], Awaitable[None]]
+    ) -> None:
+        """The work outlasted the ack: its reply goes through `answer` when it comes (through the
+        inbox row when `_durably` wrote one), unless it is a replay, answered the first time."""
+        if held is not None:
+            await self._finish_held(held, task, answer)
+            return
+        reply = await task
+        if reply is not None and not reply.replayed:
+            await answer(reply)
+
     async def _finish_held(self, held: int, task: asyncio.Future, answer: Callable[[Reply], Awaitable[None]]) -> None:
         """Work acked from the inbox: answer, then forget the row; a failure on our side leaves it
         for the sweep (the person sees "Working on it…" and, later, the real answer)."""
@@ -456,12 +485,7 @@ class SlackFace(Face):
         if not task.done():
             await ack(response_type="ephemeral", text="Working on it…")
             answer = functools.partial(self._respond_later, channel=channel, actor=actor, respond=respond)
-            if held is not None:
-                await self._finish_held(held, task, answer)
-                return
-            reply = await task
-            if reply is not None and not reply.replayed:
-                await answer(reply)
+            await self._answer_after_ack(held, task, answer)
             return
         reply = task.result()
         if reply is None or (reply.replayed and (reply.form is not None or reply.visibility == "channel")):
@@ -542,16 +566,14 @@ class SlackFace(Face):
 
     async def _on_form(self, ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         actor = await self._with_admin_flag(self._actor(body))
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            command, channel = str(meta["command"]), str(meta["channel"])
-            hints = {str(k): str(v) for k, v in (meta.get("hints") or {}).items()}
-        except (ValueError, KeyError, TypeError, AttributeError):
+        opened_with = _form_metadata(view)
+        if opened_with is None:
             await ack(
                 response_action="errors",
                 errors=self._errors_on_first(view, "This form is out of date; close it and run the command again."),
             )
             return
+        command, channel, hints = opened_with
         incoming = Incoming(
             actor=actor,
             conversation_id=channel,
@@ -564,24 +586,20 @@ class SlackFace(Face):
         held = await self._durably(task, incoming, {"kind": "form", "channel": channel})
         if not task.done():  # close the modal within Slack's 3 s; the outcome follows
             await ack()
-            answer = functools.partial(self._answer_late_form, channel=channel, actor=actor)
-            if held is not None:
-                await self._finish_held(held, task, answer)
-                return
-            reply = await task
-            if reply is not None and not reply.replayed:
-                await answer(reply)
+            await self._answer_after_ack(
+                held, task, functools.partial(self._answer_late_form, channel=channel, actor=actor)
+            )
             return
-        reply = task.result()
+        await self._answer_form(ack, task.result(), view, channel, actor)
+
+    async def _answer_form(self, ack, reply: Reply | None, view: dict[str, Any], channel: str, actor: Actor) -> None:
+        """The reply came within the ack: the modal shows the errors on its fields, or becomes the
+        next form, or closes and the answer follows in the conversation."""
         if reply is None or reply.replayed:
             await ack()
             return
         if not reply.ok:
-            block_ids = {b.get("block_id") for b in view.get("blocks", [])}
-            errors = {k: v[:150] for k, v in reply.field_errors.items() if k in block_ids}
-            if not errors:
-                errors = self._errors_on_first(view, reply.plain_text())
-            await ack(response_action="errors", errors=errors)
+            await ack(response_action="errors", errors=self._form_errors(view, reply))
             return
         if reply.form is not None:
             await ack(response_action="update", view=blocks.modal(reply.form, channel_id=channel))
@@ -605,6 +623,14 @@ class SlackFace(Face):
             await self._ephemeral(channel, actor.user_id, msgs)
         except SlackApiError:
             await self._post_thread(actor.user_id, msgs)
+
+    @staticmethod
+    def _form_errors(view: dict[str, Any], reply: Reply) -> dict[str, str]:
+        """Each refusal on the field it is about; when none is about a field of this form, the
+        reply's text on its first input."""
+        block_ids = {b.get("block_id") for b in view.get("blocks", [])}
+        errors = {k: v[:150] for k, v in reply.field_errors.items() if k in block_ids}
+        return errors or SlackFace._errors_on_first(view, reply.plain_text())
 
     @staticmethod
     def _errors_on_first(view: dict[str, Any], message: str) -> dict[str, str]:
@@ -649,13 +675,7 @@ class SlackFace(Face):
         held = await self._durably(task, incoming, route)
         await ack()
         answer = functools.partial(self._answer_action, actor=actor, body=body, conversation=conversation, here=here)
-        if held is not None:
-            await self._finish_held(held, task, answer)
-            return
-        reply = await task
-        if reply is None or reply.replayed:
-            return
-        await answer(reply)
+        await self._answer_after_ack(held, task, answer)
 
     async def _answer_action(
         self, reply: Reply, actor: Actor, body: dict[str, Any], conversation: str, here: str
