@@ -239,10 +239,13 @@ class OutboxSender:
             retry_after = e.retry_after if isinstance(e, SendError) else None
             permanent = isinstance(e, SendError) and e.permanent
             uncertain = not isinstance(e, SendError) or e.uncertain
-            if retry_after is not None:
-                self._paused[destination] = asyncio.get_running_loop().time() + retry_after
             error = f"{UNCERTAIN if uncertain else ''}{type(e).__name__}: {e}"
             await self._record_failure(row_id, attempts + 1, error, retry_after, permanent)
+            if retry_after is not None:
+                # Paused from after the row's own next attempt was set, so the rows deferred behind
+                # it come due no earlier than it and the destination's messages keep their order
+                # (pausing first let a slow failure record make the next row due before this one).
+                self._paused[destination] = asyncio.get_running_loop().time() + retry_after
             return
         self._marks.add(row_id, result or {})
 
