@@ -57,35 +57,48 @@ def tokenize(text: str) -> list[Word]:
             i += 1
             continue
         if ch in _QUOTES:
-            close = _QUOTES[ch]
-            j = i + 1
-            buf: list[str] = []
-            inner = 0  # curly quotes opened inside a straight-quoted text: “smart” stays text
-            while j < n and not _closes(text[j], close, inner):
-                if close == '"' and text[j] in "\u201c\u201d":
-                    inner += 1 if text[j] == "\u201c" else -1
-                if text[j] == "\\" and j + 1 < n and text[j + 1] in (close, "\\"):
-                    j += 1
-                buf.append(text[j])
-                j += 1
-            if j >= n:
-                raise UsageError("A quote is not closed: put a matching quote after the text it starts.")
-            words.append(Word("".join(buf), quoted=True))
-            i = j + 1
+            word, i = _quoted(text, i)
+            words.append(word)
             continue
         m = _MENTION.match(text, i)
         if m:
             words.append(Word(Mention(m.group(1), (m.group(2) or "").strip())))
             i = m.end()
             continue
-        j = i
-        while j < n and not text[j].isspace() and text[j] not in _QUOTES:
-            if text[j] == "<" and _MENTION.match(text, j):
-                break
-            j += 1
+        j = _word_end(text, i)
         words.append(Word(text[i:j]))
         i = j
     return words
+
+
+def _quoted(text: str, i: int) -> tuple[Word, int]:
+    """The text of the quote opened at text[i], and where the text after its closing quote starts.
+    A backslash keeps the closing quote or a backslash as text."""
+    close = _QUOTES[text[i]]
+    n = len(text)
+    j = i + 1
+    buf: list[str] = []
+    inner = 0  # curly quotes opened inside a straight-quoted text: “smart” stays text
+    while j < n and not _closes(text[j], close, inner):
+        if close == '"' and text[j] in "\u201c\u201d":
+            inner += 1 if text[j] == "\u201c" else -1
+        if text[j] == "\\" and j + 1 < n and text[j + 1] in (close, "\\"):
+            j += 1
+        buf.append(text[j])
+        j += 1
+    if j >= n:
+        raise UsageError("A quote is not closed: put a matching quote after the text it starts.")
+    return Word("".join(buf), quoted=True), j + 1
+
+
+def _word_end(text: str, i: int) -> int:
+    """Where the bare word starting at text[i] ends: at a space, a quote or a mention."""
+    j = i
+    while j < len(text) and not text[j].isspace() and text[j] not in _QUOTES:
+        if text[j] == "<" and _MENTION.match(text, j):
+            break
+        j += 1
+    return j
 
 
 def _closes(ch: str, close: str, inner: int) -> bool:
