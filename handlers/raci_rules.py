@@ -85,6 +85,18 @@ def assign(
     """
     names = names or {}
     wanted = list(wanted)
+    new_as = _refuse_impossible_set(wanted, names)
+    out = dict(cells)
+    if new_as:
+        _hand_over_accountable(out, new_as[0], replace, names)
+    for role, m in wanted:
+        out[m] = _combined(out.get(m, frozenset()), role)
+    return Outcome(_tidy(out), _changes(cells, out))
+
+
+def _refuse_impossible_set(wanted: list[tuple[str, int]], names: Mapping[int, str]) -> list[int]:
+    """Refuses a set that no matrix could hold (an unknown role, two A, two roles for one person
+    other than A and R); returns who it makes Accountable."""
     for role, _ in wanted:
         if role not in ROLES:
             raise RaciRefused(f'"{role}" is not a RACI role; use R, A, C or I.')
@@ -101,20 +113,19 @@ def assign(
                 f"{names.get(m, str(m))} was given {cell_label(roles)}; a person holds one role per activity "
                 "(only A and R may go together)."
             )
-    out = dict(cells)
-    if new_as:
-        current = [m for m in accountable(out) if m != new_as[0]]
-        if current and not replace:
-            who = names.get(current[0], str(current[0]))
-            raise RaciRefused(
-                f"{who} is already the Accountable (A) here and an activity has exactly one. "
-                "Add --replace to hand A over."
-            )
-        for m in current:
-            out[m] = out[m] - {"A"}
-    for role, m in wanted:
-        out[m] = _combined(out.get(m, frozenset()), role)
-    return Outcome(_tidy(out), _changes(cells, out))
+    return new_as
+
+
+def _hand_over_accountable(out: dict[int, frozenset[str]], new_a: int, replace: bool, names: Mapping[int, str]) -> None:
+    """Takes A from whoever else holds it in `out`, which only `replace` allows."""
+    current = [m for m in accountable(out) if m != new_a]
+    if current and not replace:
+        who = names.get(current[0], str(current[0]))
+        raise RaciRefused(
+            f"{who} is already the Accountable (A) here and an activity has exactly one. Add --replace to hand A over."
+        )
+    for m in current:
+        out[m] = out[m] - {"A"}
 
 
 def unassign(cells: Cells, member_ids: Iterable[int]) -> Outcome:
