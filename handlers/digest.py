@@ -17,22 +17,35 @@ from storage.models import Initiative
 
 def personal_items(builder: Builder, member_id: int, now: datetime) -> list[str]:
     """What one person still has to do, in the order they should look at it."""
-    snap = builder.snap
     today = now.astimezone(builder.tz).date()
+    return [
+        *_votes_to_cast(builder, member_id, now),
+        *(
+            f"Overdue milestone MS-{m.number}: {m.name} (due {fmt_day(m.due_date)})"
+            for m in builder.milestone_order()
+            if builder.milestone_status(m, today) == "overdue" and member_id in builder.owners[m.id]
+        ),
+        *_sign_offs_to_answer(builder, member_id),
+    ]
+
+
+def _votes_to_cast(builder: Builder, member_id: int, now: datetime) -> list[str]:
+    """The open polls this person has not voted in and can still vote in."""
+    snap = builder.snap
     voted = {p.poll_id for p in snap.participations if p.member_id == member_id}
-    items = [
+    return [
         f"Vote in POLL-{p.number}: {p.question}"
         + (f" (closes {fmt_local(p.closes_at, builder.tz)})" if p.closes_at else "")
         for p in snap.polls
         if p.status == "open" and p.id not in voted and (p.closes_at is None or p.closes_at > now)
     ]
-    items += [
-        f"Overdue milestone MS-{m.number}: {m.name} (due {fmt_day(m.due_date)})"
-        for m in builder.milestone_order()
-        if builder.milestone_status(m, today) == "overdue" and member_id in builder.owners[m.id]
-    ]
+
+
+def _sign_offs_to_answer(builder: Builder, member_id: int) -> list[str]:
+    """The latest sign-off of each deliverable that still waits for this person's answer."""
     latest = {sign.id: (sign.number, key) for key, (_, sign) in builder.latest_sign_offs().items() if sign}
-    for r in snap.responses:
+    items = []
+    for r in builder.snap.responses:
         if r.member_id == member_id and r.decision == "pending" and r.sign_off_id in latest:
             number, key = latest[r.sign_off_id]
             items.append(f"Sign-off SIGN-{number} waits for you: {TITLES.get(key, 'deliverable')}")

@@ -57,35 +57,48 @@ def tokenize(text: str) -> list[Word]:
             i += 1
             continue
         if ch in _QUOTES:
-            close = _QUOTES[ch]
-            j = i + 1
-            buf: list[str] = []
-            inner = 0  # curly quotes opened inside a straight-quoted text: “smart” stays text
-            while j < n and not _closes(text[j], close, inner):
-                if close == '"' and text[j] in "\u201c\u201d":
-                    inner += 1 if text[j] == "\u201c" else -1
-                if text[j] == "\\" and j + 1 < n and text[j + 1] in (close, "\\"):
-                    j += 1
-                buf.append(text[j])
-                j += 1
-            if j >= n:
-                raise UsageError("A quote is not closed: put a matching quote after the text it starts.")
-            words.append(Word("".join(buf), quoted=True))
-            i = j + 1
+            word, i = _quoted(text, i)
+            words.append(word)
             continue
         m = _MENTION.match(text, i)
         if m:
             words.append(Word(Mention(m.group(1), (m.group(2) or "").strip())))
             i = m.end()
             continue
-        j = i
-        while j < n and not text[j].isspace() and text[j] not in _QUOTES:
-            if text[j] == "<" and _MENTION.match(text, j):
-                break
-            j += 1
+        j = _word_end(text, i)
         words.append(Word(text[i:j]))
         i = j
     return words
+
+
+def _quoted(text: str, i: int) -> tuple[Word, int]:
+    """The text of the quote opened at text[i], and where the text after its closing quote starts.
+    A backslash keeps the closing quote or a backslash as text."""
+    close = _QUOTES[text[i]]
+    n = len(text)
+    j = i + 1
+    buf: list[str] = []
+    inner = 0  # curly quotes opened inside a straight-quoted text: “smart” stays text
+    while j < n and not _closes(text[j], close, inner):
+        if close == '"' and text[j] in "\u201c\u201d":
+            inner += 1 if text[j] == "\u201c" else -1
+        if text[j] == "\\" and j + 1 < n and text[j + 1] in (close, "\\"):
+            j += 1
+        buf.append(text[j])
+        j += 1
+    if j >= n:
+        raise UsageError("A quote is not closed: put a matching quote after the text it starts.")
+    return Word("".join(buf), quoted=True), j + 1
+
+
+def _word_end(text: str, i: int) -> int:
+    """Where the bare word starting at text[i] ends: at a space, a quote or a mention."""
+    j = i
+    while j < len(text) and not text[j].isspace() and text[j] not in _QUOTES:
+        if text[j] == "<" and _MENTION.match(text, j):
+            break
+        j += 1
+    return j
 
 
 def _closes(ch: str, close: str, inner: int) -> bool:
@@ -163,45 +176,56 @@ def parse_args(words: list[Word], args: tuple[Arg, ...], opts: tuple[Opt, ...], 
     i = 0
     while i < len(words):
         w = words[i]
-        if not w.quoted and isinstance(w.value, str) and w.value.startswith("--") and len(w.value) > 2:
-            name, _, inline = w.value[2:].partition("=")
-            opt = known.get(name)
-            if opt is None:
-                raise UsageError(_unknown_option(name, known, usage))
-            if name in out.opts:
-                raise UsageError(f"--{name} is given twice; give it once.")
-            if opt.flag:
-                if inline:
-                    raise UsageError(f"--{name} is a switch and takes no value.")
-                out.opts[name] = True
-                i += 1
-                continue
-            if inline:
-                out.opts[name] = [inline] if opt.many else inline
-                i += 1
-                continue
-            values: list[Token] = []
-            j = i + 1
-            while j < len(words) and not _is_option(words[j]) and (opt.many or not values):
-                values.append(words[j].value)
-                j += 1
-            if not values:
-                raise UsageError(f"--{name} needs a value. Usage: {usage}")
-            out.opts[name] = values if opt.many else values[0]
-            i = j
-            continue
-        positionals.append(w.value)
+        if _is_option(w):
+            i = _read_option(str(w.value), words, i + 1, known, out.opts, usage)
+        else:
+            positionals.append(w.value)
+            i += 1
+    out.args = _fill_args(args, positionals, usage)
+    return out
+
+
+def _read_option(word: str, words: list[Word], i: int, known: dict[str, Opt], given: dict, usage: str) -> int:
+    """Reads one --option (`word`) and its values, which start at words[i], into `given`; returns
+    where the next word starts. A value is given inline (--x=v) or as the next words."""
+    name, _, inline = word[2:].partition("=")
+    opt = known.get(name)
+    if opt is None:
+        raise UsageError(_unknown_option(name, known, usage))
+    if name in given:
+        raise UsageError(f"--{name} is given twice; give it once.")
+    if opt.flag:
+        if inline:
+            raise UsageError(f"--{name} is a switch and takes no value.")
+        given[name] = True
+        return i
+    if inline:
+        given[name] = [inline] if opt.many else inline
+        return i
+    values: list[Token] = []
+    while i < len(words) and not _is_option(words[i]) and (opt.many or not values):
+        values.append(words[i].value)
         i += 1
+    if not values:
+        raise UsageError(f"--{name} needs a value. Usage: {usage}")
+    given[name] = values if opt.many else values[0]
+    return i
+
+
+def _fill_args(args: tuple[Arg, ...], positionals: list[Token], usage: str) -> dict[str, Token | list[Token] | None]:
+    """The positional words, one per argument in order (a `rest` one takes all left); a missing
+    required one or a word left over is refused."""
+    out: dict[str, Token | list[Token] | None] = {}
     for a in args:
         if a.rest:
-            out.args[a.name] = positionals
+            out[a.name] = positionals
             positionals = []
         elif positionals:
-            out.args[a.name] = positionals.pop(0)
+            out[a.name] = positionals.pop(0)
         elif a.required:
             raise UsageError(f"{a.name.upper()} is missing. Usage: {usage}", field=a.name)
         else:
-            out.args[a.name] = None
+            out[a.name] = None
     if positionals:
         extra = " ".join(f'"{p}"' if isinstance(p, str) else str(p) for p in positionals)
         raise UsageError(f"I did not expect {extra} there (put text with spaces in quotes). Usage: {usage}")

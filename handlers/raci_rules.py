@@ -7,6 +7,7 @@ changed, so the rule that "an activity has exactly one Accountable" lives in one
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -85,6 +86,18 @@ def assign(
     """
     names = names or {}
     wanted = list(wanted)
+    new_as = _refuse_impossible_set(wanted, names)
+    out = dict(cells)
+    if new_as:
+        _hand_over_accountable(out, new_as[0], replace, names)
+    for role, m in wanted:
+        out[m] = _combined(out.get(m, frozenset()), role)
+    return Outcome(_tidy(out), _changes(cells, out))
+
+
+def _refuse_impossible_set(wanted: list[tuple[str, int]], names: Mapping[int, str]) -> list[int]:
+    """Refuses a set that no matrix could hold (an unknown role, two A, two roles for one person
+    other than A and R); returns who it makes Accountable."""
     for role, _ in wanted:
         if role not in ROLES:
             raise RaciRefused(f'"{role}" is not a RACI role; use R, A, C or I.')
@@ -101,20 +114,19 @@ def assign(
                 f"{names.get(m, str(m))} was given {cell_label(roles)}; a person holds one role per activity "
                 "(only A and R may go together)."
             )
-    out = dict(cells)
-    if new_as:
-        current = [m for m in accountable(out) if m != new_as[0]]
-        if current and not replace:
-            who = names.get(current[0], str(current[0]))
-            raise RaciRefused(
-                f"{who} is already the Accountable (A) here and an activity has exactly one. "
-                "Add --replace to hand A over."
-            )
-        for m in current:
-            out[m] = out[m] - {"A"}
-    for role, m in wanted:
-        out[m] = _combined(out.get(m, frozenset()), role)
-    return Outcome(_tidy(out), _changes(cells, out))
+    return new_as
+
+
+def _hand_over_accountable(out: dict[int, frozenset[str]], new_a: int, replace: bool, names: Mapping[int, str]) -> None:
+    """Takes A from whoever else holds it in `out`, which only `replace` allows."""
+    current = [m for m in accountable(out) if m != new_a]
+    if current and not replace:
+        who = names.get(current[0], str(current[0]))
+        raise RaciRefused(
+            f"{who} is already the Accountable (A) here and an activity has exactly one. Add --replace to hand A over."
+        )
+    for m in current:
+        out[m] = out[m] - {"A"}
 
 
 def unassign(cells: Cells, member_ids: Iterable[int]) -> Outcome:
@@ -152,35 +164,38 @@ def check_matrix(
 ) -> list[Issue]:
     """Every violation and gap of a matrix: `activities` maps an activity's label to its cells,
     `people` every member who should appear (member id -> name)."""
-    issues: list[Issue] = []
-    a_count: dict[int, int] = {}
-    for label, cells in activities.items():
-        accs = accountable(cells)
-        if not accs:
-            issues.append(Issue("no_accountable", f"{label} has no Accountable (A)."))
-        elif len(accs) > 1:
-            who = ", ".join(people.get(m, str(m)) for m in accs)
-            issues.append(Issue("many_accountable", f"{label} has {len(accs)} Accountables ({who}); keep one."))
-        if not any("R" in r for r in cells.values()):
-            issues.append(Issue("no_responsible", f"{label} has no Responsible (R)."))
-        for m, roles in sorted(cells.items()):
-            if len(roles) > 1 and set(roles) != {"A", "R"}:
-                issues.append(
-                    Issue("double_role", f"{people.get(m, str(m))} holds {cell_label(roles)} on {label}; keep one.")
-                )
-        for m in accs:
-            a_count[m] = a_count.get(m, 0) + 1
+    issues = [issue for label, cells in activities.items() for issue in _activity_issues(label, cells, people)]
     involved = {m for cells in activities.values() for m, r in cells.items() if r}
     for m, name in sorted(people.items(), key=lambda p: p[1].lower()):
         if m not in involved:
             issues.append(Issue("no_role", f"{name} has no role on any activity."))
     for m in sorted(set(inactive) & involved):
         issues.append(Issue("inactive", f"{people.get(m, str(m))} has left but still holds roles; reassign them."))
+    a_count = Counter(m for cells in activities.values() for m in accountable(cells))
     for m, n in sorted(a_count.items()):
         if n > overload:
             issues.append(
                 Issue(
                     "overloaded", f"{people.get(m, str(m))} is Accountable for {n} activities (more than {overload})."
                 )
+            )
+    return issues
+
+
+def _activity_issues(label: str, cells: Cells, people: Mapping[int, str]) -> list[Issue]:
+    """One activity's own violations: not exactly one A, no R, a person with two roles."""
+    issues: list[Issue] = []
+    accs = accountable(cells)
+    if not accs:
+        issues.append(Issue("no_accountable", f"{label} has no Accountable (A)."))
+    elif len(accs) > 1:
+        who = ", ".join(people.get(m, str(m)) for m in accs)
+        issues.append(Issue("many_accountable", f"{label} has {len(accs)} Accountables ({who}); keep one."))
+    if not any("R" in r for r in cells.values()):
+        issues.append(Issue("no_responsible", f"{label} has no Responsible (R)."))
+    for m, roles in sorted(cells.items()):
+        if len(roles) > 1 and set(roles) != {"A", "R"}:
+            issues.append(
+                Issue("double_role", f"{people.get(m, str(m))} holds {cell_label(roles)} on {label}; keep one.")
             )
     return issues

@@ -100,6 +100,20 @@ USE_CASE_HEADERS = [
     "Risks",
     "Status",
 ]
+RISK_HEADERS = [
+    "ID",
+    "Risk",
+    "Category",
+    "L",
+    "I",
+    "Score",
+    "Level",
+    "Owner",
+    "Mitigation",
+    "Status",
+    "Review",
+    "Use cases",
+]
 
 
 SHARE_UNITS = ("fte", "ftes", "%", "percent", "pct")
@@ -120,22 +134,6 @@ def live_only(chart: Image, gone: set[str]) -> Image:
         pairs = [(lab, v) for lab, v in zip(data["labels"], data["values"], strict=False) if lab not in gone]
         data["labels"], data["values"] = [p[0] for p in pairs], [p[1] for p in pairs]
     return Image(alt=chart.alt, title=chart.title, chart=chart.chart, data=data)
-
-
-RISK_HEADERS = [
-    "ID",
-    "Risk",
-    "Category",
-    "L",
-    "I",
-    "Score",
-    "Level",
-    "Owner",
-    "Mitigation",
-    "Status",
-    "Review",
-    "Use cases",
-]
 
 
 def table_section(
@@ -806,14 +804,12 @@ class Builder:
         if order:
             sections.append(self.timeline(order, status, critical, today))
         sections += [
-            Section(
+            table_section(
                 "Resources per milestone",
-                table=TableData(
-                    ["Milestone", "Kind", "Resource", "Amount", "Unit", "Owner"],
-                    [self._resource_row(r) for r in live],
-                    "resources",
-                ),
-                empty="No resources allocated.",
+                ["Milestone", "Kind", "Resource", "Amount", "Unit", "Owner"],
+                [self._resource_row(r) for r in live],
+                "resources",
+                "No resources allocated.",
             ),
             self._resource_totals(live),
             self._over_allocation_section(),

@@ -216,8 +216,12 @@ def condorcet_winner(options: int, ballots: Sequence[Sequence[int]]) -> int | No
 def tally_schulze(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
     """Places are peeled off: the options no remaining option beats by strongest path share the
     next place. Figure: how many options each one beats."""
-    d = pairwise(options, ballots)
-    p = strongest_paths(options, d)
+    p = strongest_paths(options, pairwise(options, ballots))
+    standings = _schulze_places(options, p)
+    return Tally("schulze", standings, len(ballots), _schulze_notes(standings, p))
+
+
+def _schulze_places(options: int, p: Mapping[tuple[int, int], int]) -> list[Standing]:
     beats = {a: sum(1 for b in range(1, options + 1) if b != a and p[a, b] > p[b, a]) for a in range(1, options + 1)}
     remaining = set(range(1, options + 1))
     standings: list[Standing] = []
@@ -227,6 +231,11 @@ def tally_schulze(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
         for a in top:
             standings.append(Standing(a, rank, beats[a], f"beats {_plural(beats[a], 'option')}"))
         remaining -= set(top)
+    return standings
+
+
+def _schulze_notes(standings: list[Standing], p: Mapping[tuple[int, int], int]) -> list[str]:
+    """The ties, and the rule that explains an option placed above one it does not beat."""
     notes = tie_notes(standings)
     if notes:
         notes.append("Schulze: options whose strongest paths are equal share a place; no tie-break is applied.")
@@ -236,7 +245,7 @@ def tally_schulze(options: int, ballots: Sequence[Sequence[int]]) -> Tally:
             "Schulze: a place is given as soon as no option left beats an option, so an option can be "
             "placed above one it does not beat; its figure counts the options it does beat."
         )
-    return Tally("schulze", standings, len(ballots), notes)
+    return notes
 
 
 def borda_points(options: int, ranking: Sequence[int]) -> dict[int, int]:

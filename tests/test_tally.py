@@ -328,6 +328,14 @@ def test_irv_never_elects_an_option_every_tied_one_beats():
     assert any("options 1, 2 tied for fewest votes in every round; they are eliminated together." in n for n in t.notes)
 
 
+def test_irv_a_group_that_goes_together_is_counted_one_way_only():
+    # 1 and 2 have 2 votes together, fewer than 4's 3: they go at once, the count runs on to its
+    # last round, and no count without each of them is made.
+    t = tally_irv(4, [[4]] * 3 + [[1, 2]] + [[2, 1]] + [[3]] * 5)
+    assert [n for n in t.notes if n.startswith("Without")] == []
+    assert "IRV rounds (option=votes) round 1: 1=1, 2=1, 3=5, 4=3; round 2: 3=5, 4=3; round 3: 3=5." in t.notes
+
+
 def test_irv_gives_up_counting_every_way_when_the_ties_are_endless():
     ballots = [[o] for o in range(1, 30)] + [[30]] * 15
     t = tally_irv(30, ballots)
