@@ -62,6 +62,25 @@ def test_similar_titles():
     assert similar_title("Migrate CRM", existing) is None
 
 
+def test_a_title_exactly_at_the_threshold_is_close():
+    """17 of 20 characters in common: a ratio of exactly 0.85 counts, for difflib and the prefilter."""
+    assert difflib.SequenceMatcher(None, "abcdefghijklmnopqrst", "abcdefghijklmnopqxyz").ratio() == SIMILAR_RATIO
+    assert similar_title("abcdefghijklmnopqrst", [("abcdefghijklmnopqxyz", 1)]) == 1
+
+
+def test_the_prefilter_only_proposes_difflib_decides():
+    """rapidfuzz finds these two close (89), difflib's matching blocks do not (0.74): not similar."""
+    assert difflib.SequenceMatcher(None, "acbaaabaacabcc", "acbaaabacbcac").ratio() < SIMILAR_RATIO
+    assert similar_title("acbaaabacbcac", [("acbaaabaacabcc", 1)]) is None
+
+
+def test_the_first_close_title_wins_even_among_many_closer_ones():
+    """The earliest close item is the twin, however many closer ones follow it (rapidfuzz would
+    keep only its five best without limit=None)."""
+    existing = [("abcdefghijklmnopqxyz", 1)] + [("abcdefghijklmnopqrst", n) for n in range(2, 8)]
+    assert similar_title("abcdefghijklmnopqrst", existing) == 1
+
+
 def _difflib_only(title: str, existing: list[tuple[str, int]]) -> int | None:
     """The near-duplicate rule as written before rapidfuzz pre-filtered it: difflib alone."""
     wanted = normal_title(title)
