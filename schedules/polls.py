@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from handlers.messages import elements_to_json
 from handlers.polls import close_poll, poll_message, remind_non_voters
 from schedules.failures import QuietFailures
 from schedules.worker import QueueingWorker
-from storage.models import Workspace
+from storage.models import Initiative, Poll, Workspace
 from storage.repos import polls as repo
 from storage.repos import record
 
@@ -34,6 +36,15 @@ SPACING = timedelta(seconds=2)
 
 # platform -> (workspace external id, conversation id) -> the conversation's member ids
 Roster = Callable[[str, str], Awaitable[list[str]]]
+
+
+async def _scope_of(session: AsyncSession, poll_id: int) -> tuple[Poll, Initiative]:
+    """A claimed reminder's poll and initiative; gone only if the poll was deleted meanwhile, which
+    fails that reminder (logged and counted like any other failure), not the others."""
+    found = await repo.poll_scope(session, poll_id)
+    if found is None:
+        raise LookupError(f"poll {poll_id} is gone")
+    return found
 
 
 @dataclass(eq=False, kw_only=True)
@@ -100,13 +111,13 @@ class PollClock(QueueingWorker):
         for rid, pid, key in won:
             try:
                 async with self.db.reading() as s:
-                    poll, initiative = await repo.poll_scope(s, pid)  # type: ignore[misc]
+                    poll, initiative = await _scope_of(s, pid)
                     ws = await s.get(Workspace, initiative.workspace_id)
                 roster: list[str] = []
                 if ws is not None and ws.platform in self.rosters and poll.status == "open":
                     roster = await self.rosters[ws.platform](ws.external_id, initiative.conversation_id)
                 async with self.db.transaction() as s:
-                    poll, initiative = await repo.poll_scope(s, pid)  # type: ignore[misc]
+                    poll, initiative = await _scope_of(s, pid)
                     n = await remind_non_voters(s, poll, initiative, key, roster, self.clock())
                     await repo.finish_reminder(s, rid, self.clock(), reminded=n)
                 sent += n

@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -255,9 +256,9 @@ class SlackFace(Face):
 
     async def _on_uninstalled(self, body: dict[str, Any]) -> None:
         team_id = body.get("team_id", "")
-        if not team_id:
+        if not team_id or self.installs is None:  # registered only with installs
             return
-        await self.installs.forget(team_id)  # type: ignore[union-attr]
+        await self.installs.forget(team_id)
         purged = self.purge_on_uninstall and await purge_workspace(self.core.db, team_id)
         log.warning("Slack workspace %s uninstalled Alignbot; its data was %s", team_id, "purged" if purged else "kept")
 
@@ -265,12 +266,12 @@ class SlackFace(Face):
         """A revoked bot token leaves nothing to send with: forget the installation (data is kept)."""
         team_id = body.get("team_id", "")
         tokens = event.get("tokens") or {}
-        if not team_id:
+        if not team_id or self.installs is None:  # registered only with installs
             return
         if tokens.get("bot"):
-            await self.installs.forget(team_id)  # type: ignore[union-attr]
+            await self.installs.forget(team_id)
         elif tokens.get("oauth"):
-            await self.installs.forget_users(team_id, [str(u) for u in tokens["oauth"]])  # type: ignore[union-attr]
+            await self.installs.forget_users(team_id, [str(u) for u in tokens["oauth"]])
 
     async def _with_admin_flag(self, actor: Actor) -> Actor:
         """Workspace admins and owners may facilitate (when configured): ask users.info, cached briefly."""
@@ -420,26 +421,29 @@ class SlackFace(Face):
     ) -> None:
         """The work outlasted the ack: its reply goes through `answer` when it comes (through the
         inbox row when `_durably` wrote one), unless it is a replay, answered the first time."""
-        if held is not None:
-            await self._finish_held(held, task, answer)
+        if held is not None and self.inbox is not None:  # a held row: only with an inbox
+            await self._finish_held(self.inbox, held, task, answer)
             return
         reply = await task
         if reply is not None and not reply.replayed:
             await answer(reply)
 
-    async def _finish_held(self, held: int, task: asyncio.Future, answer: Callable[[Reply], Awaitable[None]]) -> None:
+    @staticmethod
+    async def _finish_held(
+        inbox: Inbox, held: int, task: asyncio.Future, answer: Callable[[Reply], Awaitable[None]]
+    ) -> None:
         """Work acked from the inbox: answer, then forget the row; a failure on our side leaves it
         for the sweep (the person sees "Working on it…" and, later, the real answer)."""
         reply = await task
         if reply is not None and reply.retryable and held:
-            await self.inbox.again(held)  # type: ignore[union-attr]
+            await inbox.again(held)
             return
         try:
             if reply is not None and not reply.replayed:
                 await answer(reply)
         finally:
             if held:
-                await self.inbox.done(held)  # type: ignore[union-attr]
+                await inbox.done(held)
 
     async def resume(self, incoming: dict[str, Any], route: dict[str, Any]) -> bool:
         """A delivery taken over from the inbox (its first worker died): work it and answer as the
@@ -904,7 +908,7 @@ class SlackFace(Face):
         try:
             async with self._in_workspace(envelope.workspace_external_id, retries=False):
                 if envelope.uncertain_since is not None and "update" not in envelope.payload:
-                    found = await self._already_posted(envelope)
+                    found = await self._already_posted(envelope, envelope.uncertain_since)
                     if found is not None:
                         return found
                 return await self._deliver(envelope)
@@ -941,11 +945,11 @@ class SlackFace(Face):
         except (TimeoutError, OSError, aiohttp.ClientError) as e:
             raise SendError(f"connection: {e}", uncertain=True) from e
 
-    async def _already_posted(self, envelope: Envelope) -> dict[str, Any] | None:
+    async def _already_posted(self, envelope: Envelope, uncertain_since: datetime) -> dict[str, Any] | None:
         """An earlier attempt may have posted (Slack answered 500 after posting, or its sender
         died before recording it): look for the row's mark in the conversation since the row was
         queued (conversations.history with include_all_metadata). A failed lookup sends again."""
-        since = envelope.uncertain_since.timestamp() - LOOKUP_SLACK  # type: ignore[union-attr]
+        since = uncertain_since.timestamp() - LOOKUP_SLACK
         try:
             channel = envelope.target_id
             if envelope.target_kind == "user":  # a DM is read through its conversation id
