@@ -72,6 +72,7 @@ class SlackInstalls:
             logger=log,
         )
         # Bolt's authorize would refresh tokens through slack.com; ours goes to SLACK_API_URL too.
+        # The attribute is on Bolt's InstallationStore authorize, not on the base class it is typed as.
         settings.authorize.token_rotator = self.rotator  # type: ignore[attr-defined]
         return settings
 

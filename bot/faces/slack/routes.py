@@ -36,6 +36,7 @@ def slack_routes(face: SlackFace, signing_secret: str) -> list[web.RouteDef]:
         if not well_formed or not verifier.is_valid(body, timestamp, request.headers.get("X-Slack-Signature", "")):
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
+            # Bolt types headers as a dict; aiohttp's read-only multidict is the mapping it reads.
             bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
             response = await slack_app.async_dispatch(bolt_request)
         except MALFORMED as e:
