@@ -34,7 +34,7 @@ from handlers.messages import (
 from handlers.registry import ActionSpec, Registry
 from storage.db import Database
 from storage.models import Initiative, Member, Workspace
-from storage.repos import record, scope
+from storage.repos import outbox, record, scope
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ async def _record_accepted(session: AsyncSession, accepted: list[tuple[Context, 
     queued = [(ctx, reply, row) for ctx, reply in accepted if (row := _reply_row(ctx, reply)) is not None]
     if not queued:
         return
-    if await record.enqueue_many(session, [row for _, _, row in queued], accepted[0][0].now):
+    if await outbox.enqueue_many(session, [row for _, _, row in queued], accepted[0][0].now):
         queued[0][0].queued += 1  # the sender is woken once the transaction commits
     for _, reply, _ in queued:
         reply.queued = True
@@ -233,7 +233,7 @@ class Core:
                 now = self.clock()
                 ws = await scope.workspace(session, incoming.actor.platform, incoming.actor.workspace_id, now)
                 row = _reply_outbox_row(wanted, incoming.delivery_key, reply, (ws.id, None), "refusal")
-                await record.enqueue_many(session, [row], now)
+                await outbox.enqueue_many(session, [row], now)
         except Exception:
             log.exception("could not queue a refusal for %s; the face sends it", incoming.actor)
             return reply

@@ -95,11 +95,6 @@ async def enqueue(
     return await outbox.enqueue_many(session, [row], now) == 1
 
 
-async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime) -> int:
-    """Queue several messages (a batch's replies) in one statement; how many were not queued before."""
-    return await outbox.enqueue_many(session, rows, now)
-
-
 async def save_conversation_reference(
     session: AsyncSession, workspace_id: int, key: str, reference: dict[str, Any], now: datetime
 ) -> None:
